@@ -1,0 +1,19 @@
+import type { ErrorCode } from '../shared/errors';
+
+export const EXIT_OK = 0;
+export const EXIT_BUILD_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Errors that mean the command could not start as given: exit 2, not 1. */
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
+  'E_BAD_INPUT',
+  'E_PROJECT_NOT_FOUND',
+  'E_PROJECT_NOT_A_FOLDER',
+  'E_NO_DOCKERFILE',
+  'E_BUILDER_UNREACHABLE',
+  'E_CONTEXT_UNREADABLE',
+]);
+
+export function exitCodeFor(code: ErrorCode): number {
+  return BAD_INPUT.has(code) ? EXIT_BAD_INPUT : EXIT_BUILD_FAILED;
+}

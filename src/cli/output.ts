@@ -1,0 +1,18 @@
+import type { ErrorInfo } from '../shared/errors';
+
+/** Where the CLI writes: stdout for results, stderr for diagnostics. One place, so tests can read it. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Prints an error as a person reads it: "error E_CODE: message" and its hint. */
+export function printError(output: Output, error: ErrorInfo): void {
+  output.err(`error ${error.code}: ${error.message}`);
+  if (error.hint) output.err(`hint: ${error.hint}`);
+}

@@ -1,0 +1,64 @@
+import { DEFAULT_MAX_LINE_BYTES } from './line-splitter';
+
+export interface TextLine {
+  text: string;
+  continued: boolean;
+}
+
+/**
+ * Assembles text into lines the way a terminal shows them: '\n' ends a line, a lone '\r' returns to the
+ * start so progress redraws collapse into their last state. ANSI colour codes pass through untouched.
+ * A line longer than the cap is handed out in pieces marked continued.
+ */
+export class TerminalLines {
+  private current = '';
+  private returned = false;
+
+  constructor(private readonly maxLineChars = DEFAULT_MAX_LINE_BYTES) {}
+
+  /** Feeds text; returns the lines it completed. */
+  push(text: string): TextLine[] {
+    const lines: TextLine[] = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+      const char = text.charCodeAt(i);
+      if (this.returned) {
+        // "\r\n" ends the line; a lone "\r" starts it over.
+        this.returned = false;
+        if (char !== 10) this.current = '';
+      }
+      if (char === 10) {
+        this.append(text.slice(start, i), lines);
+        lines.push({ text: this.current, continued: false });
+        this.current = '';
+        start = i + 1;
+      } else if (char === 13) {
+        this.append(text.slice(start, i), lines);
+        this.returned = true;
+        start = i + 1;
+      }
+    }
+    this.append(text.slice(start), lines);
+    return lines;
+  }
+
+  /** Ends the stream; returns the last line if it had no newline. */
+  end(): TextLine[] {
+    const last = this.current;
+    this.current = '';
+    this.returned = false;
+    return last.length > 0 ? [{ text: last, continued: false }] : [];
+  }
+
+  private append(piece: string, lines: TextLine[]): void {
+    if (piece.length === 0) return;
+    this.current += piece;
+    while (this.current.length > this.maxLineChars) {
+      let cut = this.maxLineChars;
+      const code = this.current.charCodeAt(cut - 1);
+      if (code >= 0xd800 && code <= 0xdbff) cut -= 1; // never split a surrogate pair
+      lines.push({ text: this.current.slice(0, cut), continued: true });
+      this.current = this.current.slice(cut);
+    }
+  }
+}

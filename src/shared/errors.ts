@@ -1,0 +1,53 @@
+/** Stable error codes. They are part of the contract: the CLI prints them and the window shows them. */
+export const errorCodes = {
+  E_BAD_INPUT: 'The request or command line was not understood.',
+  E_PROJECT_NOT_FOUND: 'The project folder does not exist.',
+  E_PROJECT_NOT_A_FOLDER: 'The project path is not a folder.',
+  E_NO_DOCKERFILE: 'No Dockerfile was found where the task expects one.',
+  E_CONTEXT_UNREADABLE: 'A file of the build context could not be read.',
+  E_CONTEXT_CHANGED: 'A file of the build context changed while it was being packed.',
+  E_BUILDER_UNREACHABLE: 'The builder endpoint could not be reached.',
+  E_BUILDER_REJECTED: 'The builder refused the request.',
+  E_BUILDER_PROTOCOL: 'The builder answered with something that is not its protocol.',
+  E_UPLOAD_RESET: 'The connection to the builder was reset during the upload.',
+  E_BUILD_FAILED: 'The build itself failed.',
+  E_CANCELLED: 'The build was cancelled.',
+  E_SPOOL_WRITE: 'The build log could not be written to disk.',
+  E_SPOOL_DISK_FULL: 'The disk holding the build logs is full.',
+  E_INTERNAL: 'Something went wrong inside Slipway.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The plain-data form of an error, as it crosses process boundaries and lands in build.json. */
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+}
+
+/** The one error type of Slipway: a stable code, a message a person understands, and a hint. */
+export class SlipwayError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'SlipwayError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  toInfo(): ErrorInfo {
+    return this.hint === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** Turns anything thrown into an ErrorInfo, keeping a SlipwayError's code. */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  if (error instanceof SlipwayError) return error.toInfo();
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'E_INTERNAL', message };
+}

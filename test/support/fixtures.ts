@@ -1,0 +1,21 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
+/** Debian's busybox-static: a static binary that runs in a FROM scratch image. */
+export const BUSYBOX = '/bin/busybox';
+
+/** A temp folder removed by cleanup(), for data dirs and generated contexts. */
+export async function tempDir(prefix = 'slipway-test-'): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Copies a fixture to a temp folder and, when it RUNs commands, puts the static busybox in its context(s). */
+export async function fixture(name: string, options: { busyboxIn?: string[] } = {}) {
+  const dir = await tempDir(`slipway-${name}-`);
+  await cp(join(fixturesDir, name), dir.path, { recursive: true });
+  for (const context of options.busyboxIn ?? ['.']) await cp(BUSYBOX, join(dir.path, context, 'busybox'));
+  return dir;
+}
