@@ -9,16 +9,28 @@ import {
 import type { Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
 import { localEngineUrl } from './builders/endpoint';
-import { buildDir } from './builds/build-store';
+import { buildDir, readBuild } from './builds/build-store';
 import { BuildSession } from './builds/session';
 import { readLines } from './logs/reader';
 import { openProject } from './project/detect';
+
+/** What only a shell can do (a native dialog); the engine asks its shell through these. */
+export interface ShellDialogs {
+  openFolder(): Promise<string | null>;
+  /** Asks where to save a file; null when the user cancelled. */
+  saveFile(suggestedName: string): Promise<string | null>;
+}
 
 export interface EngineOptions {
   dataDir: string;
   mode: 'electron' | 'browser';
   version: string;
   builderUrl?: string;
+  dialogs?: ShellDialogs;
+}
+
+function notYet(name: string): never {
+  throw new SlipwayError('E_INTERNAL', `${name} is not available in this version yet`);
 }
 
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
@@ -56,6 +68,28 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
 
   private readonly handlers: Handlers = {
     'app.info': async () => ({ version: this.options.version, dataDir: this.options.dataDir, mode: this.options.mode }),
+    'app.memory': async () => {
+      const usage = process.memoryUsage();
+      return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+    },
+    'project.inspect': async () => notYet('project.inspect'),
+    'project.recent': async () => notYet('project.recent'),
+    'dialog.openFolder': async () => {
+      if (!this.options.dialogs)
+        throw new SlipwayError('E_BAD_INPUT', 'No folder dialog in this mode; use folders.list');
+      return { path: await this.options.dialogs.openFolder() };
+    },
+    'folders.list': async () => notYet('folders.list'),
+    'regions.probe': async () => notYet('regions.probe'),
+    'regions.pin': async () => notYet('regions.pin'),
+    'settings.get': async () => notYet('settings.get'),
+    'settings.update': async () => notYet('settings.update'),
+    'build.get': async ({ buildId }) => this.sessions.get(buildId)?.build ?? readBuild(this.options.dataDir, buildId),
+    'history.list': async () => notYet('history.list'),
+    'history.delete': async () => notYet('history.delete'),
+    'logs.search': async () => notYet('logs.search'),
+    'logs.steps': async () => notYet('logs.steps'),
+    'logs.save': async () => notYet('logs.save'),
     'project.open': async ({ path }) => {
       const project = await openProject(path);
       this.projects.set(project.id, project);
@@ -91,7 +125,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
         throw new SlipwayError('E_BAD_INPUT', 'Build and task ids are plain names');
       }
       const window = await readLines(buildDir(this.options.dataDir, buildId), taskId, fromLine, count);
-      return { fromLine: window.fromLine, lines: window.lines, totalLines: window.totalLines };
+      return window;
     },
   };
 }

@@ -3,7 +3,18 @@
  * every event. The Electron and browser transports are generated from this table.
  */
 import { z } from 'zod';
-import type { Build, BuildStatus, Project, TaskState } from './domain';
+import type {
+  Build,
+  BuildStatus,
+  BuildSummary,
+  LogStep,
+  ProbeResult,
+  Project,
+  RecentProject,
+  Settings,
+  TaskInspection,
+  TaskState,
+} from './domain';
 import type { ErrorInfo } from './errors';
 
 /** Declares a request: its input schema, and (as a phantom) its result type. */
@@ -15,18 +26,85 @@ function request<Result>() {
 }
 
 const id = z.string().min(1).max(200);
+const endpoint = z.object({
+  region: z.string().min(1).max(64),
+  url: z.string().min(1).max(2048),
+  tls: z
+    .object({
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      verify: z.boolean().optional(),
+    })
+    .optional(),
+});
+const target = z.object({
+  name: z.string().min(1).max(64),
+  kind: z.enum(['docker', 'balena']),
+  endpoints: z.array(endpoint).min(1).max(16),
+  fleet: z.string().max(200).optional(),
+});
 
 export const requests = {
   /** Facts about the running engine, for the window's title bar and about box. */
   'app.info': request<{ version: string; dataDir: string; mode: 'electron' | 'browser' }>()(z.object({})),
+  /** Live memory of the engine's process, shown beside the estimates. */
+  'app.memory': request<{ rssBytes: number; heapUsedBytes: number }>()(z.object({})),
   /** Opens a project folder the user chose (dialog or drop) and finds its tasks. */
   'project.open': request<Project>()(z.object({ path: z.string().min(1).max(4096) })),
+  /** Scans every task of an opened project: sizes, exact tar sizes, largest paths, estimates, warnings. */
+  'project.inspect': request<{ tasks: TaskInspection[] }>()(z.object({ projectId: id })),
+  /** Projects opened before, newest first. */
+  'project.recent': request<RecentProject[]>()(z.object({})),
+  /** The native folder dialog (Electron); null when the user cancelled. */
+  'dialog.openFolder': request<{ path: string | null }>()(z.object({})),
+  /** Browser mode's folder picker: the sub-folders of a folder (home when no path). */
+  'folders.list': request<{ path: string; parent: string | null; folders: string[] }>()(
+    z.object({ path: z.string().max(4096).optional() }),
+  ),
+  /** Probes every endpoint of the current target and chooses a region. */
+  'regions.probe': request<ProbeResult>()(z.object({})),
+  /** Pins a region (or unpins, with null); a pinned region wins over the probe. */
+  'regions.pin': request<Settings>()(z.object({ region: z.string().max(64).nullable() })),
+  'settings.get': request<Settings>()(z.object({})),
+  /** Replaces the settings fields given. */
+  'settings.update': request<Settings>()(
+    z.object({
+      targets: z.array(target).max(32).optional(),
+      defaultTarget: z.string().max(64).nullable().optional(),
+      concurrency: z.number().int().min(1).max(16).optional(),
+      compress: z.enum(['auto', 'always', 'never']).optional(),
+      quota: z
+        .object({
+          maxBuilds: z.number().int().min(1).max(10_000),
+          maxBytes: z
+            .number()
+            .int()
+            .min(1 << 20),
+        })
+        .optional(),
+    }),
+  ),
   /** Starts a build of an opened project. */
-  'build.start': request<{ buildId: string }>()(z.object({ projectId: id, tag: z.string().max(256).optional() })),
+  'build.start': request<{ buildId: string }>()(
+    z.object({
+      projectId: id,
+      tag: z.string().max(256).optional(),
+      noCache: z.boolean().optional(),
+      buildArgs: z.record(z.string().max(256), z.string().max(4096)).optional(),
+      concurrency: z.number().int().min(1).max(16).optional(),
+      region: z.string().max(64).optional(),
+    }),
+  ),
   /** Cancels a running build: every stream is destroyed, every socket closed. */
   'build.cancel': request<{ cancelled: boolean }>()(z.object({ buildId: id })),
+  /** One build's record (running or from history). */
+  'build.get': request<Build>()(z.object({ buildId: id })),
+  /** Past builds, newest first. */
+  'history.list': request<BuildSummary[]>()(z.object({})),
+  'history.delete': request<{ deleted: boolean }>()(z.object({ buildId: id })),
   /** Reads a window of lines of one task's log. */
-  'logs.read': request<{ fromLine: number; lines: string[]; totalLines: number }>()(
+  'logs.read': request<{ fromLine: number; lines: string[]; flags: number[]; totalLines: number }>()(
     z.object({
       buildId: id,
       taskId: id,
@@ -34,6 +112,20 @@ export const requests = {
       count: z.number().int().min(1).max(5000),
     }),
   ),
+  /** Line numbers of a task's log that match a text or a regular expression, up to a limit. */
+  'logs.search': request<{ matches: number[]; truncated: boolean }>()(
+    z.object({
+      buildId: id,
+      taskId: id,
+      query: z.string().min(1).max(1000),
+      regex: z.boolean().optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
+    }),
+  ),
+  /** The build steps of a task's log, with their first lines and durations. */
+  'logs.steps': request<LogStep[]>()(z.object({ buildId: id, taskId: id })),
+  /** Saves a task's whole log to a file the user picks (Electron) or offers it as a download (browser). */
+  'logs.save': request<{ path: string | null; downloadUrl: string | null }>()(z.object({ buildId: id, taskId: id })),
 } as const;
 
 export type RequestTable = typeof requests;
@@ -53,6 +145,9 @@ export type SlipwayEvent =
   | { type: 'build.started'; build: Build }
   | { type: 'task.state'; buildId: string; taskId: string; state: TaskState }
   | { type: 'task.log'; buildId: string; taskId: string; lines: number }
+  | { type: 'task.region'; buildId: string; taskId: string; region: string; reason: string }
+  | { type: 'regions.probed'; result: ProbeResult }
+  | { type: 'history.changed' }
   | { type: 'build.finished'; buildId: string; status: BuildStatus; error: ErrorInfo | null };
 
 /**

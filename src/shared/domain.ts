@@ -5,14 +5,28 @@ export interface Endpoint {
   region: string;
   /** unix:///path.sock, tcp://host:port, http(s)://host:port */
   url: string;
+  /** TLS material for tcp:// and https:// (paths, as DOCKER_CERT_PATH holds them). Never logged. */
+  tls?: { ca?: string; cert?: string; key?: string; verify?: boolean };
 }
 
 export type BuilderKind = 'docker' | 'balena';
 
 /** A builder target: a kind of builder and the endpoints it can be reached at. */
 export interface BuilderTarget {
+  name: string;
   kind: BuilderKind;
   endpoints: Endpoint[];
+  /** balena only: the fleet slug (org/fleet). */
+  fleet?: string;
+}
+
+/** What an endpoint said about itself in GET /version. */
+export interface EngineInfo {
+  product: 'docker' | 'podman' | 'balena' | 'unknown';
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
 }
 
 /** One build task: one image built from one context. */
@@ -24,13 +38,41 @@ export interface Task {
   contextPath: string;
   /** The Dockerfile's path relative to the context, as sent to the builder. */
   dockerfile: string;
+  /** Absolute path of the Dockerfile when it lies outside the context (sent as the docker CLI does). */
+  dockerfileOutside?: string;
+  /** Inline Dockerfile text (compose dockerfile_inline). */
+  dockerfileInline?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+}
+
+/** A compose service that is pulled, not built. */
+export interface ExternalService {
+  service: string;
+  image: string;
 }
 
 export interface Project {
   id: string;
   path: string;
   name: string;
+  /** The compose file the tasks came from, or null for a lone Dockerfile. */
+  composeFile: string | null;
   tasks: Task[];
+  external: ExternalService[];
+}
+
+export interface RecentProject {
+  path: string;
+  name: string;
+  openedAt: string;
+}
+
+/** A path and its size, for the largest files and folders of a context. */
+export interface SizedPath {
+  path: string;
+  bytes: number;
 }
 
 /** The size of a context as it will be sent. */
@@ -42,6 +84,42 @@ export interface ContextScan {
   tarBytes: number;
   /** Entries skipped (FIFOs, sockets) with the reason. */
   skipped: { path: string; reason: string }[];
+}
+
+/** A scan with what a person needs to decide before building. */
+export interface TaskInspection {
+  taskId: string;
+  scan: ContextScan;
+  largestFiles: SizedPath[];
+  largestFolders: SizedPath[];
+  /** Bytes the pipeline can hold at once for this task: independent of the context's size. */
+  memoryEstimateBytes: number;
+  warnings: string[];
+  /** .dockerignore lines that would remove what dominates a large context. */
+  suggestedIgnores: string[];
+}
+
+/** The latency of one endpoint, as probed. */
+export interface RegionProbe {
+  region: string;
+  url: string;
+  /** Median round trip of GET /_ping over a warm connection, or null when it failed. */
+  medianMs: number | null;
+  /** Spread of the round trips (max - min). */
+  spreadMs: number | null;
+  /** Connect (and TLS) time of the first request, apart from the round trips. */
+  handshakeMs: number | null;
+  samples: number[];
+  engine: EngineInfo | null;
+  error: ErrorInfo | null;
+}
+
+export interface ProbeResult {
+  probes: RegionProbe[];
+  /** The chosen region's name, or null when none answered. */
+  chosen: string | null;
+  reason: string;
+  durationMs: number;
 }
 
 /** The state of a task: a discriminated union with the figures of each phase. */
@@ -70,6 +148,10 @@ export interface BuildTask {
   tag: string | null;
   scan: ContextScan | null;
   logLines: number;
+  /** The region the task runs (or ran) in; it changes on failover. */
+  region?: string;
+  startedAt?: string | null;
+  finishedAt?: string | null;
 }
 
 /** A build: the tasks of one project sent to one builder, as kept in build.json. */
@@ -84,4 +166,40 @@ export interface Build {
   status: BuildStatus;
   tasks: BuildTask[];
   error: ErrorInfo | null;
+  /** balena: the release id the builder reported. */
+  releaseId?: string | null;
+}
+
+/** A build as listed in history. */
+export interface BuildSummary {
+  id: string;
+  projectPath: string;
+  status: BuildStatus;
+  region: string;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  tasks: { id: string; service: string; phase: TaskPhase }[];
+}
+
+/** A build step as found in a task's log, so a viewer can fold steps. */
+export interface LogStep {
+  step: number;
+  steps: number;
+  /** Line number of the step's first line. */
+  line: number;
+  text: string;
+  /** Time from this step's start to the next one's (or to the end), when known. */
+  durationMs: number | null;
+}
+
+export interface Settings {
+  targets: BuilderTarget[];
+  /** The target builds go to, by name. */
+  defaultTarget: string | null;
+  /** A pinned region wins over the probe's choice. */
+  pinnedRegion: string | null;
+  concurrency: number;
+  compress: 'auto' | 'always' | 'never';
+  quota: { maxBuilds: number; maxBytes: number };
 }

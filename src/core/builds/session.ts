@@ -71,7 +71,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     this.build = {
       id,
       projectPath: options.project.path,
-      target: { kind: 'docker', endpoints: [options.endpoint] },
+      target: { name: 'default', kind: 'docker', endpoints: [options.endpoint] },
       region: options.endpoint.region,
       reason: options.reason ?? 'the only endpoint',
       startedAt: new Date().toISOString(),

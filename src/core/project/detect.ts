@@ -41,5 +41,5 @@ export async function openProject(folder: string): Promise<Project> {
       hint: `Add ${dockerfile}, or open the folder that holds it.`,
     });
   }
-  return { id: projectId(path), path, name: basename(path), tasks };
+  return { id: projectId(path), path, name: basename(path), composeFile: null, tasks, external: [] };
 }
