@@ -13,6 +13,7 @@ import { buildDir, readBuild } from './builds/build-store';
 import { BuildSession } from './builds/session';
 import { readLines } from './logs/reader';
 import { openProject } from './project/detect';
+import { loadSettings, saveSettings } from './settings/settings-store';
 
 /** What only a shell can do (a native dialog); the engine asks its shell through these. */
 export interface ShellDialogs {
@@ -82,8 +83,12 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     'folders.list': async () => notYet('folders.list'),
     'regions.probe': async () => notYet('regions.probe'),
     'regions.pin': async () => notYet('regions.pin'),
-    'settings.get': async () => notYet('settings.get'),
-    'settings.update': async () => notYet('settings.update'),
+    'settings.get': async () => loadSettings(this.options.dataDir),
+    'settings.update': async (changes) => {
+      const settings = { ...(await loadSettings(this.options.dataDir)), ...changes };
+      await saveSettings(this.options.dataDir, settings);
+      return settings;
+    },
     'build.get': async ({ buildId }) => this.sessions.get(buildId)?.build ?? readBuild(this.options.dataDir, buildId),
     'history.list': async () => notYet('history.list'),
     'history.delete': async () => notYet('history.delete'),
