@@ -12,6 +12,9 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'E_NO_DOCKERFILE',
   'E_BUILDER_UNREACHABLE',
   'E_CONTEXT_UNREADABLE',
+  'E_CONTEXT_NOT_FOUND',
+  'E_CONTEXT_OUTSIDE_PROJECT',
+  'E_COMPOSE_INVALID',
 ]);
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -4,14 +4,14 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { packContext } from '../../src/core/pack/pack';
+import { planFromText } from '../../src/core/pack/plan';
 import { scanContext } from '../../src/core/pack/scan';
-import { ignoreRuleFromText } from '../../src/core/project/ignore';
 import { tempDir } from '../support/fixtures';
 
 async function packedBytes(root: string, ignoreText: string): Promise<number> {
   let bytes = 0;
   await pipeline(
-    packContext(root, ignoreRuleFromText(ignoreText, 'Dockerfile')),
+    await packContext(planFromText(root, ignoreText)),
     new Writable({
       write(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
@@ -38,7 +38,7 @@ describe('the scan', () => {
     await symlink('t'.repeat(150), join(root, 'long-link'));
     await writeFile(join(root, 'skip.log'), 'ignored');
     const ignoreText = '*.log\n';
-    const scan = await scanContext(root, ignoreRuleFromText(ignoreText, 'Dockerfile'));
+    const scan = await scanContext(planFromText(root, ignoreText));
     expect(scan.files).toBe(7);
     expect(scan.tarBytes).toBe(await packedBytes(root, ignoreText));
     await dir.cleanup();

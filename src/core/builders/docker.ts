@@ -101,6 +101,10 @@ export interface DockerBuildRequest {
   /** Exact length of the body when it is known; the request then carries Content-Length. */
   contentBytes: number | null;
   dockerfile: string;
+  /** Build arguments, a multi-stage target and image labels, as compose's build section gives them. */
+  buildArgs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
   tag: string | null;
   gzip: boolean;
   signal: AbortSignal;
@@ -110,6 +114,10 @@ export interface DockerBuildRequest {
 export async function startDockerBuild(connection: Connection, build: DockerBuildRequest): Promise<Readable> {
   const query = new URLSearchParams({ dockerfile: build.dockerfile, rm: '1', forcerm: '1' });
   if (build.tag) query.set('t', build.tag);
+  if (build.buildArgs && Object.keys(build.buildArgs).length > 0)
+    query.set('buildargs', JSON.stringify(build.buildArgs));
+  if (build.target) query.set('target', build.target);
+  if (build.labels && Object.keys(build.labels).length > 0) query.set('labels', JSON.stringify(build.labels));
   const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
   if (build.gzip) headers['content-encoding'] = 'gzip';
   if (build.contentBytes !== null) headers['content-length'] = String(build.contentBytes);

@@ -10,9 +10,9 @@ import { DockerBuildParser } from '../logs/docker-parser';
 import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
 import { packContext, TarLengthGuard } from '../pack/pack';
+import { planContext } from '../pack/plan';
 import { ProgressCounter } from '../pack/progress-counter';
 import { scanContext } from '../pack/scan';
-import { loadIgnoreRule } from '../project/ignore';
 import { BuildRecordWriter, buildDir, newBuildId } from './build-store';
 import { Coalescer } from './throttle';
 
@@ -162,8 +162,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     try {
       spool = await SpoolWriter.open(this.directory, task.id);
       this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
-      const ignore = await loadIgnoreRule(task.contextPath, task.dockerfile);
-      const scan = await scanContext(task.contextPath, ignore);
+      const plan = await planContext(task);
+      const { largestFiles: _files, largestFolders: _folders, ...scan } = await scanContext(plan);
       buildTask.scan = scan;
       taskAbort.signal.throwIfAborted();
       await writeLines(
@@ -183,12 +183,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       });
       this.setState(buildTask, uploading(0));
       const counter = new ProgressCounter((bytes) => progress.push(uploading(bytes)));
-      const packed = pipeline(
-        packContext(task.contextPath, ignore),
-        new TarLengthGuard(scan.tarBytes, task.contextPath),
-        counter,
-        { signal: taskAbort.signal },
-      ).then(
+      const packed = pipeline(await packContext(plan), new TarLengthGuard(scan.tarBytes, task.contextPath), counter, {
+        signal: taskAbort.signal,
+      }).then(
         () => null,
         (error: unknown) => error,
       );
@@ -197,7 +194,10 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         body = await startDockerBuild(connection, {
           body: counter,
           contentBytes: scan.tarBytes,
-          dockerfile: task.dockerfile,
+          dockerfile: plan.dockerfile,
+          buildArgs: task.buildArgs,
+          target: task.target,
+          labels: task.labels,
           tag: buildTask.tag,
           gzip: false,
           signal: taskAbort.signal,

@@ -1,9 +1,12 @@
 /**
- * Exact byte counts of the tar stream tar-stream writes, so upload progress can be exact before a byte
- * is packed. Mirrors tar-stream's encoder: a ustar header when the name fits (ASCII, split at a '/'
- * into a 155-byte prefix and a 100-byte name, link name up to 100 bytes), else a PAX header first.
+ * Exact byte counts of the tar stream Slipway's packer writes (tar-stream's encoder, with the PAX
+ * records written as raw bytes, see tar-writer.ts), so upload progress can be exact before a byte is
+ * packed: a ustar header when the name fits (ASCII, split at a '/' into a 155-byte prefix and a
+ * 100-byte name, ASCII link name up to 100 bytes), else a PAX header first.
  */
-const BLOCK_BYTES = 512;
+import { hasEscapedBytes, nameBytes } from './names';
+
+export const BLOCK_BYTES = 512;
 
 /** The two zero blocks that end every tar stream. */
 export const TAR_END_BYTES = 2 * BLOCK_BYTES;
@@ -12,7 +15,9 @@ function padded(bytes: number): number {
   return Math.ceil(bytes / BLOCK_BYTES) * BLOCK_BYTES;
 }
 
-function fitsUstar(name: string, linkname: string | undefined): boolean {
+/** Mirrors tar-stream's headers.encode: null there means a PAX header. */
+export function fitsUstar(name: string, linkname: string | undefined): boolean {
+  if (hasEscapedBytes(name) || (linkname && hasEscapedBytes(linkname))) return false;
   if (Buffer.byteLength(name) !== name.length) return false;
   let rest = name;
   let prefix = '';
@@ -27,8 +32,8 @@ function fitsUstar(name: string, linkname: string | undefined): boolean {
 }
 
 /** One PAX record, "<len> key=value\n", where len counts itself. */
-function paxRecordBytes(key: string, value: string): number {
-  const body = Buffer.byteLength(` ${key}=${value}\n`);
+export function paxRecordBytes(key: string, valueBytes: number): number {
+  const body = Buffer.byteLength(` ${key}=\n`) + valueBytes;
   let digits = String(body).length;
   if (body + digits >= 10 ** digits) digits += 1;
   return body + digits;
@@ -38,8 +43,8 @@ function paxRecordBytes(key: string, value: string): number {
 export function tarEntryBytes(name: string, contentBytes: number, linkname?: string): number {
   let header = BLOCK_BYTES;
   if (!fitsUstar(name, linkname)) {
-    let pax = paxRecordBytes('path', name);
-    if (linkname) pax += paxRecordBytes('linkpath', linkname);
+    let pax = paxRecordBytes('path', nameBytes(name));
+    if (linkname) pax += paxRecordBytes('linkpath', nameBytes(linkname));
     header = BLOCK_BYTES + padded(pax) + BLOCK_BYTES;
   }
   return header + padded(contentBytes);

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Project, Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
+import { findComposeFile, readComposeProject } from './compose';
 
 /** A stable id for a project folder, so reopening it finds the same project. */
 export function projectId(path: string): string {
@@ -19,7 +20,7 @@ async function statOrNull(path: string) {
   }
 }
 
-/** Opens a project folder and finds its build tasks. */
+/** Opens a project folder and finds its build tasks: a compose file's services, else a root Dockerfile. */
 export async function openProject(folder: string): Promise<Project> {
   const path = resolve(folder);
   const folderStat = await statOrNull(path);
@@ -30,6 +31,16 @@ export async function openProject(folder: string): Promise<Project> {
     throw new SlipwayError('E_PROJECT_NOT_A_FOLDER', `Not a folder: ${path}`, {
       hint: 'Give the folder that holds the Dockerfile, not a file in it.',
     });
+  }
+  const composeFile = await findComposeFile(path);
+  if (composeFile) {
+    const { tasks, external } = await readComposeProject(path, composeFile);
+    if (tasks.length === 0) {
+      throw new SlipwayError('E_NO_DOCKERFILE', `${composeFile} has no service with a build section`, {
+        hint: `Its services only pull images (${external.map((service) => service.service).join(', ')}); nothing to build.`,
+      });
+    }
+    return { id: projectId(path), path, name: basename(path), composeFile, tasks, external };
   }
   const tasks: Task[] = [];
   const dockerfile = join(path, 'Dockerfile');

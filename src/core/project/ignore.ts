@@ -3,35 +3,87 @@ import { join } from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { SlipwayError } from '../../shared/errors';
 
-/** Decides, for a path relative to the context root, whether the docker CLI would leave it out. */
-export type IgnoreRule = (relativePath: string) => boolean;
+/** What the docker CLI does with a path of the context. */
+export type Verdict =
+  /** Sent (a folder is sent and walked). */
+  | 'send'
+  /** A folder that is excluded but walked, because an exception (!pattern) may bring back files inside it. */
+  | 'walk'
+  /** Left out (a folder with everything under it). */
+  | 'skip';
 
-/**
- * Reads the context's .dockerignore with Docker's own semantics. The Dockerfile and the .dockerignore
- * itself are always sent, as the docker CLI does, whatever the patterns say.
- */
-export async function loadIgnoreRule(contextPath: string, dockerfile: string): Promise<IgnoreRule> {
-  let text = '';
-  try {
-    text = await readFile(join(contextPath, '.dockerignore'), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') {
-      throw new SlipwayError('E_CONTEXT_UNREADABLE', `Cannot read ${join(contextPath, '.dockerignore')}: ${code}`, {
-        cause: error,
-      });
-    }
-  }
-  return ignoreRuleFromText(text, dockerfile);
+/** The .dockerignore of one context, applied the way the docker CLI applies it. */
+export interface IgnoreRule {
+  /** Decides one path relative to the context root, '/'-separated. */
+  verdict(relativePath: string, isFolder: boolean): Verdict;
+  /** The .dockerignore lines as written, for messages. */
+  readonly lines: string[];
 }
 
-/** Builds the rule from the text of a .dockerignore. */
-export function ignoreRuleFromText(text: string, dockerfile: string): IgnoreRule {
-  const matcher = dockerignore({ ignorecase: false }).add(text.split(/\r?\n/));
-  const alwaysSent = new Set(['.dockerignore', dockerfile.replace(/^\.\//, '')]);
-  return (relativePath) => {
-    if (relativePath === '' || relativePath === '.') return false;
-    if (alwaysSent.has(relativePath)) return false;
-    return matcher.ignores(relativePath);
+interface BalenaRule {
+  pattern: string;
+  negative: boolean;
+}
+
+/** balena's matcher memoises every path it is asked about; clear it this often so memory stays flat. */
+const MATCH_CACHE_PATHS = 4096;
+
+/**
+ * Reads the context's .dockerignore with Docker's own semantics. Like the docker CLI
+ * (build.TrimBuildFilesFromExcludes), the .dockerignore and the Dockerfile are kept by appending
+ * "!.dockerignore" and "!<dockerfile>" when the patterns would leave them out.
+ */
+export async function loadIgnoreRule(contextPath: string, dockerfile: string | null): Promise<IgnoreRule> {
+  return ignoreRuleFromText(await readDockerignore(contextPath), dockerfile);
+}
+
+/** The text of a context's .dockerignore, or '' when it has none. */
+export async function readDockerignore(contextPath: string): Promise<string> {
+  const path = join(contextPath, '.dockerignore');
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return '';
+    throw new SlipwayError('E_CONTEXT_UNREADABLE', `Cannot read ${path}: ${code}`, {
+      hint: 'Fix its permissions.',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Builds the rule from the text of a .dockerignore; `dockerfile` is the Dockerfile's path in the
+ * context, or null when it is sent from elsewhere (outside the context, inline).
+ */
+export function ignoreRuleFromText(text: string, dockerfile: string | null): IgnoreRule {
+  const lines = text.split(/\r?\n/);
+  const matcher = dockerignore({ ignorecase: false }).add(lines);
+  let asked = 0;
+  const ignores = (path: string): boolean => {
+    asked += 1;
+    if (asked % MATCH_CACHE_PATHS === 0) (matcher as unknown as { _initCache(): void })._initCache();
+    return matcher.ignores(path);
+  };
+  const extra: string[] = [];
+  if (ignores('.dockerignore')) extra.push('!.dockerignore');
+  const kept = dockerfile?.replace(/^\.\//, '');
+  if (kept && ignores(kept)) extra.push(`!${kept}`);
+  if (extra.length > 0) matcher.add(extra);
+  // The docker CLI (moby's TarWithOptions) walks into an excluded folder only when an exception's
+  // cleaned pattern, plus '/', starts with the folder's path plus '/'. The patterns come cleaned from
+  // the matcher, exactly as Docker's own reader cleans them.
+  const exceptions = (matcher as unknown as { _rules: BalenaRule[] })._rules
+    .filter((rule) => rule.negative)
+    .map((rule) => `${rule.pattern}/`);
+  return {
+    lines,
+    verdict(relativePath, isFolder) {
+      if (relativePath === '' || relativePath === '.') return 'send';
+      if (!ignores(relativePath)) return 'send';
+      if (!isFolder || exceptions.length === 0) return 'skip';
+      const folder = `${relativePath}/`;
+      return exceptions.some((pattern) => pattern.startsWith(folder)) ? 'walk' : 'skip';
+    },
   };
 }

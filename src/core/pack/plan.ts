@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Task } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
+import { type IgnoreRule, ignoreRuleFromText, readDockerignore } from '../project/ignore';
+
+/** An entry the packer writes after the walk, from memory (a Dockerfile of a few KiB and a .dockerignore). */
+export interface AppendedEntry {
+  name: string;
+  content: Buffer;
+  mode: number;
+  mtime: Date;
+}
+
+/** How one task's context is sent: its root, its ignore rule, the Dockerfile's name in the tar. */
+export interface ContextPlan {
+  root: string;
+  ignore: IgnoreRule;
+  /** The `dockerfile` the builder is told. */
+  dockerfile: string;
+  /** Entries written after the walk. */
+  appended: AppendedEntry[];
+}
+
+/** A Dockerfile is text; anything bigger than this is a mistake (and it is held in memory). */
+const MAX_DOCKERFILE_BYTES = 1 << 20;
+
+/**
+ * Plans a task's context the way the docker CLI sends it. A Dockerfile outside the context (or inline)
+ * goes in as ".dockerfile.<20 hex>", and the .dockerignore sent gains that name, so the build cannot
+ * COPY it (the CLI's AddDockerfileToBuildContext).
+ */
+export async function planContext(task: Task): Promise<ContextPlan> {
+  const root = task.contextPath;
+  const text = await readDockerignore(root);
+  if (task.dockerfileOutside === undefined && task.dockerfileInline === undefined) {
+    return { root, ignore: ignoreRuleFromText(text, task.dockerfile), dockerfile: task.dockerfile, appended: [] };
+  }
+  let content: Buffer;
+  if (task.dockerfileInline !== undefined) {
+    content = Buffer.from(task.dockerfileInline);
+  } else {
+    const path = task.dockerfileOutside as string;
+    try {
+      if ((await stat(path)).size > MAX_DOCKERFILE_BYTES) {
+        throw new SlipwayError('E_NO_DOCKERFILE', `${path} is over 1 MiB: not a Dockerfile`);
+      }
+      content = await readFile(path);
+    } catch (error) {
+      if (error instanceof SlipwayError) throw error;
+      throw new SlipwayError(
+        'E_NO_DOCKERFILE',
+        `Cannot read the Dockerfile ${path}: ${(error as NodeJS.ErrnoException).code}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  const now = new Date();
+  const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
+  const walked = ignoreRuleFromText(text, null);
+  // The .dockerignore is replaced by the rewritten one below, so the walk leaves the file on disk out.
+  const ignore: IgnoreRule = {
+    lines: walked.lines,
+    verdict: (path, isFolder) => (path === '.dockerignore' ? 'skip' : walked.verdict(path, isFolder)),
+  };
+  let ignoreMode = 0o600;
+  let ignoreMtime = now;
+  let ignoreText = `.dockerignore\n${name}\n`;
+  try {
+    const stats = await stat(join(root, '.dockerignore'));
+    ignoreMode = stats.mode & 0o7777;
+    ignoreMtime = stats.mtime;
+    ignoreText = `${text}\n${name}\n`;
+  } catch {
+    // No .dockerignore: the CLI writes one that names itself.
+  }
+  return {
+    root,
+    ignore,
+    dockerfile: name,
+    appended: [
+      { name, content, mode: 0o600, mtime: now },
+      { name: '.dockerignore', content: Buffer.from(ignoreText), mode: ignoreMode, mtime: ignoreMtime },
+    ],
+  };
+}
+
+/** A plan for a bare folder and .dockerignore text, for tools and tests that have no Task. */
+export function planFromText(root: string, ignoreText: string, dockerfile = 'Dockerfile'): ContextPlan {
+  return { root, ignore: ignoreRuleFromText(ignoreText, dockerfile), dockerfile, appended: [] };
+}
