@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
+import { type FakeCaptureBuilder, startFakeCaptureBuilder } from '../support/fake-capture-builder';
+import { tempDir } from '../support/fixtures';
+import { describeEntries, listTar } from '../support/tar-list';
+
+const DOCKER = '/usr/local/bin/docker';
+const run = promisify(execFile);
+
+interface Case {
+  name: string;
+  ignore: string | null;
+  files: Record<string, string | { link: string }>;
+  /** The Dockerfile relative to the project folder; the context is the project's `ctx` folder when set. */
+  dockerfile?: string;
+}
+
+const common: Case['files'] = {
+  'ctx/Dockerfile': 'FROM scratch\n',
+  'ctx/README.md': 'read me',
+  'ctx/a.log': 'log',
+  'ctx/important.log': 'keep',
+  'ctx/build/out.bin': 'bin',
+  'ctx/src/build/keep.ts': 'nested build folder',
+  'ctx/src/app.ts': 'app',
+  'ctx/src/app.test.ts': 'test',
+  'ctx/src/deep/er/x.tmp': 'tmp',
+  'ctx/src/deep/er/y.go': 'go',
+  'ctx/docs/guide/draft-1.md': 'draft',
+  'ctx/docs/guide/final.md': 'final',
+  'ctx/node_modules/keep/package.json': '{}',
+  'ctx/node_modules/keep/index.js': 'js',
+  'ctx/node_modules/other/package.json': '{}',
+  'ctx/vendor/a/keep.txt': 'not brought back by a wildcard exception',
+  'ctx/vendor/keep.txt': 'brought back',
+  'ctx/.git/HEAD': 'ref',
+  'ctx/.env': 'secret',
+  'ctx/empty-folder/.keep': '',
+  'ctx/link-to-src': { link: 'src' },
+  'ctx/dangling': { link: '../outside/nowhere' },
+};
+
+const cases: Case[] = [
+  { name: 'no .dockerignore', ignore: null, files: common },
+  {
+    name: 'globs, ** and exceptions',
+    ignore: '*.log\n!important.log\n**/*.tmp\ndocs/**/draft*\n# a comment\n   \n.git\n',
+    files: common,
+  },
+  {
+    name: 'a leading slash, ./ and trailing slashes, CRLF lines',
+    ignore: '/build\r\n./README.md\r\nsrc/deep/\r\n/.env\r\n',
+    files: common,
+  },
+  {
+    name: 'excluded folders walked only for exceptions under them',
+    ignore: 'node_modules\n!node_modules/keep/package.json\nvendor\n!vendor/*/keep.txt\n!vendor/keep.txt\n',
+    files: common,
+  },
+  {
+    name: 'everything out but a few, the Dockerfile and .dockerignore kept anyway',
+    ignore: '*\n!src\nsrc/**/*.test.ts\n.dockerignore\nDockerfile\n',
+    files: common,
+  },
+  { name: '** with an exception that cannot reach into folders', ignore: '**\n!**/*.go\n!*.md\n', files: common },
+  {
+    name: 'a Dockerfile in an excluded folder',
+    ignore: 'docker\n*.md\n',
+    files: { ...common, 'ctx/docker/Dockerfile': 'FROM scratch\n', 'ctx/docker/other': 'left out' },
+    dockerfile: 'ctx/docker/Dockerfile',
+  },
+  {
+    name: 'a Dockerfile outside the context',
+    ignore: '*.log\n',
+    files: { ...common, 'dockerfiles/app.Dockerfile': 'FROM scratch\n' },
+    dockerfile: 'dockerfiles/app.Dockerfile',
+  },
+  {
+    name: 'a Dockerfile outside a context without .dockerignore',
+    ignore: null,
+    files: { ...common, 'dockerfiles/app.Dockerfile': 'FROM scratch\n' },
+    dockerfile: 'dockerfiles/app.Dockerfile',
+  },
+];
+
+async function makeProject(root: string, test: Case): Promise<void> {
+  for (const [path, content] of Object.entries(test.files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    if (typeof content === 'string') await writeFile(join(root, path), content);
+    else await symlink(content.link, join(root, path));
+  }
+  if (test.ignore !== null) await writeFile(join(root, 'ctx/.dockerignore'), test.ignore);
+  if (test.dockerfile) {
+    const relative = join('..', test.dockerfile);
+    await writeFile(
+      join(root, 'compose.yaml'),
+      `services:\n  app:\n    build:\n      context: ctx\n      dockerfile: ${relative}\n`,
+    );
+  }
+}
+
+// The CLI names the Dockerfile it adds ".dockerfile.<20 random hex>"; so does Slipway.
+const sameRandomName = (name: string) => name.replace(/^\.dockerfile\.[0-9a-f]{20}$/, '.dockerfile.RANDOM');
+
+describe.skipIf(!existsSync(DOCKER))('the context Slipway sends', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let fake: FakeCaptureBuilder;
+  beforeAll(async () => {
+    work = await tempDir('slipway-parity-');
+    fake = await startFakeCaptureBuilder(work.path);
+  });
+  afterAll(async () => {
+    await fake.close();
+    await work.cleanup();
+  });
+
+  for (const test of cases) {
+    it(`holds the same entries as DOCKER_BUILDKIT=0 docker build's: ${test.name}`, async () => {
+      const root = join(work.path, test.name.replace(/[^a-z]+/gi, '-'));
+      await makeProject(root, test);
+      const dockerArgs = ['build', ...(test.dockerfile ? ['-f', join(root, test.dockerfile)] : []), join(root, 'ctx')];
+      await run(DOCKER, dockerArgs, {
+        env: {
+          ...process.env,
+          DOCKER_HOST: fake.url,
+          DOCKER_BUILDKIT: '0',
+          DOCKER_CONFIG: join(work.path, 'docker-config'),
+        },
+      });
+      const docker = fake.captures.at(-1);
+      const slipwayProject = test.dockerfile ? root : join(root, 'ctx');
+      const cli = await runCli(['build', slipwayProject, '--builder', fake.url, '--data-dir', join(work.path, 'data')]);
+      expect(cli.stderr).toContain('done in');
+      const slipway = fake.captures.at(-1);
+      expect(slipway).not.toBe(docker);
+      const dockerEntries = describeEntries(await listTar(docker?.file as string), sameRandomName);
+      const slipwayEntries = describeEntries(await listTar(slipway?.file as string), sameRandomName);
+      expect(slipwayEntries).toEqual(dockerEntries);
+      expect(sameRandomName(slipway?.query.get('dockerfile') ?? '')).toBe(
+        sameRandomName(docker?.query.get('dockerfile') ?? ''),
+      );
+    });
+  }
+});

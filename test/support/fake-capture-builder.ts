@@ -1,0 +1,73 @@
+import { createWriteStream } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * A FAKE builder that answers like an engine (/_ping, /version, POST /build) and saves each uploaded
+ * build context to a file, so a test can compare what Slipway sends with what the docker CLI sends to
+ * the same endpoint. It builds nothing: a real engine unpacks the context and we could not see it whole.
+ */
+export interface FakeCaptureBuilder {
+  /** tcp://127.0.0.1:<port>, for DOCKER_HOST and --builder. */
+  url: string;
+  /** Each /build request: the query it carried and the file holding its body. */
+  captures: { query: URLSearchParams; file: string }[];
+  close(): Promise<void>;
+}
+
+/** Starts the FAKE capture endpoint; bodies are written under `directory`. */
+export async function startFakeCaptureBuilder(directory: string): Promise<FakeCaptureBuilder> {
+  const captures: FakeCaptureBuilder['captures'] = [];
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    // Clients put an API version in front (/v1.41/build); the engine answers either form.
+    const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    const headers = { 'api-version': '1.41', 'docker-experimental': 'false', ostype: 'linux' };
+    if (path === '/_ping') {
+      response.writeHead(200, { ...headers, 'content-type': 'text/plain' });
+      response.end(request.method === 'HEAD' ? undefined : 'OK');
+      return;
+    }
+    if (path === '/version') {
+      response.writeHead(200, { ...headers, 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          Version: '0.0.0-fake',
+          ApiVersion: '1.41',
+          MinAPIVersion: '1.24',
+          Os: 'linux',
+          Arch: 'amd64',
+        }),
+      );
+      return;
+    }
+    if (request.method === 'POST' && path === '/build') {
+      const file = join(directory, `context-${captures.length}.tar`);
+      captures.push({ query: url.searchParams, file });
+      pipeline(request, createWriteStream(file)).then(
+        () => {
+          response.writeHead(200, { ...headers, 'content-type': 'application/json' });
+          response.write(`${JSON.stringify({ stream: 'Step 1/1 : FROM scratch\n' })}\n`);
+          response.write(`${JSON.stringify({ aux: { ID: 'sha256:0123456789abcdef' } })}\n`);
+          response.end(`${JSON.stringify({ stream: 'Successfully built 0123456789ab\n' })}\n`);
+        },
+        () => response.destroy(),
+      );
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not in the fake"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `tcp://127.0.0.1:${port}`,
+    captures,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
