@@ -1,5 +1,6 @@
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { buildCommand, buildUsage } from './commands/build';
+import { inspectCommand, inspectUsage } from './commands/inspect';
 import { serveCommand, serveUsage } from './commands/serve';
 import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
 import { type Output, printError, processOutput } from './output';
@@ -8,12 +9,14 @@ const usage = `Slipway: build container images from a project folder, streaming 
 
 Usage:
   ${buildUsage.split('\n')[0]}
+  ${inspectUsage.split('\n')[0]}
   ${serveUsage.split('\n')[0]}
 
 Run "slipway <command> --help" for a command's options.`;
 
 const commands: Record<string, { run: (args: string[], output: Output) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
+  inspect: { run: inspectCommand, usage: inspectUsage },
   serve: { run: serveCommand, usage: serveUsage },
 };
 

@@ -12,6 +12,7 @@ import { localEngineUrl } from './builders/endpoint';
 import { buildDir, readBuild } from './builds/build-store';
 import { BuildSession } from './builds/session';
 import { readLines } from './logs/reader';
+import { inspectProject } from './pack/inspect';
 import { openProject } from './project/detect';
 import { loadSettings, saveSettings } from './settings/settings-store';
 
@@ -73,7 +74,11 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const usage = process.memoryUsage();
       return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
     },
-    'project.inspect': async () => notYet('project.inspect'),
+    'project.inspect': async ({ projectId }) => {
+      const project = this.projects.get(projectId);
+      if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
+      return { tasks: await inspectProject(project) };
+    },
     'project.recent': async () => notYet('project.recent'),
     'dialog.openFolder': async () => {
       if (!this.options.dialogs)

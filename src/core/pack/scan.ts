@@ -43,7 +43,7 @@ export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
   const close = (path: string | null) => {
     while (open.length > 0) {
       const top = open[open.length - 1] as SizedPath;
-      if (path !== null && path.startsWith(`${top.path}/`)) return;
+      if (path?.startsWith(`${top.path}/`)) return;
       open.pop();
       keepLargest(scan.largestFolders, top);
     }
