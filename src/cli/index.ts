@@ -1,3 +1,4 @@
+import { limitProcessMemory } from '../core/process-memory';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { buildCommand, buildUsage } from './commands/build';
 import { inspectCommand, inspectUsage } from './commands/inspect';
@@ -22,6 +23,7 @@ const commands: Record<string, { run: (args: string[], output: Output) => Promis
 
 /** Runs the CLI with its arguments; resolves with the exit code. */
 export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  limitProcessMemory();
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     output.out(usage);

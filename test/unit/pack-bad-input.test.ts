@@ -77,7 +77,7 @@ describe('packing bad input', () => {
 
   it('fails naming a file that vanishes while the context is packed', async () => {
     const root = await context();
-    for (let index = 0; index < 600; index++) await writeFile(join(root, `file-${index}.txt`), 'x');
+    for (let index = 0; index < 1500; index++) await writeFile(join(root, `file-${index}.txt`), 'x');
     await writeFile(join(root, 'zz-last.txt'), 'x');
     const plan = planFromText(root, '');
     const scan = await scanContext(plan);

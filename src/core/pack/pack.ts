@@ -1,6 +1,6 @@
-import type { Stats } from 'node:fs';
-import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { closeSync, constants, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import tarFs from 'tar-fs';
 import { SlipwayError } from '../../shared/errors';
@@ -8,27 +8,31 @@ import { decodeName, fsPath } from './names';
 import type { ContextPlan } from './plan';
 import { TAR_END_BYTES } from './tar-size';
 import { rawNamePack } from './tar-writer';
-import { changed, listSent, unreadable } from './walk';
+import { changed, listSent, lookAt, SYNC_SLICE_MS, unreadable } from './walk';
 
 /** Bytes each stage of the pack pipeline (tar-stream's pack, the guard, the counter) may queue. */
-export const PACK_HIGH_WATER_BYTES = 1 << 20;
-/** Entries whose lstat may run ahead of the packer, and how many at once. */
-export const LOOKAHEAD_ENTRIES = 256;
-export const LOOKAHEAD_CONCURRENCY = 32;
+export const PACK_HIGH_WATER_BYTES = 256 * 1024;
+/** Entries the packer's look-ahead may have looked at before tar-fs asks for them. */
+export const LOOKAHEAD_ENTRIES = 64;
 /** Files at most this big are read whole, ahead of the packer... */
 export const SMALL_FILE_BYTES = 256 * 1024;
 /** ...within this budget of bytes read but not yet packed. */
-export const READ_AHEAD_BYTES = 8 << 20;
+export const READ_AHEAD_BYTES = 2 << 20;
 /** Bigger files are read in chunks of this size, one chunk ahead. */
-export const FILE_CHUNK_BYTES = 1 << 20;
+export const FILE_CHUNK_BYTES = 512 * 1024;
+/** The guard joins small pieces of the tar into chunks of at least this size. */
+export const COALESCE_BYTES = 256 * 1024;
 
 /**
  * The most bytes of file content the packer holds at once, whatever the context's size: the small-file
- * read-ahead, one chunk of a big file being read plus the one tar-stream is passing on, and the
- * high-water marks of the three stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each
- * readable + writable side). About 16 MiB.
+ * read-ahead, one chunk of a big file being read plus the one tar-stream is passing on, the guard's
+ * pieces being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three
+ * stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each
+ * possibly over by one chunk). About 19 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add
+ * about 0.3 MiB more.
  */
-export const PACK_MEMORY_BYTES = READ_AHEAD_BYTES + 2 * FILE_CHUNK_BYTES + 5 * PACK_HIGH_WATER_BYTES;
+export const PACK_MEMORY_BYTES =
+  READ_AHEAD_BYTES + 3 * FILE_CHUNK_BYTES + COALESCE_BYTES + 5 * PACK_HIGH_WATER_BYTES + 2 * FILE_CHUNK_BYTES;
 
 type Callback<T> = (error: Error | null, value?: T) => void;
 
@@ -38,26 +42,28 @@ interface Fetched {
   content: Buffer | null;
 }
 
-async function readWhole(path: string, bytes: number): Promise<Buffer> {
-  let handle: FileHandle;
+/** Reads a small file whole, exactly `bytes` of it, without blocking on a FIFO swapped in after the lstat. */
+function readWhole(path: string, bytes: number): Buffer {
+  let descriptor: number;
   try {
-    handle = await open(fsPath(path), 'r');
+    descriptor = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw changed(path, 'vanished');
     throw unreadable(path, error);
   }
   try {
     const buffer = Buffer.allocUnsafe(bytes);
     let filled = 0;
     while (filled < bytes) {
-      const { bytesRead } = await handle.read(buffer, filled, bytes - filled, filled);
-      if (bytesRead === 0) throw changed(path, `shrank from ${bytes} to ${filled} bytes`);
-      filled += bytesRead;
+      const read = readSync(descriptor, buffer, filled, bytes - filled, filled);
+      if (read === 0) throw changed(path, `shrank from ${bytes} to ${filled} bytes`);
+      filled += read;
     }
     return buffer;
   } catch (error) {
     throw unreadable(path, error);
   } finally {
-    await handle.close();
+    closeSync(descriptor);
   }
 }
 
@@ -118,109 +124,142 @@ class FileChunks extends Readable {
 }
 
 /**
- * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), so
- * per-file latency adds up on many small files; this fs knows the order tar-fs will ask in (its queue is
- * first in, first out, fed by readdir) and runs lstats and whole reads of small files ahead of it,
- * bounded by LOOKAHEAD_ENTRIES and READ_AHEAD_BYTES. readdir answers with what the docker CLI would send.
+ * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), and
+ * each asynchronous call costs a thread pool round trip, so per-file latency adds up on many small
+ * files. This fs knows the order tar-fs will ask in (its queue is first in, first out, fed by readdir)
+ * and looks ahead of it: lstat and whole reads of small files, done synchronously in slices of at most
+ * SYNC_SLICE_MS between turns of the event loop, bounded by LOOKAHEAD_ENTRIES and READ_AHEAD_BYTES.
+ * readdir answers with what the docker CLI would send.
  */
 class LookaheadFs {
-  /** Absolute paths in the order tar-fs will lstat them; [head, end) is still to come. */
-  private queue: string[] = [];
+  /** tar-fs's own queue of relative paths (see queueForTarFs); [head, end) is still to come. */
+  private items: string[] = [];
   private head = 0;
-  private started = 0;
-  private inFlight = 0;
+  /** Entries [head, looked) have been looked at ahead; their results wait in `ready` by absolute path. */
+  private looked = 0;
   private readAheadBytes = 0;
-  private readonly fetched = new Map<string, Promise<Fetched>>();
+  private readonly ready = new Map<string, Fetched | Error>();
   private current: { path: string; fetched: Fetched } | null = null;
+  private scheduled = false;
 
   constructor(
     private readonly root: string,
     private readonly plan: ContextPlan,
   ) {}
 
-  expect(paths: string[]): void {
-    for (const path of paths) this.queue.push(path);
-    this.pump();
+  /**
+   * tar-fs keeps its to-do list in the array `entries.slice(0)` gives it and takes from the front with
+   * shift(), which V8 does in O(n) once an array is large (100,000 queued files make it quadratic). The
+   * packer hands tar-fs this queue instead: O(1) shift, and it is also the order the look-ahead follows.
+   */
+  queueForTarFs(first: string[]): string[] {
+    const queue = {
+      push: (path: string) => {
+        this.items.push(path);
+        this.schedule();
+        return this.items.length - this.head;
+      },
+      shift: () => {
+        if (this.head >= this.items.length) return undefined;
+        const path = this.items[this.head++] as string;
+        if (this.looked < this.head) this.looked = this.head;
+        if (this.head > 4096 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.looked -= this.head;
+          this.head = 0;
+        }
+        return path;
+      },
+      get length() {
+        return fs.items.length - fs.head;
+      },
+    };
+    const fs = this;
+    for (const path of first) queue.push(path);
+    // tar-fs calls entries.slice(0) once, and entries.indexOf only for an ENOENT, which this fs never gives.
+    return { slice: () => queue, indexOf: () => -1 } as unknown as string[];
   }
 
-  private pump(): void {
-    while (
-      this.started < this.queue.length &&
-      this.started - this.head < LOOKAHEAD_ENTRIES &&
-      this.inFlight < LOOKAHEAD_CONCURRENCY &&
+  private schedule(): void {
+    if (this.scheduled || !this.canLook()) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.lookAhead();
+    });
+  }
+
+  private canLook(): boolean {
+    return (
+      this.looked < this.items.length &&
+      this.looked - this.head < LOOKAHEAD_ENTRIES &&
       this.readAheadBytes < READ_AHEAD_BYTES
-    ) {
-      const path = this.queue[this.started++] as string;
-      this.inFlight += 1;
-      const fetching = this.fetch(path).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-      });
-      fetching.catch(() => undefined); // Awaited by lstat; a pack destroyed first never asks.
-      this.fetched.set(path, fetching);
-    }
-    // tar-fs's queue only ever grows at the end; drop what it has consumed now and then.
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.started -= this.head;
-      this.head = 0;
-    }
+    );
   }
 
-  private async fetch(path: string): Promise<Fetched> {
-    let stats: Stats;
-    try {
-      stats = await lstat(fsPath(path));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw changed(path, 'vanished');
-      throw unreadable(path, error);
+  private lookAhead(): void {
+    const endMs = performance.now() + SYNC_SLICE_MS;
+    while (this.canLook() && performance.now() < endMs) {
+      // tar-fs asks for path.join(root, item); items are clean relative paths, so this is the same string.
+      const path = `${this.root}/${this.items[this.looked++] as string}`;
+      try {
+        this.ready.set(path, this.fetch(path));
+      } catch (error) {
+        this.ready.set(path, error as Error);
+      }
     }
+    this.schedule();
+  }
+
+  private fetch(path: string): Fetched {
+    const { stats } = lookAt(path);
     if (!stats.isFile() || stats.size === 0 || stats.size > SMALL_FILE_BYTES) return { stats, content: null };
     if (this.readAheadBytes + stats.size > READ_AHEAD_BYTES) return { stats, content: null };
+    const content = readWhole(path, stats.size);
     this.readAheadBytes += stats.size;
-    try {
-      return { stats, content: await readWhole(path, stats.size) };
-    } catch (error) {
-      this.readAheadBytes -= stats.size;
-      throw error;
-    }
+    return { stats, content };
   }
 
   readonly lstat = (path: string, callback: Callback<Stats>): void => {
-    let fetching = this.fetched.get(path);
-    if (fetching) {
-      this.fetched.delete(path);
+    let result = this.ready.get(path);
+    if (result !== undefined) {
+      this.ready.delete(path);
     } else {
-      fetching = this.fetch(path);
-      if (this.started === this.head && this.queue[this.head] === path) this.started += 1;
+      try {
+        result = this.fetch(path);
+      } catch (error) {
+        result = error as Error;
+      }
     }
-    if (this.queue[this.head] === path) this.head += 1;
-    fetching.then(
-      (fetched) => {
-        this.current = { path, fetched };
-        callback(null, fetched.stats);
-      },
-      (error: Error) => callback(error),
-    );
-    this.pump();
+    this.schedule();
+    const settled = result;
+    if (settled instanceof Error) {
+      queueMicrotask(() => callback(settled));
+      return;
+    }
+    this.current = { path, fetched: settled };
+    queueMicrotask(() => callback(null, settled.stats));
   };
 
   readonly readdir = (path: string, callback: Callback<string[]>): void => {
-    const folder = relative(this.root, path).split('\\').join('/') || '.';
-    listSent(this.root, folder, this.plan.ignore).then(
-      (names) => {
-        this.expect(names.map((name) => join(path, name)));
-        callback(null, names);
-      },
-      (error: Error) => callback(error),
-    );
+    const folder = relative(this.root, path) || '.';
+    let names: string[];
+    try {
+      names = listSent(this.root, folder, this.plan.ignore);
+    } catch (error) {
+      queueMicrotask(() => callback(error as Error));
+      return;
+    }
+    queueMicrotask(() => callback(null, names));
   };
 
   readonly readlink = (path: string, callback: Callback<string>): void => {
-    readlink(fsPath(path), { encoding: 'buffer' }).then(
-      (target) => callback(null, decodeName(target)),
-      (error) => callback(unreadable(path, error)),
-    );
+    try {
+      const target = decodeName(readlinkSync(fsPath(path), { encoding: 'buffer' }));
+      queueMicrotask(() => callback(null, target));
+    } catch (error) {
+      queueMicrotask(() => callback(unreadable(path, error)));
+    }
   };
 
   readonly createReadStream = (path: string): Readable => {
@@ -231,7 +270,7 @@ class LookaheadFs {
     if (content) {
       const release = () => {
         this.readAheadBytes -= content.length;
-        this.pump();
+        this.schedule();
       };
       let sent = false;
       return new Readable({
@@ -258,8 +297,7 @@ class LookaheadFs {
 export async function packContext(plan: ContextPlan): Promise<Readable> {
   const root = resolve(plan.root);
   const fs = new LookaheadFs(root, plan);
-  const entries = await listSent(root, '.', plan.ignore);
-  fs.expect(entries.map((name) => join(root, name)));
+  const entries = fs.queueForTarFs(listSent(root, '.', plan.ignore));
   const pack = rawNamePack(PACK_HIGH_WATER_BYTES);
   return tarFs.pack(root, {
     fs: fs as never,
@@ -294,12 +332,14 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
 /**
  * Counts the bytes of a tar stream against the exact size the scan computed, and holds back the
  * end-of-archive blocks until the count is right: a context that changed while it was packed never
- * reaches the builder as a complete archive.
+ * reaches the builder as a complete archive. It also joins tar-stream's small pieces (a 512-byte
+ * header, a 1 KiB file, its padding) into chunks of at least COALESCE_BYTES: every chunk costs a write
+ * to the socket further down, and 100,000 small files make 300,000 pieces.
  */
 export class TarLengthGuard extends Transform {
   bytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly expectedBytes: number,
@@ -309,22 +349,22 @@ export class TarLengthGuard extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const before = this.bytes;
     this.bytes += chunk.length;
     if (this.bytes > this.expectedBytes) {
       callback(this.changed());
       return;
     }
-    const holdFrom = this.expectedBytes - TAR_END_BYTES;
-    if (this.bytes <= holdFrom) {
-      callback(null, chunk);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    // The end-of-archive blocks (and whatever is pending with them) wait for _flush.
+    const mayPass = this.bytes <= this.expectedBytes - TAR_END_BYTES;
+    if (mayPass && this.pendingBytes >= COALESCE_BYTES) {
+      const joined = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      callback(null, joined);
       return;
     }
-    const passBytes = Math.max(0, holdFrom - before);
-    if (passBytes > 0) this.push(chunk.subarray(0, passBytes));
-    const held = chunk.subarray(passBytes);
-    this.tail.push(held);
-    this.tailBytes += held.length;
     callback();
   }
 
@@ -333,7 +373,7 @@ export class TarLengthGuard extends Transform {
       callback(this.changed());
       return;
     }
-    callback(null, Buffer.concat(this.tail, this.tailBytes));
+    callback(null, Buffer.concat(this.pending, this.pendingBytes));
   }
 
   private changed(): SlipwayError {

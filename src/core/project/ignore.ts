@@ -25,8 +25,12 @@ interface BalenaRule {
   negative: boolean;
 }
 
-/** balena's matcher memoises every path it is asked about; clear it this often so memory stays flat. */
-const MATCH_CACHE_PATHS = 4096;
+/** The part of @balena/dockerignore 1.0.x used below its public API (see ignoreRuleFromText). */
+interface BalenaInternals {
+  _rules: BalenaRule[];
+  /** true when the path is NOT ignored, without the memo `ignores` keeps of every path it was asked. */
+  _test(path: string): boolean;
+}
 
 /**
  * Reads the context's .dockerignore with Docker's own semantics. Like the docker CLI
@@ -59,12 +63,10 @@ export async function readDockerignore(contextPath: string): Promise<string> {
 export function ignoreRuleFromText(text: string, dockerfile: string | null): IgnoreRule {
   const lines = text.split(/\r?\n/);
   const matcher = dockerignore({ ignorecase: false }).add(lines);
-  let asked = 0;
-  const ignores = (path: string): boolean => {
-    asked += 1;
-    if (asked % MATCH_CACHE_PATHS === 0) (matcher as unknown as { _initCache(): void })._initCache();
-    return matcher.ignores(path);
-  };
+  const internals = matcher as unknown as BalenaInternals;
+  // `ignores` memoises every path in a plain object: memory that grows with the context, and slow
+  // lookups past 100,000 paths. The walk asks about each path once, so the memo buys nothing.
+  const ignores = (path: string): boolean => internals._rules.length > 0 && !internals._test(path);
   const extra: string[] = [];
   if (ignores('.dockerignore')) extra.push('!.dockerignore');
   const kept = dockerfile?.replace(/^\.\//, '');
@@ -73,9 +75,7 @@ export function ignoreRuleFromText(text: string, dockerfile: string | null): Ign
   // The docker CLI (moby's TarWithOptions) walks into an excluded folder only when an exception's
   // cleaned pattern, plus '/', starts with the folder's path plus '/'. The patterns come cleaned from
   // the matcher, exactly as Docker's own reader cleans them.
-  const exceptions = (matcher as unknown as { _rules: BalenaRule[] })._rules
-    .filter((rule) => rule.negative)
-    .map((rule) => `${rule.pattern}/`);
+  const exceptions = internals._rules.filter((rule) => rule.negative).map((rule) => `${rule.pattern}/`);
   return {
     lines,
     verdict(relativePath, isFolder) {

@@ -1,0 +1,118 @@
+// bench/pack: Slipway's pack+upload (the built CLI) against `DOCKER_BUILDKIT=0 docker build` and
+// `tar -cf - . | curl -T -`, all uploading to the same local sink, on two generated contexts.
+// Run with `npm run bench:pack` after `npm run build`. Peak RSS comes from GNU time (%M, KiB) per process.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureContexts } from './contexts.mjs';
+import { startSink } from './sink.mjs';
+
+const BASE = process.env.SLIPWAY_BENCH_DIR ?? join(tmpdir(), 'slipway-bench-pack');
+const ROUNDS = Number(process.env.SLIPWAY_BENCH_ROUNDS ?? 1);
+const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
+const DOCKER = process.env.DOCKER ?? '/usr/local/bin/docker';
+
+function timed(command, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve(ms);
+    });
+  });
+}
+
+async function peakKiB(file) {
+  return (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map(Number)
+    .filter(Number.isFinite)
+    .reduce((sum, value) => sum + value, 0);
+}
+
+const mib = (kib) => `${(kib / 1024).toFixed(0)} MiB`;
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main() {
+  if (!existsSync(join(bin, '../../out/cli/index.js'))) throw new Error('Run `npm run build` first.');
+  console.log(`Generating (or reusing) contexts under ${BASE} ...`);
+  const contexts = await ensureContexts(BASE);
+  const sink = await startSink();
+  const url = `tcp://127.0.0.1:${sink.port}`;
+  const work = await mkdtemp(join(tmpdir(), 'slipway-bench-run-'));
+  const sides = {
+    slipway: (ctx, rss) =>
+      timed('/usr/bin/time', [
+        '-f',
+        '%M',
+        '-o',
+        rss,
+        process.execPath,
+        bin,
+        'build',
+        ctx,
+        '--builder',
+        url,
+        '--data-dir',
+        join(work, 'data'),
+      ]),
+    docker: (ctx, rss) =>
+      timed('/usr/bin/time', ['-f', '%M', '-o', rss, DOCKER, 'build', '-q', ctx], {
+        env: { ...process.env, DOCKER_HOST: url, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(work, 'docker-config') },
+      }),
+    'tar | curl': (ctx, rss) =>
+      timed('sh', [
+        '-c',
+        `cd "${ctx}" && /usr/bin/time -f %M -o "${rss}.tar" tar -cf - . | /usr/bin/time -f %M -o "${rss}.curl" curl -sS -T - -o /dev/null http://127.0.0.1:${sink.port}/build && cat "${rss}.tar" "${rss}.curl" > "${rss}"`,
+      ]),
+  };
+  const results = [];
+  try {
+    for (const context of contexts) {
+      // Warm the page cache so every side reads from memory, as the first would not.
+      await sides['tar | curl'](context.path, join(work, 'warm'));
+      const best = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [side, run] of Object.entries(sides)) {
+          const rss = join(work, `${side.replace(/\W+/g, '-')}.rss`);
+          const ms = await run(context.path, rss);
+          const kib = await peakKiB(rss);
+          const bytes = sink.received.at(-1);
+          if (!best[side] || ms < best[side].ms) best[side] = { ms, kib, bytes };
+        }
+      }
+      results.push({ context: context.name, ...best });
+      const s = best.slipway;
+      console.log(`\n${context.name}`);
+      for (const [side, figure] of Object.entries(best)) {
+        console.log(
+          `  ${side.padEnd(11)} ${seconds(figure.ms).padStart(9)}  peak RSS ${mib(figure.kib).padStart(8)}  sent ${figure.bytes} bytes`,
+        );
+      }
+      console.log(`  slipway / docker     = ${(s.ms / best.docker.ms).toFixed(2)} (at or below 1.00 wanted)`);
+      console.log(
+        `  slipway / tar | curl = ${(s.ms / best['tar | curl'].ms).toFixed(2)} (at most 2.00 wanted on the many-file context)`,
+      );
+      console.log(`  slipway peak RSS ${mib(s.kib)} (under 150 MiB wanted)`);
+    }
+  } finally {
+    await sink.close();
+    await rm(work, { recursive: true, force: true });
+  }
+  if (process.env.SLIPWAY_BENCH_JSON) console.log(JSON.stringify(results));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
