@@ -28,8 +28,7 @@ export const COALESCE_BYTES = 256 * 1024;
  * read-ahead, one chunk of a big file being read plus the one tar-stream is passing on, the guard's
  * pieces being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three
  * stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each
- * possibly over by one chunk). About 19 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add
- * about 0.3 MiB more.
+ * possibly over by one chunk). 6 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add a few KiB.
  */
 export const PACK_MEMORY_BYTES =
   READ_AHEAD_BYTES + 3 * FILE_CHUNK_BYTES + COALESCE_BYTES + 5 * PACK_HIGH_WATER_BYTES + 2 * FILE_CHUNK_BYTES;

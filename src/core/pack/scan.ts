@@ -15,10 +15,12 @@ export interface DetailedScan extends ContextScan {
   largestFolders: SizedPath[];
 }
 
-/** Keeps the n largest, sorted largest first, in O(n) memory. */
+/** Keeps the n largest, sorted largest first (a folder before its equally large subfolder), in O(n) memory. */
 function keepLargest(list: SizedPath[], entry: SizedPath): void {
   if (list.length === LARGEST_KEPT && (list[LARGEST_KEPT - 1] as SizedPath).bytes >= entry.bytes) return;
-  let index = list.findIndex((kept) => kept.bytes < entry.bytes);
+  let index = list.findIndex(
+    (kept) => kept.bytes < entry.bytes || (kept.bytes === entry.bytes && kept.path.length > entry.path.length),
+  );
   if (index === -1) index = list.length;
   list.splice(index, 0, entry);
   if (list.length > LARGEST_KEPT) list.pop();
