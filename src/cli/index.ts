@@ -1,5 +1,7 @@
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { buildCommand, buildUsage } from './commands/build';
+import { historyCommand, historyUsage } from './commands/history';
+import { logsCommand, logsUsage } from './commands/logs';
 import { serveCommand, serveUsage } from './commands/serve';
 import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
 import { type Output, printError, processOutput } from './output';
@@ -9,12 +11,16 @@ const usage = `Slipway: build container images from a project folder, streaming 
 Usage:
   ${buildUsage.split('\n')[0]}
   ${serveUsage.split('\n')[0]}
+  ${historyUsage.split('\n')[0]}
+  ${logsUsage.split('\n')[0]}
 
 Run "slipway <command> --help" for a command's options.`;
 
 const commands: Record<string, { run: (args: string[], output: Output) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
   serve: { run: serveCommand, usage: serveUsage },
+  history: { run: historyCommand, usage: historyUsage },
+  logs: { run: logsCommand, usage: logsUsage },
 };
 
 /** Runs the CLI with its arguments; resolves with the exit code. */

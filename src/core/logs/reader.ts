@@ -1,5 +1,8 @@
-import { open } from 'node:fs/promises';
-import { INDEX_ENTRY_BYTES, indexPath, logPath } from './spool';
+import type { FileHandle } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import type { LogStep } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
+import { entryEndBytes, entryFlags, INDEX_ENTRY_BYTES, indexPath, logPath, type StepRecord, stepsPath } from './spool';
 
 export interface LineWindow {
   fromLine: number;
@@ -8,18 +11,26 @@ export interface LineWindow {
   totalLines: number;
 }
 
-function entryEnd(index: Buffer, entry: number): number {
-  const at = entry * INDEX_ENTRY_BYTES;
-  return index.readUInt32LE(at) + (index.readUInt32LE(at + 4) & 0xffff) * 0x1_0000_0000;
-}
+/** Search answers at most this many lines unless asked for fewer or more. */
+export const DEFAULT_SEARCH_LIMIT_LINES = 10_000;
+/** Search reads the log in pieces of this size, cut back to the last whole line. */
+const SEARCH_CHUNK_BYTES = 4 * 1024 * 1024;
+/** The line locator reads the index in blocks of this many entries. */
+const INDEX_BLOCK_ENTRIES = 64 * 1024;
 
-function entryFlags(index: Buffer, entry: number): number {
-  return index.readUInt32LE(entry * INDEX_ENTRY_BYTES + 4) >>> 16;
+async function openIfThere(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 
 /**
  * Reads lines [fromLine, fromLine + count) of a task's log: one read of the index, one of the log.
- * Lines whose index entry points past the end of the log (a crash mid-write) do not count.
+ * Lines whose index entry points past the end of the log (a crash mid-write) do not count; a task
+ * that has not spooled anything yet has no lines.
  */
 export async function readLines(
   buildDir: string,
@@ -28,10 +39,11 @@ export async function readLines(
   count: number,
 ): Promise<LineWindow> {
   const [index, log] = await Promise.all([
-    open(indexPath(buildDir, taskId), 'r'),
-    open(logPath(buildDir, taskId), 'r'),
+    openIfThere(indexPath(buildDir, taskId)),
+    openIfThere(logPath(buildDir, taskId)),
   ]);
   try {
+    if (!index || !log) return { fromLine: 0, lines: [], flags: [], totalLines: 0 };
     const [indexStat, logStat] = await Promise.all([index.stat(), log.stat()]);
     let totalLines = Math.floor(indexStat.size / INDEX_ENTRY_BYTES);
     const first = Math.max(0, Math.min(fromLine, totalLines));
@@ -39,12 +51,12 @@ export async function readLines(
     const entriesFrom = Math.max(0, first - 1);
     const entries = Buffer.alloc((last - entriesFrom) * INDEX_ENTRY_BYTES);
     if (entries.length > 0) await index.read(entries, 0, entries.length, entriesFrom * INDEX_ENTRY_BYTES);
-    const start = first === 0 ? 0 : entryEnd(entries, 0);
+    const start = first === 0 ? 0 : entryEndBytes(entries, 0);
     const skip = first - entriesFrom;
     let end = start;
     let complete = 0;
     for (let entry = skip; entry < last - entriesFrom; entry++) {
-      const lineEnd = entryEnd(entries, entry);
+      const lineEnd = entryEndBytes(entries, entry);
       if (lineEnd > logStat.size) break;
       end = lineEnd;
       complete += 1;
@@ -56,13 +68,248 @@ export async function readLines(
     const flags: number[] = [];
     let cursor = 0;
     for (let entry = skip; entry < skip + complete; entry++) {
-      const lineEnd = entryEnd(entries, entry) - start;
+      const lineEnd = entryEndBytes(entries, entry) - start;
       lines.push(text.toString('utf8', cursor, lineEnd - 1));
       flags.push(entryFlags(entries, entry));
       cursor = lineEnd;
     }
     return { fromLine: first, lines, flags, totalLines };
   } finally {
-    await Promise.all([index.close(), log.close()]);
+    await Promise.all([index?.close(), log?.close()]);
   }
+}
+
+/** The lines of a task's log that are complete on disk, and the byte offset where the last one ends. */
+async function completeExtent(index: FileHandle, logBytes: number): Promise<{ lines: number; bytes: number }> {
+  let lines = Math.floor((await index.stat()).size / INDEX_ENTRY_BYTES);
+  const entry = Buffer.alloc(INDEX_ENTRY_BYTES);
+  while (lines > 0) {
+    await index.read(entry, 0, INDEX_ENTRY_BYTES, (lines - 1) * INDEX_ENTRY_BYTES);
+    const bytes = entryEndBytes(entry, 0);
+    if (bytes <= logBytes) return { lines, bytes };
+    lines -= 1;
+  }
+  return { lines: 0, bytes: 0 };
+}
+
+/**
+ * Finds the line that holds a byte offset, for offsets asked in increasing order. It walks the index
+ * forward a block at a time and skips a block after reading only its last entry, so a search with few
+ * matches reads almost none of the index and one with many reads it once.
+ */
+class LineLocator {
+  private block = Buffer.alloc(0);
+  private blockFirstLine = 0;
+  private blockLines = 0;
+  private readonly probe = Buffer.alloc(INDEX_ENTRY_BYTES);
+
+  constructor(
+    private readonly index: FileHandle,
+    private readonly totalLines: number,
+  ) {}
+
+  async lineAt(offsetBytes: number): Promise<number> {
+    while (this.blockLines === 0 || entryEndBytes(this.block, this.blockLines - 1) <= offsetBytes) {
+      const next = this.blockFirstLine + this.blockLines;
+      if (next >= this.totalLines) return this.totalLines - 1;
+      const lines = Math.min(INDEX_BLOCK_ENTRIES, this.totalLines - next);
+      await this.index.read(this.probe, 0, INDEX_ENTRY_BYTES, (next + lines - 1) * INDEX_ENTRY_BYTES);
+      this.blockFirstLine = next;
+      if (entryEndBytes(this.probe, 0) <= offsetBytes) {
+        // The whole block ends before the offset: remember only its extent.
+        this.block = Buffer.from(this.probe);
+        this.blockFirstLine = next + lines - 1;
+        this.blockLines = 1;
+        continue;
+      }
+      if (this.block.length < lines * INDEX_ENTRY_BYTES) this.block = Buffer.alloc(lines * INDEX_ENTRY_BYTES);
+      await this.index.read(this.block, 0, lines * INDEX_ENTRY_BYTES, next * INDEX_ENTRY_BYTES);
+      this.blockLines = lines;
+    }
+    // The first entry of the block whose end lies past the offset.
+    let low = 0;
+    let high = this.blockLines - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (entryEndBytes(this.block, middle) <= offsetBytes) low = middle + 1;
+      else high = middle;
+    }
+    return this.blockFirstLine + low;
+  }
+}
+
+export interface SearchResult {
+  /** Line numbers (from 0) of the matching lines, in order. */
+  matches: number[];
+  /** True when there were more matching lines than the limit. */
+  truncated: boolean;
+}
+
+/**
+ * Finds the lines of a task's log that contain `query` (or match it, as a regular expression), reading
+ * the file in large pieces and never holding more than one. Line numbers come from the index, so the
+ * text is never split into lines. Case-sensitive; a match counts once per line.
+ */
+export async function searchLog(
+  buildDir: string,
+  taskId: string,
+  query: string,
+  options: { regex?: boolean; limitLines?: number } = {},
+): Promise<SearchResult> {
+  const limit = options.limitLines ?? DEFAULT_SEARCH_LIMIT_LINES;
+  let pattern: RegExp | null = null;
+  if (options.regex) {
+    try {
+      pattern = new RegExp(query, 'gm');
+    } catch (error) {
+      throw new SlipwayError('E_BAD_INPUT', `Not a valid regular expression: ${query}`, { cause: error });
+    }
+  }
+  const matches: number[] = [];
+  // Lines never hold a newline, so a text with one matches nothing.
+  if (!pattern && query.includes('\n')) return { matches, truncated: false };
+  const needle = Buffer.from(query);
+  const [index, log] = await Promise.all([
+    openIfThere(indexPath(buildDir, taskId)),
+    openIfThere(logPath(buildDir, taskId)),
+  ]);
+  try {
+    if (!index || !log) return { matches, truncated: false };
+    const extent = await completeExtent(index, (await log.stat()).size);
+    const locator = new LineLocator(index, extent.lines);
+    const chunk = Buffer.allocUnsafe(SEARCH_CHUNK_BYTES);
+    let position = 0;
+    while (position < extent.bytes) {
+      const { bytesRead } = await log.read(chunk, 0, Math.min(chunk.length, extent.bytes - position), position);
+      if (bytesRead === 0) break;
+      const lastNewline = chunk.lastIndexOf(10, bytesRead - 1);
+      // A piece ends at its last whole line; a line longer than a piece is searched in pieces.
+      const length = lastNewline === -1 ? bytesRead : lastNewline + 1;
+      const found = pattern
+        ? await searchText(chunk, length, position, pattern, locator, matches, limit)
+        : await searchBytes(chunk, length, position, needle, locator, matches, limit);
+      if (found === 'full') return { matches, truncated: true };
+      position += length;
+    }
+    return { matches, truncated: false };
+  } finally {
+    await Promise.all([index?.close(), log?.close()]);
+  }
+}
+
+async function addMatch(
+  offsetBytes: number,
+  locator: LineLocator,
+  matches: number[],
+  limit: number,
+): Promise<'full' | 'added' | 'same'> {
+  const line = await locator.lineAt(offsetBytes);
+  if (matches.length > 0 && matches[matches.length - 1] === line) return 'same';
+  if (matches.length >= limit) return 'full';
+  matches.push(line);
+  return 'added';
+}
+
+async function searchBytes(
+  chunk: Buffer,
+  length: number,
+  position: number,
+  needle: Buffer,
+  locator: LineLocator,
+  matches: number[],
+  limit: number,
+): Promise<'full' | 'done'> {
+  let at = chunk.indexOf(needle, 0);
+  while (at !== -1 && at + needle.length <= length) {
+    if ((await addMatch(position + at, locator, matches, limit)) === 'full') return 'full';
+    const lineEnd = chunk.indexOf(10, at);
+    if (lineEnd === -1 || lineEnd >= length) break;
+    at = chunk.indexOf(needle, lineEnd + 1);
+  }
+  return 'done';
+}
+
+async function searchText(
+  chunk: Buffer,
+  length: number,
+  position: number,
+  pattern: RegExp,
+  locator: LineLocator,
+  matches: number[],
+  limit: number,
+): Promise<'full' | 'done'> {
+  const text = chunk.toString('utf8', 0, length);
+  // Pure ASCII decodes to as many characters as bytes: offsets need no conversion.
+  const ascii = text.length === length;
+  let counted = 0;
+  let countedBytes = 0;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    if (!ascii) {
+      countedBytes += Buffer.byteLength(text.slice(counted, match.index));
+      counted = match.index;
+    }
+    const offset = position + (ascii ? match.index : countedBytes);
+    if ((await addMatch(offset, locator, matches, limit)) === 'full') return 'full';
+    const lineEnd = text.indexOf('\n', match.index);
+    if (lineEnd === -1) break;
+    pattern.lastIndex = lineEnd + 1;
+  }
+  return 'done';
+}
+
+/** Reads a task's steps file; a torn last record (a crash mid-write) is left out. */
+async function readStepRecords(buildDir: string, taskId: string): Promise<StepRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(stepsPath(buildDir, taskId), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const records: StepRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      records.push(JSON.parse(line) as StepRecord);
+    } catch {
+      // Only the last record can be torn, and a step without its record still shows in the log.
+    }
+  }
+  return records;
+}
+
+/** True when the task's spool was closed (its steps file ends with an end mark). */
+export async function taskSpoolEnded(buildDir: string, taskId: string): Promise<boolean> {
+  const records = await readStepRecords(buildDir, taskId);
+  const last = records[records.length - 1];
+  return last !== undefined && 'endedAtMs' in last;
+}
+
+/**
+ * The build steps of a task's log with their first lines and durations: a step lasts until the next
+ * one starts or the task ends. The last step of a task still running (or cut off by a crash) has no
+ * known duration.
+ */
+export async function readSteps(buildDir: string, taskId: string): Promise<LogStep[]> {
+  const steps: (LogStep & { atMs: number })[] = [];
+  let open: (LogStep & { atMs: number }) | null = null;
+  for (const record of await readStepRecords(buildDir, taskId)) {
+    if ('endedAtMs' in record) {
+      if (open) open.durationMs = Math.max(0, record.endedAtMs - open.atMs);
+      open = null;
+      continue;
+    }
+    if (open) open.durationMs = Math.max(0, record.atMs - open.atMs);
+    open = {
+      step: record.step,
+      steps: record.steps,
+      line: record.line,
+      text: record.text,
+      durationMs: null,
+      atMs: record.atMs,
+    };
+    steps.push(open);
+  }
+  return steps.map(({ atMs: _atMs, ...step }) => step);
 }

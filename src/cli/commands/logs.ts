@@ -1,0 +1,119 @@
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { buildDir } from '../../core/builds/build-store';
+import { chooseTask, followTaskLog, openBuild, readTaskLines, recoverBuild } from '../../core/builds/history';
+import { defaultDataDir } from '../../core/data-dir';
+import type { LineWindow } from '../../core/logs/reader';
+import { searchLog } from '../../core/logs/reader';
+import type { LogLineEvent } from '../../shared/contract';
+import { SlipwayError } from '../../shared/errors';
+import { EXIT_OK } from '../exit-codes';
+import { type Output, processOutput } from '../output';
+
+export const logsUsage = `slipway logs <build-id> [--task T] [--follow] [--from N] [--grep TEXT [--regex]] [--json] [--data-dir DIR]
+
+  Prints a task's log from disk, a window at a time. Lines count from 0, as in --json.
+  --task T        the task (service) whose log to print; needed when the build has several
+  --follow        keep printing lines as they arrive until the task ends
+  --from N        start at line N
+  --grep TEXT     print only the lines that contain TEXT, each after its line number
+  --regex         read --grep as a regular expression
+  --json          print one JSON object per line: {type, buildId, taskId, line, text}
+  --data-dir DIR  where logs and history live (default: $XDG_DATA_HOME/slipway)`;
+
+/** Lines handed to the terminal at a time. */
+const WINDOW_LINES = 2000;
+
+function nonNegative(text: string | undefined, name: string): number {
+  if (text === undefined) return 0;
+  if (!/^\d+$/.test(text)) throw new SlipwayError('E_BAD_INPUT', `${name} needs a line number, got ${text}`);
+  return Number(text);
+}
+
+/** Waits for stdout to drain so a slow reader (a pager, a pipe) never makes the log pile up in memory. */
+async function drained(output: Output): Promise<void> {
+  if (output === processOutput && process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+}
+
+/** `slipway logs`: reads a kept build's log; with --follow, waits for lines of a running one. */
+export async function logsCommand(args: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      task: { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      grep: { type: 'string' },
+      regex: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) {
+    throw new SlipwayError('E_BAD_INPUT', 'logs needs exactly one build id', { hint: logsUsage });
+  }
+  const buildId = positionals[0] as string;
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const fromLine = nonNegative(values.from, '--from');
+  await openBuild(dataDir, buildId);
+  await recoverBuild(dataDir, buildId);
+  const build = await openBuild(dataDir, buildId);
+  const taskId = chooseTask(build, values.task);
+
+  const print = async (window: LineWindow, only?: ReadonlySet<number>) => {
+    const texts: string[] = [];
+    for (const [offset, text] of window.lines.entries()) {
+      const line = window.fromLine + offset;
+      if (only && !only.has(line)) continue;
+      if (values.json) {
+        const event: LogLineEvent = { type: 'task.line', buildId, taskId, line, text };
+        texts.push(JSON.stringify(event));
+      } else texts.push(values.grep === undefined ? text : `${line}:${text}`);
+    }
+    if (texts.length > 0) output.out(texts.join('\n'));
+    await drained(output);
+  };
+
+  if (values.grep !== undefined) {
+    if (values.follow) throw new SlipwayError('E_BAD_INPUT', '--grep and --follow do not go together');
+    const found = await searchLog(buildDir(dataDir, buildId), taskId, values.grep, { regex: values.regex });
+    const matches = found.matches.filter((line) => line >= fromLine);
+    // Neighbouring matches are read together: one window per run of close lines.
+    for (let i = 0; i < matches.length; ) {
+      const first = matches[i] as number;
+      let j = i;
+      while (j + 1 < matches.length && (matches[j + 1] as number) - first < WINDOW_LINES) j += 1;
+      const last = matches[j] as number;
+      await print(
+        await readTaskLines(dataDir, buildId, taskId, first, last - first + 1),
+        new Set(matches.slice(i, j + 1)),
+      );
+      i = j + 1;
+    }
+    if (found.truncated) output.err(`Only the first ${found.matches.length} matching lines are shown.`);
+    return EXIT_OK;
+  }
+
+  if (values.follow) {
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    process.once('SIGINT', stop);
+    try {
+      for await (const window of followTaskLog(dataDir, buildId, taskId, { fromLine, signal: abort.signal })) {
+        await print(window);
+      }
+    } finally {
+      process.off('SIGINT', stop);
+    }
+    return EXIT_OK;
+  }
+
+  for (let line = fromLine; ; ) {
+    const window = await readTaskLines(dataDir, buildId, taskId, line, WINDOW_LINES);
+    if (window.lines.length === 0) break;
+    await print(window);
+    line = window.fromLine + window.lines.length;
+  }
+  return EXIT_OK;
+}
