@@ -1,5 +1,7 @@
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readFile } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import type { LogStep } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { entryEndBytes, entryFlags, INDEX_ENTRY_BYTES, indexPath, logPath, type StepRecord, stepsPath } from './spool';
@@ -13,8 +15,13 @@ export interface LineWindow {
 
 /** Search answers at most this many lines unless asked for fewer or more. */
 export const DEFAULT_SEARCH_LIMIT_LINES = 10_000;
-/** Search reads the log in pieces of this size, cut back to the last whole line. */
-const SEARCH_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Search reads the log in pieces of this size, cut back to the last whole line: small enough that the
+ * piece is still in the CPU's cache when it is searched, large enough for a whole capped line.
+ */
+const SEARCH_CHUNK_BYTES = 256 * 1024;
+/** Search lets other work run after reading this much (its reads block the thread they run on). */
+const SEARCH_YIELD_BYTES = 8 * 1024 * 1024;
 /** The line locator reads the index in blocks of this many entries. */
 const INDEX_BLOCK_ENTRIES = 64 * 1024;
 
@@ -95,7 +102,8 @@ async function completeExtent(index: FileHandle, logBytes: number): Promise<{ li
 /**
  * Finds the line that holds a byte offset, for offsets asked in increasing order. It walks the index
  * forward a block at a time and skips a block after reading only its last entry, so a search with few
- * matches reads almost none of the index and one with many reads it once.
+ * matches reads almost none of the index and one with many reads it once. Its reads are small and
+ * synchronous, like the search's (see searchLog).
  */
 class LineLocator {
   private block = Buffer.alloc(0);
@@ -108,12 +116,12 @@ class LineLocator {
     private readonly totalLines: number,
   ) {}
 
-  async lineAt(offsetBytes: number): Promise<number> {
+  lineAt(offsetBytes: number): number {
     while (this.blockLines === 0 || entryEndBytes(this.block, this.blockLines - 1) <= offsetBytes) {
       const next = this.blockFirstLine + this.blockLines;
       if (next >= this.totalLines) return this.totalLines - 1;
       const lines = Math.min(INDEX_BLOCK_ENTRIES, this.totalLines - next);
-      await this.index.read(this.probe, 0, INDEX_ENTRY_BYTES, (next + lines - 1) * INDEX_ENTRY_BYTES);
+      readSync(this.index.fd, this.probe, 0, INDEX_ENTRY_BYTES, (next + lines - 1) * INDEX_ENTRY_BYTES);
       this.blockFirstLine = next;
       if (entryEndBytes(this.probe, 0) <= offsetBytes) {
         // The whole block ends before the offset: remember only its extent.
@@ -123,7 +131,7 @@ class LineLocator {
         continue;
       }
       if (this.block.length < lines * INDEX_ENTRY_BYTES) this.block = Buffer.alloc(lines * INDEX_ENTRY_BYTES);
-      await this.index.read(this.block, 0, lines * INDEX_ENTRY_BYTES, next * INDEX_ENTRY_BYTES);
+      readSync(this.index.fd, this.block, 0, lines * INDEX_ENTRY_BYTES, next * INDEX_ENTRY_BYTES);
       this.blockLines = lines;
     }
     // The first entry of the block whose end lies past the offset.
@@ -178,18 +186,28 @@ export async function searchLog(
     const extent = await completeExtent(index, (await log.stat()).size);
     const locator = new LineLocator(index, extent.lines);
     const chunk = Buffer.allocUnsafe(SEARCH_CHUNK_BYTES);
+    let finder: NeedleFinder | null = null;
     let position = 0;
+    let sinceYieldBytes = 0;
     while (position < extent.bytes) {
-      const { bytesRead } = await log.read(chunk, 0, Math.min(chunk.length, extent.bytes - position), position);
+      // Synchronous reads of a cached file cost a third of what a round trip through the thread pool
+      // does; yielding every few megabytes keeps the process answering meanwhile.
+      const bytesRead = readSync(log.fd, chunk, 0, Math.min(chunk.length, extent.bytes - position), position);
       if (bytesRead === 0) break;
+      finder ??= new NeedleFinder(needle, chunk.subarray(0, bytesRead));
       const lastNewline = chunk.lastIndexOf(10, bytesRead - 1);
       // A piece ends at its last whole line; a line longer than a piece is searched in pieces.
       const length = lastNewline === -1 ? bytesRead : lastNewline + 1;
       const found = pattern
-        ? await searchText(chunk, length, position, pattern, locator, matches, limit)
-        : await searchBytes(chunk, length, position, needle, locator, matches, limit);
+        ? searchText(chunk, length, position, pattern, locator, matches, limit)
+        : searchBytes(chunk, length, position, finder, locator, matches, limit);
       if (found === 'full') return { matches, truncated: true };
       position += length;
+      sinceYieldBytes += length;
+      if (sinceYieldBytes >= SEARCH_YIELD_BYTES) {
+        sinceYieldBytes = 0;
+        await setImmediate();
+      }
     }
     return { matches, truncated: false };
   } finally {
@@ -197,39 +215,97 @@ export async function searchLog(
   }
 }
 
-async function addMatch(
+function addMatch(
   offsetBytes: number,
   locator: LineLocator,
   matches: number[],
   limit: number,
-): Promise<'full' | 'added' | 'same'> {
-  const line = await locator.lineAt(offsetBytes);
+): 'full' | 'added' | 'same' {
+  const line = locator.lineAt(offsetBytes);
   if (matches.length > 0 && matches[matches.length - 1] === line) return 'same';
   if (matches.length >= limit) return 'full';
   matches.push(line);
   return 'added';
 }
 
-async function searchBytes(
+/** Below one occurrence in this many bytes, jumping between a needle's rarest byte beats substring search. */
+const RARE_BYTE_GAP = 256;
+
+/**
+ * Finds a byte string by its rarest byte, as grep does: memchr-speed jumps from one occurrence of
+ * that byte to the next, each checked for the whole needle. Rareness is judged on the first piece of
+ * the log; when even the rarest byte is common, the native substring search (Boyer-Moore) is used.
+ */
+class NeedleFinder {
+  private readonly rareAt: number;
+  private readonly rareByte: number;
+  private readonly byRareByte: boolean;
+
+  constructor(
+    private readonly needle: Buffer,
+    sample: Buffer,
+  ) {
+    const counts = new Uint32Array(256);
+    for (let i = 0; i < sample.length; i++) {
+      const byte = sample[i] as number;
+      counts[byte] = (counts[byte] as number) + 1;
+    }
+    let rareAt = 0;
+    for (let i = 1; i < needle.length; i++) {
+      if ((counts[needle[i] as number] as number) < (counts[needle[rareAt] as number] as number)) rareAt = i;
+    }
+    this.rareAt = rareAt;
+    this.rareByte = needle[rareAt] as number;
+    this.byRareByte = needle.length > 1 && (counts[this.rareByte] as number) * RARE_BYTE_GAP <= sample.length;
+  }
+
+  /** The first start at or after `from` where the needle lies whole before `end`, or -1. */
+  find(buffer: Buffer, from: number, end: number): number {
+    const length = this.needle.length;
+    if (!this.byRareByte) {
+      const at = buffer.indexOf(this.needle, from);
+      return at !== -1 && at + length <= end ? at : -1;
+    }
+    for (
+      let at = buffer.indexOf(this.rareByte, from + this.rareAt);
+      at !== -1;
+      at = buffer.indexOf(this.rareByte, at + 1)
+    ) {
+      const start = at - this.rareAt;
+      if (start + length > end) return -1;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (buffer[start + i] !== this.needle[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return start;
+    }
+    return -1;
+  }
+}
+
+function searchBytes(
   chunk: Buffer,
   length: number,
   position: number,
-  needle: Buffer,
+  finder: NeedleFinder,
   locator: LineLocator,
   matches: number[],
   limit: number,
-): Promise<'full' | 'done'> {
-  let at = chunk.indexOf(needle, 0);
-  while (at !== -1 && at + needle.length <= length) {
-    if ((await addMatch(position + at, locator, matches, limit)) === 'full') return 'full';
+): 'full' | 'done' {
+  let at = finder.find(chunk, 0, length);
+  while (at !== -1) {
+    if (addMatch(position + at, locator, matches, limit) === 'full') return 'full';
     const lineEnd = chunk.indexOf(10, at);
     if (lineEnd === -1 || lineEnd >= length) break;
-    at = chunk.indexOf(needle, lineEnd + 1);
+    at = finder.find(chunk, lineEnd + 1, length);
   }
   return 'done';
 }
 
-async function searchText(
+function searchText(
   chunk: Buffer,
   length: number,
   position: number,
@@ -237,7 +313,7 @@ async function searchText(
   locator: LineLocator,
   matches: number[],
   limit: number,
-): Promise<'full' | 'done'> {
+): 'full' | 'done' {
   const text = chunk.toString('utf8', 0, length);
   // Pure ASCII decodes to as many characters as bytes: offsets need no conversion.
   const ascii = text.length === length;
@@ -250,7 +326,7 @@ async function searchText(
       counted = match.index;
     }
     const offset = position + (ascii ? match.index : countedBytes);
-    if ((await addMatch(offset, locator, matches, limit)) === 'full') return 'full';
+    if (addMatch(offset, locator, matches, limit) === 'full') return 'full';
     const lineEnd = text.indexOf('\n', match.index);
     if (lineEnd === -1) break;
     pattern.lastIndex = lineEnd + 1;

@@ -8,6 +8,9 @@ import { LineFlag, type LogLine, parseStep } from './log-line';
 /** Each line has an 8-byte index entry: its end offset (low 48 bits) and its flags (high 16 bits). */
 export const INDEX_ENTRY_BYTES = 8;
 
+/** What the log's write stream may hold before a writer waits for the disk. */
+export const SPOOL_BUFFER_BYTES = 1024 * 1024;
+
 /** A step's text is kept in the steps file up to this many characters; the log has the whole line. */
 const STEP_TEXT_CHARS = 200;
 
@@ -129,8 +132,9 @@ export class SpoolWriter {
     } catch (error) {
       throw spoolError(buildDir, error);
     }
-    const log = createWriteStream(logPath(buildDir, taskId), { flags: 'a' });
-    const index = createWriteStream(indexPath(buildDir, taskId), { flags: 'a' });
+    // Buffers big enough that parsing the next chunk overlaps writing this one; still a fixed bound.
+    const log = createWriteStream(logPath(buildDir, taskId), { flags: 'a', highWaterMark: SPOOL_BUFFER_BYTES });
+    const index = createWriteStream(indexPath(buildDir, taskId), { flags: 'a', highWaterMark: SPOOL_BUFFER_BYTES / 8 });
     const steps = createWriteStream(stepsPath(buildDir, taskId), { flags: 'a' });
     const writer = new SpoolWriter(buildDir, log, index, steps);
     writer.lines = resumed.lines;
@@ -148,15 +152,21 @@ export class SpoolWriter {
   async write(lines: readonly LogLine[]): Promise<void> {
     if (this.failure) throw this.failure;
     if (lines.length === 0) return;
-    let text = '';
     let stepText = '';
+    // The text goes straight into one buffer: encoding it there also measures it, and the stream takes
+    // bytes it need not encode again. A UTF-16 unit never takes more than 3 bytes of UTF-8.
+    let boundBytes = lines.length;
+    for (let i = 0; i < lines.length; i++) boundBytes += (lines[i] as LogLine).text.length * 3;
+    const text = Buffer.allocUnsafe(boundBytes);
+    let used = 0;
     const entries = Buffer.allocUnsafe(lines.length * INDEX_ENTRY_BYTES);
     let offset = this.bytes;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as LogLine;
-      text += line.text;
-      text += '\n';
-      offset += Buffer.byteLength(line.text) + 1;
+      const lineBytes = text.write(line.text, used) + 1;
+      text[used + lineBytes - 1] = 10;
+      used += lineBytes;
+      offset += lineBytes;
       entries.writeUInt32LE(offset % 0x1_0000_0000, i * INDEX_ENTRY_BYTES);
       entries.writeUInt32LE(Math.floor(offset / 0x1_0000_0000) | (line.flags << 16), i * INDEX_ENTRY_BYTES + 4);
       // Only lines starting with "S" can be steps; the check keeps the regex off the hot path.
@@ -173,7 +183,7 @@ export class SpoolWriter {
         }
       }
     }
-    this.log.write(text);
+    this.log.write(text.subarray(0, used));
     this.index.write(entries);
     if (stepText) this.steps.write(stepText);
     this.bytes = offset;
