@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { searchLog } from '../../src/core/logs/reader';
+import { requiredLiteral, searchLog } from '../../src/core/logs/reader';
 import { logPath, SpoolWriter } from '../../src/core/logs/spool';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
@@ -81,6 +81,35 @@ describe('searching a task log', () => {
     const found = await searchLog(dir, 'web', pattern.source, { regex: true, limitLines: 100_000 });
     expect(found.matches).toEqual(expected);
     expect(expected.length).toBeGreaterThan(10);
+  });
+
+  it('gives the same lines for regular expressions tried only on lines holding their literal part', async () => {
+    const lines = sampleLines();
+    const dir = await spooled(lines);
+    for (const source of [
+      '^\\d+ needle x$',
+      'WARN d\\S+j',
+      'quokka$',
+      '(compile|link) ok',
+      'ne+dle \\u2713',
+      '\\d{2}7 link',
+    ]) {
+      const pattern = new RegExp(source);
+      const expected = matching(lines, (line) => pattern.test(line));
+      const found = await searchLog(dir, 'web', source, { regex: true, limitLines: 100_000 });
+      expect(found.matches, source).toEqual(expected);
+    }
+  });
+
+  it('knows which literal every match of a regular expression contains', () => {
+    expect(requiredLiteral('^\\d+ needle x$')).toBe(' needle x');
+    expect(requiredLiteral('colou?r error')).toBe('r error');
+    expect(requiredLiteral('abc\\.def')).toBe('abc.def');
+    expect(requiredLiteral('x{2,3}yz[abc]defg')).toBe('defg');
+    expect(requiredLiteral('(optional stuff)?ab')).toBeNull();
+    expect(requiredLiteral('error|warning')).toBeNull();
+    expect(requiredLiteral('(?!not)this')).toBeNull();
+    expect(requiredLiteral('\\u00e9t\\u00e9')).toBeNull();
   });
 
   it('refuses an invalid regular expression with E_BAD_INPUT', async () => {

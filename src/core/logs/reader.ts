@@ -176,7 +176,11 @@ export async function searchLog(
   const matches: number[] = [];
   // Lines never hold a newline, so a text with one matches nothing.
   if (!pattern && query.includes('\n')) return { matches, truncated: false };
-  const needle = Buffer.from(query);
+  // A regular expression that needs a literal is searched for that literal first, and only the lines
+  // that hold it are tried: most of the file is then scanned at the speed of a text search.
+  const literal = pattern ? requiredLiteral(query) : query;
+  const lineTest = pattern && literal ? new RegExp(query) : null;
+  const needle = Buffer.from(literal ?? '');
   const [index, log] = await Promise.all([
     openIfThere(indexPath(buildDir, taskId)),
     openIfThere(logPath(buildDir, taskId)),
@@ -198,9 +202,10 @@ export async function searchLog(
       const lastNewline = chunk.lastIndexOf(10, bytesRead - 1);
       // A piece ends at its last whole line; a line longer than a piece is searched in pieces.
       const length = lastNewline === -1 ? bytesRead : lastNewline + 1;
-      const found = pattern
-        ? searchText(chunk, length, position, pattern, locator, matches, limit)
-        : searchBytes(chunk, length, position, finder, locator, matches, limit);
+      const found =
+        pattern && !lineTest
+          ? searchText(chunk, length, position, pattern, locator, matches, limit)
+          : searchBytes(chunk, length, position, finder, lineTest, locator, matches, limit);
       if (found === 'full') return { matches, truncated: true };
       position += length;
       sinceYieldBytes += length;
@@ -291,18 +296,78 @@ function searchBytes(
   length: number,
   position: number,
   finder: NeedleFinder,
+  lineTest: RegExp | null,
   locator: LineLocator,
   matches: number[],
   limit: number,
 ): 'full' | 'done' {
   let at = finder.find(chunk, 0, length);
   while (at !== -1) {
-    if (addMatch(position + at, locator, matches, limit) === 'full') return 'full';
-    const lineEnd = chunk.indexOf(10, at);
-    if (lineEnd === -1 || lineEnd >= length) break;
+    let lineEnd = chunk.indexOf(10, at);
+    if (lineEnd === -1 || lineEnd >= length) lineEnd = length;
+    let matchAt = at;
+    if (lineTest) {
+      // Only the line that holds the literal is decoded and tried.
+      const lineStart = at === 0 ? 0 : chunk.lastIndexOf(10, at - 1) + 1;
+      matchAt = lineTest.test(chunk.toString('utf8', lineStart, lineEnd)) ? lineStart : -1;
+    }
+    if (matchAt !== -1 && addMatch(position + matchAt, locator, matches, limit) === 'full') return 'full';
+    if (lineEnd >= length) break;
     at = finder.find(chunk, lineEnd + 1, length);
   }
   return 'done';
+}
+
+/**
+ * The longest run of plain characters (3 or more) that every match of a regular expression contains,
+ * or null when there is none or the expression is too involved to tell (alternation, lookaround,
+ * unicode escapes). Runs inside groups are not counted: a group may be optional.
+ */
+export function requiredLiteral(source: string): string | null {
+  if (source.includes('|') || source.includes('(?')) return null;
+  const runs: string[] = [];
+  let run = '';
+  let depth = 0;
+  const endRun = () => {
+    if (run && depth === 0) runs.push(run);
+    run = '';
+  };
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i] as string;
+    if (char === '\\') {
+      const next = source[i + 1] ?? '';
+      i += 1;
+      if (/[.*+?^${}()|[\]\\/-]/.test(next)) run += next;
+      else if (/[uxcpPk]/.test(next)) return null;
+      else endRun();
+    } else if (char === '*' || char === '?' || char === '{') {
+      // The character before may be absent (or, after "{", the quantifier is skipped whole).
+      run = run.slice(0, -1);
+      endRun();
+      if (char === '{') {
+        const close = source.indexOf('}', i);
+        if (close === -1) return null;
+        i = close;
+      }
+    } else if (char === '+') {
+      endRun();
+    } else if (char === '[') {
+      endRun();
+      let close = i + 1;
+      while (close < source.length && source[close] !== ']') close += source[close] === '\\' ? 2 : 1;
+      i = close;
+    } else if (char === '(' || char === ')') {
+      endRun();
+      depth += char === '(' ? 1 : -1;
+    } else if (char === '.' || char === '^' || char === '$') {
+      endRun();
+    } else {
+      run += char;
+    }
+  }
+  endRun();
+  const longest = runs.reduce((best, candidate) => (candidate.length > best.length ? candidate : best), '');
+  return longest.length >= 3 ? longest : null;
 }
 
 function searchText(
