@@ -154,5 +154,8 @@ describe('the history quota', () => {
     const deleted = await enforceQuota(data, { maxBuilds: 50, maxBytes: 1_000_000 });
     expect(deleted).toEqual(['20261126-100000-aaaaaa']);
     expect(await listHistory(data)).toHaveLength(2);
+    // The newest build stays even when it alone is over the bytes allowed.
+    expect(await enforceQuota(data, { maxBuilds: 50, maxBytes: 1 })).toEqual(['20261126-110000-aaaaaa']);
+    expect((await listHistory(data)).map((build) => build.id)).toEqual(['20261126-120000-aaaaaa']);
   });
 });

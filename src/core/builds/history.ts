@@ -167,7 +167,9 @@ async function folderBytes(directory: string): Promise<number> {
 
 /**
  * Keeps the data directory within its quota: while there are more builds than `maxBuilds` or they
- * take more than `maxBytes`, the oldest build that is not running is deleted. Returns the deleted ids.
+ * take more than `maxBytes`, the oldest build that is not running is deleted. The newest build is
+ * always kept, even alone over the bytes allowed: its log is the one the user is about to read.
+ * Returns the deleted ids.
  */
 export async function enforceQuota(dataDir: string, quota: Settings['quota']): Promise<string[]> {
   const oldestFirst = (await listBuildIds(dataDir)).reverse();
@@ -180,7 +182,7 @@ export async function enforceQuota(dataDir: string, quota: Settings['quota']): P
   }
   let count = oldestFirst.length;
   const deleted: string[] = [];
-  for (const id of oldestFirst) {
+  for (const id of oldestFirst.slice(0, -1)) {
     if (count <= quota.maxBuilds && totalBytes <= quota.maxBytes) break;
     if (await isBuildLive(dataDir, id)) continue;
     await rm(buildDir(dataDir, id), { recursive: true, force: true });
