@@ -70,6 +70,16 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     await Promise.all(this.runs);
   }
 
+  /** Resolves once builds cut off by an earlier process are marked interrupted (done once). */
+  private recovered(): Promise<string[]> {
+    this.recovery ??= recoverInterrupted(this.options.dataDir).catch((error: unknown) => {
+      // A failed pass (an unreadable data directory) is tried again on the next request.
+      this.recovery = null;
+      throw error;
+    });
+    return this.recovery;
+  }
+
   /** Removes the oldest builds past the settings' quota, then tells the window history changed. */
   private async applyQuota(): Promise<void> {
     try {
@@ -103,10 +113,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await saveSettings(this.options.dataDir, settings);
       return settings;
     },
-    'build.get': async ({ buildId }) => this.sessions.get(buildId)?.build ?? readBuild(this.options.dataDir, buildId),
+    'build.get': async ({ buildId }) => {
+      const running = this.sessions.get(buildId)?.build;
+      if (running) return running;
+      assertPlainIds(buildId);
+      await this.recovered();
+      return readBuild(this.options.dataDir, buildId);
+    },
     'history.list': async () => {
-      this.recovery ??= recoverInterrupted(this.options.dataDir);
-      await this.recovery;
+      await this.recovered();
       return listHistory(this.options.dataDir);
     },
     'history.delete': async ({ buildId }) => {
@@ -162,9 +177,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       return { cancelled: session !== undefined };
     },
     'logs.read': async ({ buildId, taskId, fromLine, count }) => {
-      if (!/^[\w.-]+$/.test(buildId) || !/^[\w.-]+$/.test(taskId)) {
-        throw new SlipwayError('E_BAD_INPUT', 'Build and task ids are plain names');
-      }
+      assertPlainIds(buildId, taskId);
       const window = await readLines(buildDir(this.options.dataDir, buildId), taskId, fromLine, count);
       return window;
     },

@@ -97,6 +97,19 @@ export async function repairSpool(buildDir: string, taskId: string): Promise<{ l
   return { lines, bytes: endBytes };
 }
 
+/** Ends a write stream and resolves once it is closed (or failed: the writer keeps the error). */
+function closed(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stream.closed) {
+      resolve();
+      return;
+    }
+    stream.once('error', () => resolve());
+    stream.once('close', () => resolve());
+    stream.end();
+  });
+}
+
 /**
  * Appends one task's log lines to its spool file and line index, and the steps it sees (with the time
  * it saw them) to its steps file. Writes wait for the disk: nothing piles up in memory. A reader never
@@ -193,25 +206,23 @@ export class SpoolWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Flushes and closes the files, marking the task's end in its steps file. */
+  /**
+   * Flushes and closes the files, then marks the task's end in its steps file: only once the last
+   * lines are on disk, so a follower that sees the mark has every line to read.
+   */
   async close(): Promise<void> {
+    await Promise.all([closed(this.log), closed(this.index)]);
     this.markEnd();
-    const closed = (stream: WriteStream) =>
-      new Promise<void>((resolve) => {
-        if (stream.closed) resolve();
-        else stream.end(() => resolve());
-        stream.once('error', () => resolve());
-      });
-    await Promise.all([closed(this.log), closed(this.index), closed(this.steps)]);
+    await closed(this.steps);
     if (this.failure) throw this.failure;
   }
 
-  /** Closes without waiting, as on cancel; what was written stays. */
+  /** Closes without waiting, as on cancel; what was written stays (errors are kept, as in write). */
   destroy(): void {
-    this.markEnd();
-    this.log.end();
-    this.index.end();
-    this.steps.end();
+    void Promise.all([closed(this.log), closed(this.index)]).then(() => {
+      this.markEnd();
+      this.steps.end();
+    });
   }
 
   private markEnd(): void {
