@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { buildDir } from '../../core/builds/build-store';
 import { chooseTask, followTaskLog, openBuild, readTaskLines, recoverBuild } from '../../core/builds/history';
@@ -30,9 +29,37 @@ function nonNegative(text: string | undefined, name: string): number {
   return Number(text);
 }
 
-/** Waits for stdout to drain so a slow reader (a pager, a pipe) never makes the log pile up in memory. */
-async function drained(output: Output): Promise<void> {
-  if (output === processOutput && process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+/**
+ * Waits for stdout to drain so a slow reader (a pager, a pipe) never makes the log pile up in memory.
+ * Resolves false when the reader has gone away.
+ */
+function drained(output: Output): Promise<boolean> {
+  const stdout = process.stdout;
+  if (output !== processOutput || !stdout.writableNeedDrain) return Promise.resolve(!stdout.destroyed);
+  return new Promise((resolve) => {
+    const settle = (open: boolean) => () => {
+      stdout.off('drain', onDrain);
+      stdout.off('close', onGone);
+      stdout.off('error', onGone);
+      resolve(open);
+    };
+    const onDrain = settle(true);
+    const onGone = settle(false);
+    stdout.on('drain', onDrain);
+    stdout.on('close', onGone);
+    stdout.on('error', onGone);
+  });
+}
+
+interface LogRequest {
+  dataDir: string;
+  buildId: string;
+  taskId: string;
+  fromLine: number;
+  follow: boolean;
+  grep: string | undefined;
+  regex: boolean;
+  json: boolean;
 }
 
 /** `slipway logs`: reads a kept build's log; with --follow, waits for lines of a running one. */
@@ -53,67 +80,97 @@ export async function logsCommand(args: string[], output: Output): Promise<numbe
   if (positionals.length !== 1) {
     throw new SlipwayError('E_BAD_INPUT', 'logs needs exactly one build id', { hint: logsUsage });
   }
+  if (values.grep !== undefined && values.follow) {
+    throw new SlipwayError('E_BAD_INPUT', '--grep and --follow do not go together');
+  }
   const buildId = positionals[0] as string;
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const fromLine = nonNegative(values.from, '--from');
   await openBuild(dataDir, buildId);
   await recoverBuild(dataDir, buildId);
   const build = await openBuild(dataDir, buildId);
-  const taskId = chooseTask(build, values.task);
+  const request: LogRequest = {
+    dataDir,
+    buildId,
+    taskId: chooseTask(build, values.task),
+    fromLine,
+    follow: values.follow,
+    grep: values.grep,
+    regex: values.regex,
+    json: values.json,
+  };
+  // A reader that goes away (`slipway logs ID | head`) ends the command quietly, not with a crash.
+  const abort = new AbortController();
+  let stdoutError: Error | null = null;
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') stdoutError = error;
+    abort.abort();
+  };
+  const onInterrupt = () => abort.abort();
+  if (output === processOutput) process.stdout.on('error', onStdoutError);
+  process.once('SIGINT', onInterrupt);
+  try {
+    await printLog(request, output, abort);
+    if (stdoutError) throw stdoutError;
+    return EXIT_OK;
+  } finally {
+    process.stdout.off('error', onStdoutError);
+    process.off('SIGINT', onInterrupt);
+  }
+}
 
+async function printLog(request: LogRequest, output: Output, abort: AbortController): Promise<void> {
+  const { dataDir, buildId, taskId } = request;
+  const signal = abort.signal;
   const print = async (window: LineWindow, only?: ReadonlySet<number>) => {
     const texts: string[] = [];
     for (const [offset, text] of window.lines.entries()) {
       const line = window.fromLine + offset;
       if (only && !only.has(line)) continue;
-      if (values.json) {
+      if (request.json) {
         const event: LogLineEvent = { type: 'task.line', buildId, taskId, line, text };
         texts.push(JSON.stringify(event));
-      } else texts.push(values.grep === undefined ? text : `${line}:${text}`);
+      } else texts.push(request.grep === undefined ? text : `${line}:${text}`);
     }
-    if (texts.length > 0) output.out(texts.join('\n'));
-    await drained(output);
+    try {
+      if (texts.length > 0) output.out(texts.join('\n'));
+    } catch (error) {
+      // Writes to a pipe are synchronous on Linux: a reader gone away shows up here.
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+      abort.abort();
+      return;
+    }
+    if (!(await drained(output))) abort.abort();
   };
 
-  if (values.grep !== undefined) {
-    if (values.follow) throw new SlipwayError('E_BAD_INPUT', '--grep and --follow do not go together');
-    const found = await searchLog(buildDir(dataDir, buildId), taskId, values.grep, { regex: values.regex });
-    const matches = found.matches.filter((line) => line >= fromLine);
+  if (request.grep !== undefined) {
+    const found = await searchLog(buildDir(dataDir, buildId), taskId, request.grep, { regex: request.regex });
+    const matches = found.matches.filter((line) => line >= request.fromLine);
     // Neighbouring matches are read together: one window per run of close lines.
-    for (let i = 0; i < matches.length; ) {
+    for (let i = 0; i < matches.length && !signal.aborted; ) {
       const first = matches[i] as number;
       let j = i;
       while (j + 1 < matches.length && (matches[j + 1] as number) - first < WINDOW_LINES) j += 1;
       const last = matches[j] as number;
-      await print(
-        await readTaskLines(dataDir, buildId, taskId, first, last - first + 1),
-        new Set(matches.slice(i, j + 1)),
-      );
+      const window = await readTaskLines(dataDir, buildId, taskId, first, last - first + 1);
+      await print(window, new Set(matches.slice(i, j + 1)));
       i = j + 1;
     }
     if (found.truncated) output.err(`Only the first ${found.matches.length} matching lines are shown.`);
-    return EXIT_OK;
+    return;
   }
 
-  if (values.follow) {
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    process.once('SIGINT', stop);
-    try {
-      for await (const window of followTaskLog(dataDir, buildId, taskId, { fromLine, signal: abort.signal })) {
-        await print(window);
-      }
-    } finally {
-      process.off('SIGINT', stop);
+  if (request.follow) {
+    for await (const window of followTaskLog(dataDir, buildId, taskId, { fromLine: request.fromLine, signal })) {
+      await print(window);
     }
-    return EXIT_OK;
+    return;
   }
 
-  for (let line = fromLine; ; ) {
+  for (let line = request.fromLine; !signal.aborted; ) {
     const window = await readTaskLines(dataDir, buildId, taskId, line, WINDOW_LINES);
     if (window.lines.length === 0) break;
     await print(window);
     line = window.fromLine + window.lines.length;
   }
-  return EXIT_OK;
 }
