@@ -1,9 +1,10 @@
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { buildDir } from '../../core/builds/build-store';
 import { chooseTask, followTaskLog, openBuild, readTaskLines, recoverBuild } from '../../core/builds/history';
 import { defaultDataDir } from '../../core/data-dir';
 import type { LineWindow } from '../../core/logs/reader';
-import { searchLog } from '../../core/logs/reader';
+import { createLogStream, searchLog } from '../../core/logs/reader';
 import type { LogLineEvent } from '../../shared/contract';
 import { SlipwayError } from '../../shared/errors';
 import { EXIT_OK } from '../exit-codes';
@@ -163,6 +164,22 @@ async function printLog(request: LogRequest, output: Output, abort: AbortControl
   if (request.follow) {
     for await (const window of followTaskLog(dataDir, buildId, taskId, { fromLine: request.fromLine, signal })) {
       await print(window);
+    }
+    return;
+  }
+
+  if (!request.json && output === processOutput) {
+    // The log's own bytes are the output: streamed from the file, never split into lines.
+    const text = await createLogStream(buildDir(dataDir, buildId), taskId, request.fromLine);
+    // Ctrl-C or a reader gone away stops the copy; stdout itself stays open (errors are still reported).
+    const stop = () => text.destroy();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await pipeline(text, process.stdout);
+    } catch (error) {
+      if (!signal.aborted && (error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
     }
     return;
   }

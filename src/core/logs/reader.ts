@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import type { LogStep } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
@@ -407,6 +408,28 @@ function searchText(
     pattern.lastIndex = lineEnd + 1;
   }
   return 'done';
+}
+
+/**
+ * The raw text of a task's log from line `fromLine` to its last complete line, as a stream: for
+ * printing a whole log, which then never passes through strings. Empty when there is nothing there.
+ */
+export async function createLogStream(buildDir: string, taskId: string, fromLine: number): Promise<Readable> {
+  const index = await openIfThere(indexPath(buildDir, taskId));
+  if (!index) return Readable.from([]);
+  try {
+    const extent = await completeExtent(index, await stat(logPath(buildDir, taskId)).then((info) => info.size));
+    if (fromLine >= extent.lines) return Readable.from([]);
+    let startBytes = 0;
+    if (fromLine > 0) {
+      const entry = Buffer.alloc(INDEX_ENTRY_BYTES);
+      await index.read(entry, 0, INDEX_ENTRY_BYTES, (fromLine - 1) * INDEX_ENTRY_BYTES);
+      startBytes = entryEndBytes(entry, 0);
+    }
+    return createReadStream(logPath(buildDir, taskId), { start: startBytes, end: extent.bytes - 1 });
+  } finally {
+    await index.close();
+  }
 }
 
 /** Reads a task's steps file; a torn last record (a crash mid-write) is left out. */
