@@ -101,6 +101,7 @@ describe('build history', () => {
       },
     );
 
+    await writeFile(join(buildDir(data, '20261126-100000-dead00'), '.build.json.4242.tmp'), '{"id":');
     expect(await recoverInterrupted(data)).toEqual(['20261126-100000-dead00']);
     const [alive, dead] = await listHistory(data);
     expect(alive?.status).toBe('running');
@@ -113,7 +114,12 @@ describe('build history', () => {
       'STEP 1/3: FROM scratch',
       'compiling',
     ]);
-    expect(await readdir(buildDir(data, '20261126-100000-dead00'))).not.toContain('owner.json');
+    expect(await readdir(buildDir(data, '20261126-100000-dead00'))).toEqual([
+      'build.json',
+      'web.idx',
+      'web.log',
+      'web.steps',
+    ]);
     // Once is enough: the next start finds nothing to do.
     expect(await recoverInterrupted(data)).toEqual([]);
   });

@@ -74,6 +74,10 @@ export async function recoverBuild(dataDir: string, buildId: string): Promise<bo
   const build = await readBuild(dataDir, buildId);
   if (build.status !== 'running' || (await isBuildLive(dataDir, buildId))) return false;
   const directory = buildDir(dataDir, buildId);
+  // A temp record the dead process left half written is of no use to anyone.
+  for (const name of await readdir(directory)) {
+    if (/^\.build\.json\.\d+\.tmp$/.test(name)) await rm(join(directory, name), { force: true });
+  }
   build.finishedAt = await lastWrittenAt(directory, build);
   build.status = 'interrupted';
   for (const buildTask of build.tasks) {
