@@ -39,11 +39,11 @@ function logLine(next: () => number, lineNo: number): string {
   if (next() < 0.0005)
     return `2026-11-26T11:45:${String(n % 60).padStart(2, '0')}Z [warn] worker ${n}: ${RARE_WORD} caught in unit ${lineNo}`;
   if (roll < 0.3)
-    return `  CC      ${pick(dirs)}/module_${n}.o  (${(next() * 9).toFixed(2)} s, -O2 -fPIC -Wall -Wextra -DNDEBUG)`;
+    return `  CC      ${pick(dirs)}/module_${n}.o  (${(next() * 9).toFixed(2)} s, -O2 -g -fPIC -Wall -Wextra -Werror -DNDEBUG)`;
   if (roll < 0.5)
-    return `npm WARN deprecated ${pick(packages)}: this version is no longer supported, please upgrade (see https://npm.example/advisories/${n})`;
+    return `npm WARN deprecated ${pick(packages)}: this version is no longer supported and will be removed, please upgrade (see https://npm.example/advisories/${n})`;
   if (roll < 0.7)
-    return `2026-11-26T11:45:${String(n % 60).padStart(2, '0')}.${String(n % 1000).padStart(3, '0')}Z [info] compiled module ${n} in ${n % 97} ms (cache hit ratio 0.${n % 100})`;
+    return `2026-11-26T11:45:${String(n % 60).padStart(2, '0')}.${String(n % 1000).padStart(3, '0')}Z [info] [worker ${n % 8}] compiled module ${n} in ${n % 97} ms (cache hit ratio 0.${n % 100})`;
   if (roll < 0.8)
     return `\u001b[32m\u2713\u001b[0m suite ${n} passed \u2014 ${n % 50} tests, ${n % 300} ms \u00e9t\u00e9 \u{1F680}`;
   if (roll < 0.9)

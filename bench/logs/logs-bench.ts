@@ -29,7 +29,9 @@ function peakRssBytes(): number {
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
-async function ingest(dir: string): Promise<{ lines: number; seconds: number; cpuSeconds: number }> {
+async function ingest(
+  dir: string,
+): Promise<{ lines: number; seconds: number; cpuSeconds: number; inputBytes: number }> {
   const pool = outputPool(16, 1024 * 1024);
   const parser = new DockerBuildParser();
   const spool = await SpoolWriter.open(dir, 'main');
@@ -41,8 +43,10 @@ async function ingest(dir: string): Promise<{ lines: number; seconds: number; cp
   };
   const startMs = performance.now();
   const startCpu = process.cpuUsage();
+  let inputBytes = 0;
   for (let round = 0; spool.lines < TARGET_LINES; round++) {
     const { data } = pool[round % pool.length] as { data: Buffer };
+    inputBytes += data.length;
     for (let at = 0; at < data.length; at += SOCKET_CHUNK_BYTES) {
       await consume(parser.push(data.subarray(at, at + SOCKET_CHUNK_BYTES)));
     }
@@ -54,6 +58,7 @@ async function ingest(dir: string): Promise<{ lines: number; seconds: number; cp
     lines: spool.lines,
     seconds: (performance.now() - startMs) / 1000,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    inputBytes,
   };
 }
 
@@ -74,13 +79,20 @@ async function main(): Promise<void> {
   const dir = reuse ?? (await mkdtemp(join(tmpdir(), 'slipway-bench-logs-')));
   try {
     const reused = reuse !== undefined && (await stat(logPath(dir, 'main')).catch(() => null)) !== null;
-    const { lines, seconds, cpuSeconds } = reused
-      ? { lines: (await readLines(dir, 'main', 0, 1)).totalLines, seconds: Number.NaN, cpuSeconds: Number.NaN }
+    const { lines, seconds, cpuSeconds, inputBytes } = reused
+      ? {
+          lines: (await readLines(dir, 'main', 0, 1)).totalLines,
+          seconds: Number.NaN,
+          cpuSeconds: Number.NaN,
+          inputBytes: Number.NaN,
+        }
       : await ingest(dir);
     const logBytes = (await stat(logPath(dir, 'main'))).size;
     const linesPerSecond = lines / seconds;
     const ingestPeak = peakRssBytes();
-    console.log(`ingest: ${lines.toLocaleString('en')} lines, ${mib(logBytes)} of log in ${seconds.toFixed(1)} s`);
+    console.log(
+      `ingest: ${mib(inputBytes)} of JSON-lines build output -> ${lines.toLocaleString('en')} lines, ${mib(logBytes)} of log, in ${seconds.toFixed(1)} s`,
+    );
     console.log(`  ${Math.round(linesPerSecond).toLocaleString('en')} lines/s (target >= 300,000)`);
     // On a shared machine the wall clock also counts time other processes had the CPU.
     console.log(
