@@ -1,7 +1,9 @@
 import { limitProcessMemory } from '../core/process-memory';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { buildCommand, buildUsage } from './commands/build';
+import { historyCommand, historyUsage } from './commands/history';
 import { inspectCommand, inspectUsage } from './commands/inspect';
+import { logsCommand, logsUsage } from './commands/logs';
 import { serveCommand, serveUsage } from './commands/serve';
 import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
 import { type Output, printError, processOutput } from './output';
@@ -12,6 +14,8 @@ Usage:
   ${buildUsage.split('\n')[0]}
   ${inspectUsage.split('\n')[0]}
   ${serveUsage.split('\n')[0]}
+  ${historyUsage.split('\n')[0]}
+  ${logsUsage.split('\n')[0]}
 
 Run "slipway <command> --help" for a command's options.`;
 
@@ -19,6 +23,8 @@ const commands: Record<string, { run: (args: string[], output: Output) => Promis
   build: { run: buildCommand, usage: buildUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
   serve: { run: serveCommand, usage: serveUsage },
+  history: { run: historyCommand, usage: historyUsage },
+  logs: { run: logsCommand, usage: logsUsage },
 };
 
 /** Runs the CLI with its arguments; resolves with the exit code. */

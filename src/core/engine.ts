@@ -10,8 +10,9 @@ import type { Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
 import { localEngineUrl } from './builders/endpoint';
 import { buildDir, readBuild } from './builds/build-store';
+import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
 import { BuildSession } from './builds/session';
-import { readLines } from './logs/reader';
+import { readLines, readSteps, searchLog } from './logs/reader';
 import { inspectProject } from './pack/inspect';
 import { openProject } from './project/detect';
 import { loadSettings, saveSettings } from './settings/settings-store';
@@ -45,6 +46,8 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   private readonly projects = new Map<string, Project>();
   private readonly sessions = new Map<string, BuildSession>();
   private readonly runs = new Set<Promise<unknown>>();
+  /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
+  private recovery: Promise<string[]> | null = null;
 
   constructor(private readonly options: EngineOptions) {
     super();
@@ -66,6 +69,27 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   async close(): Promise<void> {
     for (const session of this.sessions.values()) session.cancel();
     await Promise.all(this.runs);
+  }
+
+  /** Resolves once builds cut off by an earlier process are marked interrupted (done once). */
+  private recovered(): Promise<string[]> {
+    this.recovery ??= recoverInterrupted(this.options.dataDir).catch((error: unknown) => {
+      // A failed pass (an unreadable data directory) is tried again on the next request.
+      this.recovery = null;
+      throw error;
+    });
+    return this.recovery;
+  }
+
+  /** Removes the oldest builds past the settings' quota, then tells the window history changed. */
+  private async applyQuota(): Promise<void> {
+    try {
+      await applyHistoryQuota(this.options.dataDir);
+    } catch (error) {
+      // The build itself is done; a quota that could not be applied now is applied after the next one.
+      console.warn(`Slipway: the history quota was not applied: ${(error as Error).message}`);
+    }
+    this.emit('event', { type: 'history.changed' });
   }
 
   private readonly handlers: Handlers = {
@@ -94,11 +118,35 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await saveSettings(this.options.dataDir, settings);
       return settings;
     },
-    'build.get': async ({ buildId }) => this.sessions.get(buildId)?.build ?? readBuild(this.options.dataDir, buildId),
-    'history.list': async () => notYet('history.list'),
-    'history.delete': async () => notYet('history.delete'),
-    'logs.search': async () => notYet('logs.search'),
-    'logs.steps': async () => notYet('logs.steps'),
+    'build.get': async ({ buildId }) => {
+      const running = this.sessions.get(buildId)?.build;
+      if (running) return running;
+      assertPlainIds(buildId);
+      await this.recovered();
+      return readBuild(this.options.dataDir, buildId);
+    },
+    'history.list': async () => {
+      await this.recovered();
+      return listHistory(this.options.dataDir);
+    },
+    'history.delete': async ({ buildId }) => {
+      if (this.sessions.has(buildId)) {
+        throw new SlipwayError('E_BAD_INPUT', `Build ${buildId} is still running; cancel it before deleting it`);
+      }
+      const result = await deleteBuild(this.options.dataDir, buildId);
+      if (result.deleted) this.emit('event', { type: 'history.changed' });
+      return result;
+    },
+    'logs.search': async ({ buildId, taskId, query, regex, limit }) => {
+      assertPlainIds(buildId, taskId);
+      await readBuild(this.options.dataDir, buildId);
+      return searchLog(buildDir(this.options.dataDir, buildId), taskId, query, { regex, limitLines: limit });
+    },
+    'logs.steps': async ({ buildId, taskId }) => {
+      assertPlainIds(buildId, taskId);
+      await readBuild(this.options.dataDir, buildId);
+      return readSteps(buildDir(this.options.dataDir, buildId), taskId);
+    },
     'logs.save': async () => notYet('logs.save'),
     'project.open': async ({ path }) => {
       const project = await openProject(path);
@@ -118,10 +166,13 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       });
       this.sessions.set(session.build.id, session);
       session.on('event', (event) => this.emit('event', event));
-      const run = session.run().finally(() => {
-        this.sessions.delete(session.build.id);
-        this.runs.delete(run);
-      });
+      const run = session
+        .run()
+        .then(() => this.applyQuota())
+        .finally(() => {
+          this.sessions.delete(session.build.id);
+          this.runs.delete(run);
+        });
       this.runs.add(run);
       return { buildId: session.build.id };
     },
@@ -131,9 +182,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       return { cancelled: session !== undefined };
     },
     'logs.read': async ({ buildId, taskId, fromLine, count }) => {
-      if (!/^[\w.-]+$/.test(buildId) || !/^[\w.-]+$/.test(taskId)) {
-        throw new SlipwayError('E_BAD_INPUT', 'Build and task ids are plain names');
-      }
+      assertPlainIds(buildId, taskId);
       const window = await readLines(buildDir(this.options.dataDir, buildId), taskId, fromLine, count);
       return window;
     },

@@ -17,6 +17,7 @@ export const errorCodes = {
   E_CANCELLED: 'The build was cancelled.',
   E_SPOOL_WRITE: 'The build log could not be written to disk.',
   E_SPOOL_DISK_FULL: 'The disk holding the build logs is full.',
+  E_INTERRUPTED: 'The process running the build stopped before the build ended.',
   E_INTERNAL: 'Something went wrong inside Slipway.',
 } as const;
 

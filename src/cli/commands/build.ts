@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ping } from '../../core/builders/docker';
 import { connect, localEngineUrl } from '../../core/builders/endpoint';
+import { applyHistoryQuota } from '../../core/builds/history';
 import { BuildSession } from '../../core/builds/session';
 import { defaultDataDir } from '../../core/data-dir';
 import { formatBytes, formatDuration } from '../../core/format';
@@ -62,8 +63,9 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     await connection.dispatcher.destroy();
   }
 
+  const dataDir = values['data-dir'] ?? defaultDataDir();
   const session = new BuildSession({
-    dataDir: values['data-dir'] ?? defaultDataDir(),
+    dataDir,
     project,
     endpoint,
     tag: values.tag ?? null,
@@ -99,6 +101,8 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   process.on('SIGTERM', onInterrupt);
   try {
     const build = await session.run();
+    // The oldest builds past the quota go now that this one is kept.
+    await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
     if (!json) output.err(`Build ${build.status}; logs in ${session.directory}`);
     if (build.status === 'succeeded') return EXIT_OK;
     if (build.status === 'cancelled') return 130;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Build } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
 
 /** The folder that holds every build's metadata and logs. */
 export function buildsDir(dataDir: string): string {
@@ -18,24 +20,93 @@ export function newBuildId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Writes build.json atomically: a temp file beside it, then a rename. Writes of one build are serialized. */
+/** Which process runs a build, kept beside build.json while it runs so a later start can tell a crash. */
+export interface BuildOwner {
+  pid: number;
+  host: string;
+}
+
+export function ownerPath(directory: string): string {
+  return join(directory, 'owner.json');
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/**
+ * Writes build.json atomically: a temp file beside it, then a rename. Writes of one build are
+ * serialized. While the build runs, owner.json names this process; it goes when the build ends.
+ */
 export class BuildRecordWriter {
   private chain: Promise<void> = Promise.resolve();
+  private owned = false;
 
   constructor(private readonly directory: string) {}
 
   save(build: Build): Promise<void> {
     const text = `${JSON.stringify(build, null, 2)}\n`;
+    const running = build.status === 'running';
     this.chain = this.chain.then(async () => {
       await mkdir(this.directory, { recursive: true });
-      const temporary = join(this.directory, `.build.json.${process.pid}.tmp`);
-      await writeFile(temporary, text);
-      await rename(temporary, join(this.directory, 'build.json'));
+      if (running && !this.owned) {
+        const owner: BuildOwner = { pid: process.pid, host: hostname() };
+        await writeFile(ownerPath(this.directory), `${JSON.stringify(owner)}\n`);
+        this.owned = true;
+      }
+      await this.replace(text);
+      if (!running) await rm(ownerPath(this.directory), { force: true });
     });
     return this.chain;
   }
+
+  private async replace(text: string): Promise<void> {
+    const target = join(this.directory, 'build.json');
+    const temporary = join(this.directory, `.build.json.${process.pid}.tmp`);
+    try {
+      await writeFile(temporary, text);
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      if (!isDiskFull(error)) throw error;
+      // A full disk has no room for the temp file, but the record's own blocks can take the final
+      // status: losing it would leave the build "running" for ever.
+      try {
+        const file = await open(target, 'r+');
+        try {
+          await file.write(text, 0);
+          await file.truncate(Buffer.byteLength(text));
+        } finally {
+          await file.close();
+        }
+      } catch (inPlaceError) {
+        throw new SlipwayError('E_SPOOL_DISK_FULL', `The disk is full: cannot write ${target}`, {
+          hint: 'Free some space or delete old builds.',
+          cause: inPlaceError,
+        });
+      }
+    }
+  }
 }
 
+/** Reads one build's record; a build that does not exist is an E_BAD_INPUT naming the folder. */
 export async function readBuild(dataDir: string, buildId: string): Promise<Build> {
-  return JSON.parse(await readFile(join(buildDir(dataDir, buildId), 'build.json'), 'utf8')) as Build;
+  const path = join(buildDir(dataDir, buildId), 'build.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SlipwayError('E_BAD_INPUT', `No build ${buildId} in ${buildsDir(dataDir)}`, {
+        hint: 'Run "slipway history" to see the builds kept.',
+      });
+    }
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as Build;
+  } catch (error) {
+    throw new SlipwayError('E_INTERNAL', `${path} is not valid JSON`, { cause: error });
+  }
 }

@@ -2,6 +2,17 @@ import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
 import { type BuildRecord, LineFlag, parseStep } from './log-line';
 import { TerminalLines, type TextLine } from './terminal-lines';
 
+const STREAM_PREFIX = '{"stream":"';
+
+function parseJsonString(text: string): string | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Parses the Docker Engine API's build response: one JSON message per line, with `stream`, `status`,
  * `aux` and `errorDetail`. Never holds more than one capped line; text that is not JSON is kept,
@@ -10,7 +21,6 @@ import { TerminalLines, type TextLine } from './terminal-lines';
 export class DockerBuildParser {
   private readonly messages: LineSplitter;
   private readonly text: TerminalLines;
-  private readonly decoder = new TextDecoder('utf-8');
   private insideLongMessage = false;
 
   constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
@@ -36,13 +46,23 @@ export class DockerBuildParser {
     this.insideLongMessage = continued;
     if (continued || wasLong) {
       // A message too long to hold cannot be parsed; keep its text in pieces.
-      const text = this.decoder.decode(bytes);
+      const text = bytes.toString('utf8');
       const flags = LineFlag.invalid | (continued ? LineFlag.continued : 0);
       records.push({ kind: 'line', line: { text, flags } });
       return;
     }
-    const raw = this.decoder.decode(bytes);
-    if (raw.trim() === '') return;
+    const raw = bytes.toString('utf8');
+    // Messages start with "{"; only something else can be blank.
+    if (raw.charCodeAt(0) !== 123 && raw.trim() === '') return;
+    if (raw.startsWith(STREAM_PREFIX) && raw.endsWith('"}')) {
+      // Most messages are {"stream":"..."}: parsing just the string is cheaper. If the slice is not one
+      // JSON string, the message had other keys and is parsed whole below.
+      const text = parseJsonString(raw.slice(STREAM_PREFIX.length - 1, -1));
+      if (text !== null) {
+        this.addText(this.text.push(text), 0, records);
+        return;
+      }
+    }
     let message: unknown;
     try {
       message = JSON.parse(raw);

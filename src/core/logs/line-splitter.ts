@@ -25,13 +25,22 @@ export class LineSplitter {
 
   constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {}
 
-  /** Feeds a chunk; returns the lines it completed. */
+  /**
+   * Feeds a chunk; returns the lines it completed. A line that lies whole inside the chunk shares the
+   * chunk's memory (no copy), so use the lines before the chunk is reused; a piece held for the next
+   * chunk is copied.
+   */
   push(chunk: Buffer): SplitLine[] {
     const lines: SplitLine[] = [];
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(10, start);
       const end = newline === -1 ? chunk.length : newline;
+      if (newline !== -1 && this.pendingBytes === 0 && end - start <= this.maxLineBytes) {
+        lines.push({ bytes: chunk.subarray(start, end), continued: false });
+        start = newline + 1;
+        continue;
+      }
       this.take(chunk.subarray(start, end), lines);
       if (newline === -1) break;
       lines.push({ bytes: this.drain(), continued: false });

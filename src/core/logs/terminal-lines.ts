@@ -19,6 +19,22 @@ export class TerminalLines {
   /** Feeds text; returns the lines it completed. */
   push(text: string): TextLine[] {
     const lines: TextLine[] = [];
+    // Most text has no '\r': it is cut at each '\n' with native searches, not a loop over characters.
+    if (!this.returned && text.indexOf('\r') === -1) {
+      let start = 0;
+      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+        if (this.current.length === 0 && newline - start <= this.maxLineChars) {
+          lines.push({ text: text.slice(start, newline), continued: false });
+        } else {
+          this.append(text.slice(start, newline), lines);
+          lines.push({ text: this.current, continued: false });
+          this.current = '';
+        }
+        start = newline + 1;
+      }
+      this.append(text.slice(start), lines);
+      return lines;
+    }
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const char = text.charCodeAt(i);

@@ -1,0 +1,251 @@
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Build, BuildSummary, Settings } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
+import { type FollowOptions, followLines } from '../logs/follow';
+import type { LineWindow } from '../logs/reader';
+import { readLines, taskSpoolEnded } from '../logs/reader';
+import { logPath, repairSpool } from '../logs/spool';
+import { loadSettings } from '../settings/settings-store';
+import { type BuildOwner, BuildRecordWriter, buildDir, buildsDir, ownerPath, readBuild } from './build-store';
+
+const PLAIN_ID = /^[\w][\w.-]*$/;
+
+/** Build and task ids name folders and files: only plain names get near the file system. */
+export function assertPlainIds(...ids: string[]): void {
+  for (const id of ids) {
+    if (!PLAIN_ID.test(id)) throw new SlipwayError('E_BAD_INPUT', `Not a build or task id: ${JSON.stringify(id)}`);
+  }
+}
+
+/** The ids of every build kept in the data directory, newest first (ids sort by start time). */
+export async function listBuildIds(dataDir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(buildsDir(dataDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries.filter((name) => PLAIN_ID.test(name)).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * True when a process on this machine is still running the build. A build whose owner file is gone
+ * or names a process that no longer exists was cut off. (A recycled pid reads as alive: the build then
+ * shows as running until that process ends, which errs on the side of never touching a live build.)
+ */
+export async function isBuildLive(dataDir: string, buildId: string): Promise<boolean> {
+  let owner: BuildOwner;
+  try {
+    owner = JSON.parse(await readFile(ownerPath(buildDir(dataDir, buildId)), 'utf8')) as BuildOwner;
+  } catch {
+    // No owner file (or a torn one): no process claims the build.
+    return false;
+  }
+  return processAlive(owner.pid);
+}
+
+async function lastWrittenAt(directory: string, build: Build): Promise<string> {
+  let latestMs = Date.parse(build.startedAt);
+  for (const name of await readdir(directory)) {
+    const info = await stat(join(directory, name)).catch(() => null);
+    if (info) latestMs = Math.max(latestMs, info.mtimeMs);
+  }
+  return new Date(latestMs).toISOString();
+}
+
+/**
+ * Marks a build that says it is running, but that no live process runs, as interrupted: its logs are
+ * cut back to their last complete line, its unfinished tasks fail with E_INTERRUPTED. Returns whether
+ * it did.
+ */
+export async function recoverBuild(dataDir: string, buildId: string): Promise<boolean> {
+  const build = await readBuild(dataDir, buildId);
+  if (build.status !== 'running' || (await isBuildLive(dataDir, buildId))) return false;
+  const directory = buildDir(dataDir, buildId);
+  // A temp record the dead process left half written is of no use to anyone.
+  for (const name of await readdir(directory)) {
+    if (/^\.build\.json\.\d+\.tmp$/.test(name)) await rm(join(directory, name), { force: true });
+  }
+  build.finishedAt = await lastWrittenAt(directory, build);
+  build.status = 'interrupted';
+  for (const buildTask of build.tasks) {
+    const spooled = await stat(logPath(directory, buildTask.task.id)).then(
+      () => true,
+      () => false,
+    );
+    if (spooled) buildTask.logLines = (await repairSpool(directory, buildTask.task.id)).lines;
+    const phase = buildTask.state.phase;
+    if (phase === 'done' || phase === 'failed' || phase === 'cancelled') continue;
+    const startedMs = Date.parse(buildTask.startedAt ?? build.startedAt);
+    buildTask.state = {
+      phase: 'failed',
+      error: {
+        code: 'E_INTERRUPTED',
+        message: `Slipway stopped while ${buildTask.task.service} was ${phase}; its log is kept up to the last complete line.`,
+      },
+      durationMs: Math.max(0, Date.parse(build.finishedAt) - startedMs),
+    };
+  }
+  build.error ??= { code: 'E_INTERRUPTED', message: 'The build was cut off: the process running it stopped.' };
+  await new BuildRecordWriter(directory).save(build);
+  return true;
+}
+
+/** Marks every cut-off build of the data directory interrupted (see recoverBuild); returns their ids. */
+export async function recoverInterrupted(dataDir: string): Promise<string[]> {
+  const recovered: string[] = [];
+  for (const id of await listBuildIds(dataDir)) {
+    const done = await recoverBuild(dataDir, id).catch(() => false);
+    if (done) recovered.push(id);
+  }
+  return recovered;
+}
+
+/** A build's record as history lists it. */
+export function summarize(build: Build): BuildSummary {
+  const finishedMs = build.finishedAt ? Date.parse(build.finishedAt) : null;
+  return {
+    id: build.id,
+    projectPath: build.projectPath,
+    status: build.status,
+    region: build.region,
+    startedAt: build.startedAt,
+    finishedAt: build.finishedAt,
+    durationMs: finishedMs === null ? null : Math.max(0, finishedMs - Date.parse(build.startedAt)),
+    tasks: build.tasks.map((buildTask) => ({
+      id: buildTask.task.id,
+      service: buildTask.task.service,
+      phase: buildTask.state.phase,
+    })),
+  };
+}
+
+/** Every kept build, newest first. A folder without a readable build.json is left out. */
+export async function listHistory(dataDir: string): Promise<BuildSummary[]> {
+  const summaries: BuildSummary[] = [];
+  for (const id of await listBuildIds(dataDir)) {
+    const build = await readBuild(dataDir, id).catch(() => null);
+    if (build) summaries.push(summarize(build));
+  }
+  return summaries;
+}
+
+/** Opens one build of history (running or not). */
+export async function openBuild(dataDir: string, buildId: string): Promise<Build> {
+  assertPlainIds(buildId);
+  return readBuild(dataDir, buildId);
+}
+
+/** Deletes a build and its logs; a build still running is refused. */
+export async function deleteBuild(dataDir: string, buildId: string): Promise<{ deleted: boolean }> {
+  assertPlainIds(buildId);
+  const ids = await listBuildIds(dataDir);
+  if (!ids.includes(buildId)) return { deleted: false };
+  if (await isBuildLive(dataDir, buildId)) {
+    throw new SlipwayError('E_BAD_INPUT', `Build ${buildId} is still running; cancel it before deleting it`);
+  }
+  await rm(buildDir(dataDir, buildId), { recursive: true, force: true });
+  return { deleted: true };
+}
+
+async function folderBytes(directory: string): Promise<number> {
+  let bytes = 0;
+  for (const name of await readdir(directory).catch(() => [] as string[])) {
+    const info = await stat(join(directory, name)).catch(() => null);
+    if (info?.isFile()) bytes += info.size;
+  }
+  return bytes;
+}
+
+/**
+ * Keeps the data directory within its quota: while there are more builds than `maxBuilds` or they
+ * take more than `maxBytes`, the oldest build that is not running is deleted. The newest build is
+ * always kept, even alone over the bytes allowed: its log is the one the user is about to read.
+ * Returns the deleted ids.
+ */
+export async function enforceQuota(dataDir: string, quota: Settings['quota']): Promise<string[]> {
+  const oldestFirst = (await listBuildIds(dataDir)).reverse();
+  const sizes = new Map<string, number>();
+  let totalBytes = 0;
+  for (const id of oldestFirst) {
+    const bytes = await folderBytes(buildDir(dataDir, id));
+    sizes.set(id, bytes);
+    totalBytes += bytes;
+  }
+  let count = oldestFirst.length;
+  const deleted: string[] = [];
+  for (const id of oldestFirst.slice(0, -1)) {
+    if (count <= quota.maxBuilds && totalBytes <= quota.maxBytes) break;
+    if (await isBuildLive(dataDir, id)) continue;
+    await rm(buildDir(dataDir, id), { recursive: true, force: true });
+    deleted.push(id);
+    count -= 1;
+    totalBytes -= sizes.get(id) ?? 0;
+  }
+  return deleted;
+}
+
+/** The task a command means: the one named, or the build's only task. */
+export function chooseTask(build: Build, taskId: string | undefined): string {
+  const ids = build.tasks.map((buildTask) => buildTask.task.id);
+  if (taskId !== undefined) {
+    assertPlainIds(taskId);
+    if (!ids.includes(taskId)) {
+      throw new SlipwayError('E_BAD_INPUT', `Build ${build.id} has no task ${taskId}; its tasks: ${ids.join(', ')}`);
+    }
+    return taskId;
+  }
+  if (ids.length === 1) return ids[0] as string;
+  throw new SlipwayError('E_BAD_INPUT', `Build ${build.id} has several tasks; name one with --task: ${ids.join(', ')}`);
+}
+
+/** True once a task's log will grow no more: its spool was closed, or its build is not running. */
+export async function taskLogFinished(dataDir: string, buildId: string, taskId: string): Promise<boolean> {
+  if (await taskSpoolEnded(buildDir(dataDir, buildId), taskId)) return true;
+  const build = await readBuild(dataDir, buildId);
+  return build.status !== 'running' || !(await isBuildLive(dataDir, buildId));
+}
+
+/** Follows a task's log of a build in history until the task ends (see followLines). */
+export function followTaskLog(
+  dataDir: string,
+  buildId: string,
+  taskId: string,
+  options: Omit<FollowOptions, 'isFinished'> = {},
+): AsyncGenerator<LineWindow> {
+  assertPlainIds(buildId, taskId);
+  return followLines(buildDir(dataDir, buildId), taskId, {
+    ...options,
+    isFinished: () => taskLogFinished(dataDir, buildId, taskId),
+  });
+}
+
+/** Reads a window of a task's log of a build in history. */
+export function readTaskLines(
+  dataDir: string,
+  buildId: string,
+  taskId: string,
+  fromLine: number,
+  count: number,
+): Promise<LineWindow> {
+  assertPlainIds(buildId, taskId);
+  return readLines(buildDir(dataDir, buildId), taskId, fromLine, count);
+}
+
+/** Applies the quota from the data directory's settings (default: 50 builds or 2 GiB). */
+export async function applyHistoryQuota(dataDir: string): Promise<string[]> {
+  const { quota } = await loadSettings(dataDir);
+  return enforceQuota(dataDir, quota);
+}

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readLines } from '../../src/core/logs/reader';
+import { SpoolWriter } from '../../src/core/logs/spool';
+import { SlipwayError } from '../../src/shared/errors';
+import { mountSmallDisk } from '../support/tmpfs';
+
+describe('a full disk while spooling', () => {
+  it('fails with E_SPOOL_DISK_FULL naming the folder, and what was written stays readable', async (context) => {
+    const disk = await mountSmallDisk(256 * 1024);
+    if (!disk) {
+      context.skip();
+      return;
+    }
+    try {
+      const buildDir = join(disk.path, 'builds', '20261126-120000-full00');
+      const spool = await SpoolWriter.open(buildDir, 'web');
+      const written: string[] = [];
+      let failure: unknown = null;
+      for (let batch = 0; batch < 1000 && !failure; batch++) {
+        const lines = Array.from({ length: 50 }, (_, i) => `batch ${batch} line ${i} ${'\u2588'.repeat(40)}`);
+        try {
+          await spool.write(lines.map((text) => ({ text, flags: 0 })));
+          written.push(...lines);
+        } catch (error) {
+          failure = error;
+          written.push(...lines);
+        }
+      }
+      await spool.close().catch(() => undefined);
+      expect(failure).toBeInstanceOf(SlipwayError);
+      expect((failure as SlipwayError).code).toBe('E_SPOOL_DISK_FULL');
+      expect((failure as SlipwayError).message).toContain(buildDir);
+
+      const window = await readLines(buildDir, 'web', 0, 5000);
+      expect(window.totalLines).toBeGreaterThan(100);
+      // Every line it reads back is whole and in order: a prefix of what was sent.
+      expect(window.lines).toEqual(written.slice(0, window.lines.length));
+    } finally {
+      await disk.cleanup();
+    }
+  });
+});
