@@ -6,7 +6,7 @@
  * folder of your choice and, when it already holds one, reuses it (to profile reading and search).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,11 @@ async function timedAsync<T>(run: () => Promise<T>): Promise<{ value: T; ms: num
 async function main(): Promise<void> {
   const reuse = process.env.BENCH_REUSE_DIR;
   const dir = reuse ?? (await mkdtemp(join(tmpdir(), 'slipway-bench-logs-')));
+  // A gigabyte must not stay behind, even when the run is interrupted or its output pipe closes.
+  if (!reuse) {
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    process.once('SIGINT', () => process.exit(130));
+  }
   try {
     const reused = reuse !== undefined && (await stat(logPath(dir, 'main')).catch(() => null)) !== null;
     const { lines, seconds, cpuSeconds, inputBytes } = reused
