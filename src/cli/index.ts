@@ -4,6 +4,7 @@ import { buildCommand, buildUsage } from './commands/build';
 import { historyCommand, historyUsage } from './commands/history';
 import { inspectCommand, inspectUsage } from './commands/inspect';
 import { logsCommand, logsUsage } from './commands/logs';
+import { probeCommand, probeUsage } from './commands/probe';
 import { serveCommand, serveUsage } from './commands/serve';
 import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
 import { type Output, printError, processOutput } from './output';
@@ -13,6 +14,7 @@ const usage = `Slipway: build container images from a project folder, streaming 
 Usage:
   ${buildUsage.split('\n')[0]}
   ${inspectUsage.split('\n')[0]}
+  ${probeUsage.split('\n')[0]}
   ${serveUsage.split('\n')[0]}
   ${historyUsage.split('\n')[0]}
   ${logsUsage.split('\n')[0]}
@@ -22,6 +24,7 @@ Run "slipway <command> --help" for a command's options.`;
 const commands: Record<string, { run: (args: string[], output: Output) => Promise<number>; usage: string }> = {
   build: { run: buildCommand, usage: buildUsage },
   inspect: { run: inspectCommand, usage: inspectUsage },
+  probe: { run: probeCommand, usage: probeUsage },
   serve: { run: serveCommand, usage: serveUsage },
   history: { run: historyCommand, usage: historyUsage },
   logs: { run: logsCommand, usage: logsUsage },

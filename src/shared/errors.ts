@@ -11,6 +11,8 @@ export const errorCodes = {
   E_COMPOSE_INVALID: 'The compose file is malformed or describes a build Slipway cannot run.',
   E_BUILDER_UNREACHABLE: 'The builder endpoint could not be reached.',
   E_BUILDER_REJECTED: 'The builder refused the request.',
+  E_BUILDER_UNAUTHORIZED: 'The builder refused the credentials (HTTP 401 or 403).',
+  E_BUILDER_TIMEOUT: 'The builder sent no complete message for longer than the silence timeout.',
   E_BUILDER_PROTOCOL: 'The builder answered with something that is not its protocol.',
   E_UPLOAD_RESET: 'The connection to the builder was reset during the upload.',
   E_BUILD_FAILED: 'The build itself failed.',

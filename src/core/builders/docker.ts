@@ -31,7 +31,7 @@ export function transportError(
 ): SlipwayError {
   if (error instanceof SlipwayError) return error;
   const code = causeCode(error) ?? 'error';
-  const url = connection.endpoint.url;
+  const url = connection.label;
   if (CONNECT_FAILURES.has(code)) {
     return new SlipwayError('E_BUILDER_UNREACHABLE', `Cannot reach the builder at ${url}: ${code}`, {
       hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
@@ -61,8 +61,20 @@ async function readSome(body: Readable, limitBytes = 16 * 1024): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A refusal by the builder, with the HTTP status: a 5xx before the build started allows failover. */
+export class BuilderRejection extends SlipwayError {
+  constructor(
+    readonly statusCode: number,
+    code: 'E_BUILDER_REJECTED' | 'E_BUILDER_UNAUTHORIZED',
+    message: string,
+    hint?: string,
+  ) {
+    super(code, message, { hint });
+  }
+}
+
 /** Describes an error response: the engine's JSON `message`, or the start of whatever it sent. */
-async function rejection(connection: Connection, statusCode: number, body: Readable): Promise<SlipwayError> {
+async function rejection(connection: Connection, statusCode: number, body: Readable): Promise<BuilderRejection> {
   const text = await readSome(body).catch(() => '');
   let message = text.trim().replace(/\s+/g, ' ').slice(0, 300);
   try {
@@ -71,12 +83,12 @@ async function rejection(connection: Connection, statusCode: number, body: Reada
   } catch {
     // Not JSON (an HTML error page, say): the start of it is the message.
   }
-  return new SlipwayError(
-    'E_BUILDER_REJECTED',
-    `The builder at ${connection.endpoint.url} answered ${statusCode}: ${message || '(empty body)'}`,
-    {
-      hint: statusCode === 401 || statusCode === 403 ? 'Check the credentials for this builder.' : undefined,
-    },
+  const unauthorized = statusCode === 401 || statusCode === 403;
+  return new BuilderRejection(
+    statusCode,
+    unauthorized ? 'E_BUILDER_UNAUTHORIZED' : 'E_BUILDER_REJECTED',
+    `The builder at ${connection.label} answered ${statusCode}: ${message || '(empty body)'}`,
+    unauthorized ? 'Check the credentials for this builder.' : undefined,
   );
 }
 

@@ -1,58 +1,158 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Endpoint } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 
 /** An endpoint made ready for requests: an origin for URLs and the dispatcher that reaches it. */
 export interface Connection {
   endpoint: Endpoint;
+  /** The URL as it may be shown and logged: credentials hidden. */
+  label: string;
   origin: string;
-  dispatcher: Agent;
+  dispatcher: Dispatcher;
   /** True for unix sockets and loopback addresses (no compression needed). */
   loopback: boolean;
 }
 
+export interface ConnectOptions {
+  /** Most sockets the pool opens to this endpoint at once (default: unlimited). */
+  connections?: number;
+  /** Fails the TCP (and TLS) connect after this long (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-/** Opens a connection pool to an endpoint URL: unix://, tcp:// or http(s)://. */
-export function connect(endpoint: Endpoint): Connection {
+/** An endpoint URL with any user, password or token left out, so it can be logged and shown. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) {
+      parsed.username = parsed.username ? '***' : '';
+      parsed.password = parsed.password ? '***' : '';
+    }
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (/token|key|secret|pass|auth/i.test(key)) parsed.searchParams.set(key, '***');
+    }
+    // URL keeps unix:///path as is; only rebuild when something was hidden.
+    return parsed.toString() === new URL(url).toString() ? url : parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+function readTlsFile(path: string, what: string, url: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new SlipwayError(
+      'E_BAD_INPUT',
+      `Cannot read the TLS ${what} ${path} for ${redactUrl(url)}: ${(error as NodeJS.ErrnoException).code}`,
+      { hint: 'Point the endpoint (or DOCKER_CERT_PATH) at a folder with ca.pem, cert.pem and key.pem.' },
+    );
+  }
+}
+
+/**
+ * TLS as the docker CLI applies it: ca/cert/key files; verification on unless explicitly off. The key
+ * is read into memory for the socket only and never put in an error message.
+ */
+function tlsOptions(endpoint: Endpoint) {
+  const tls = endpoint.tls ?? {};
+  return {
+    ca: tls.ca ? readTlsFile(tls.ca, 'CA certificate', endpoint.url) : undefined,
+    cert: tls.cert ? readTlsFile(tls.cert, 'client certificate', endpoint.url) : undefined,
+    key: tls.key ? readTlsFile(tls.key, 'client key', endpoint.url) : undefined,
+    rejectUnauthorized: tls.verify !== false,
+  };
+}
+
+/** True when the endpoint speaks TLS: https://, or tcp:// with TLS material. */
+export function usesTls(endpoint: Endpoint): boolean {
+  if (endpoint.url.startsWith('https://')) return true;
+  return endpoint.url.startsWith('tcp://') && endpoint.tls !== undefined;
+}
+
+/** Opens a connection pool to an endpoint URL: unix://, tcp:// (plain or TLS) or http(s)://. */
+export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Connection {
   let url: URL;
   try {
     url = new URL(endpoint.url);
   } catch {
-    throw new SlipwayError('E_BAD_INPUT', `Not a builder URL: ${endpoint.url}`, {
+    throw new SlipwayError('E_BAD_INPUT', `Not a builder URL: ${redactUrl(endpoint.url)}`, {
       hint: 'Use unix:///path/to/engine.sock, tcp://host:port or http(s)://host:port.',
     });
   }
   // Builds may stay silent for many minutes, and an engine may read the whole context before it
-  // answers: no idle timeouts on headers or body; cancel is explicit, through AbortSignal.
-  const timeouts = { headersTimeout: 0, bodyTimeout: 0, connectTimeout: 10_000, keepAliveTimeout: 4_000 };
+  // answers: no idle timeouts here; the session watches for silence and cancels through AbortSignal.
+  const pool = {
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 4_000,
+    connections: options.connections ?? null,
+  };
+  const timeout = options.connectTimeoutMs ?? 10_000;
   switch (url.protocol) {
     case 'unix:':
       return {
         endpoint,
+        label: redactUrl(endpoint.url),
         origin: 'http://localhost',
-        dispatcher: new Agent({ ...timeouts, connect: { socketPath: url.pathname } }),
+        dispatcher: new Agent({ ...pool, connect: { socketPath: url.pathname, timeout } }),
         loopback: true,
       };
     case 'tcp:':
     case 'http:':
     case 'https:': {
-      const scheme = url.protocol === 'https:' ? 'https' : 'http';
+      const tls = usesTls(endpoint);
+      const headers = url.username ? { authorization: basicAuth(url) } : undefined;
+      const agent = new Agent({ ...pool, connect: tls ? { ...tlsOptions(endpoint), timeout } : { timeout } });
+      // Credentials in the URL go in a header on every request, so no caller has to handle them.
+      const dispatcher = headers
+        ? agent.compose(
+            (dispatch) => (request, handler) =>
+              dispatch(
+                { ...request, headers: { ...(request.headers as Record<string, string>), ...headers } },
+                handler,
+              ),
+          )
+        : agent;
       return {
         endpoint,
-        origin: `${scheme}://${url.host}`,
-        dispatcher: new Agent(timeouts),
+        label: redactUrl(endpoint.url),
+        origin: `${tls ? 'https' : 'http'}://${url.host}`,
+        dispatcher,
         loopback: LOOPBACK_HOSTS.has(url.hostname),
       };
     }
     default:
-      throw new SlipwayError('E_BAD_INPUT', `Unsupported builder URL scheme ${url.protocol} in ${endpoint.url}`, {
-        hint: 'Use unix://, tcp://, http:// or https://.',
-      });
+      throw new SlipwayError(
+        'E_BAD_INPUT',
+        `Unsupported builder URL scheme ${url.protocol} in ${redactUrl(endpoint.url)}`,
+        { hint: 'Use unix://, tcp://, http:// or https://.' },
+      );
   }
+}
+
+function basicAuth(url: URL): string {
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/**
+ * TLS material from the environment, as the docker CLI reads it: DOCKER_CERT_PATH holds ca.pem,
+ * cert.pem and key.pem; DOCKER_TLS_VERIFY set (to anything but "" or "0") turns verification on, and
+ * DOCKER_TLS_VERIFY alone means TLS from ~/.docker.
+ */
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): Endpoint['tls'] | undefined {
+  const verify = env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '' && env.DOCKER_TLS_VERIFY !== '0';
+  const certPath = env.DOCKER_CERT_PATH || (verify ? join(env.HOME || homedir(), '.docker') : '');
+  if (!certPath) return undefined;
+  const file = (name: string) => (existsSync(join(certPath, name)) ? join(certPath, name) : undefined);
+  return { ca: file('ca.pem'), cert: file('cert.pem'), key: file('key.pem'), verify };
 }
 
 /** The local engine, as the docker CLI finds it: DOCKER_HOST, then the usual sockets. */

@@ -1,0 +1,135 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy on 127.0.0.1 that stands a "region" in front of a real engine: every chunk is delayed by
+ * half the round trip each way, with jitter, order kept. On command it refuses connections, resets
+ * them once an upload has passed a number of bytes, or stalls. Test harness, not a fake builder: the
+ * engine behind it is real.
+ */
+export interface LatencyProxy {
+  /** tcp://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** Connections accepted so far. */
+  accepted: number;
+  /** Closes the port: new connections are refused (ECONNREFUSED); open ones are reset. */
+  refuse(): Promise<void>;
+  /** Resets (RST) a connection once the client has sent more than this many bytes on it. */
+  resetAfterUploadBytes(bytes: number | null): void;
+  /** Stops forwarding in both directions (true) or resumes (false). */
+  stall(stalled: boolean): void;
+  close(): Promise<void>;
+}
+
+export interface LatencyProxyOptions {
+  /** Where the engine listens: unix:///path.sock or tcp://host:port. */
+  upstream: string;
+  /** The round trip this proxy adds, in ms. */
+  roundTripMs: number;
+  /** Each chunk's delay varies by up to this fraction either way (0.2 = +-20%). */
+  jitter?: number;
+}
+
+function upstreamConnect(upstream: string): Socket {
+  const url = new URL(upstream);
+  return url.protocol === 'unix:'
+    ? createConnection({ path: url.pathname })
+    : createConnection({ host: url.hostname, port: Number(url.port) });
+}
+
+export async function startLatencyProxy(options: LatencyProxyOptions): Promise<LatencyProxy> {
+  const jitter = options.jitter ?? 0;
+  const oneWayMs = () => (options.roundTripMs / 2) * (1 + (Math.random() * 2 - 1) * jitter);
+  const sockets = new Set<Socket>();
+  let resetAfter: number | null = null;
+  let stalled = false;
+  let server: Server;
+
+  /** Forwards from one socket to another, each chunk held back by a one-way delay, order kept. */
+  function forward(from: Socket, to: Socket, onBytes: (total: number) => void) {
+    let lastDueMs = 0;
+    let total = 0;
+    let inFlight = 0;
+    from.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      onBytes(total);
+      const dueMs = Math.max(performance.now() + oneWayMs(), lastDueMs);
+      lastDueMs = dueMs;
+      inFlight += chunk.length;
+      if (inFlight > 4 << 20) from.pause();
+      setTimeout(() => deliver(chunk), dueMs - performance.now());
+    });
+    const pending: Buffer[] = [];
+    const deliver = (chunk: Buffer) => {
+      if (stalled) {
+        pending.push(chunk);
+        return;
+      }
+      inFlight -= chunk.length;
+      if (!to.destroyed) to.write(chunk);
+      if (inFlight < 1 << 20 && from.isPaused()) from.resume();
+    };
+    const unstall = () => {
+      for (const chunk of pending.splice(0)) deliver(chunk);
+    };
+    from.on('end', () => setTimeout(() => to.end(), Math.max(0, lastDueMs - performance.now()) + 1));
+    return unstall;
+  }
+
+  const unstalls = new Set<() => void>();
+  const onConnection = (client: Socket) => {
+    proxy.accepted += 1;
+    const upstream = upstreamConnect(options.upstream);
+    sockets.add(client);
+    sockets.add(upstream);
+    const closeBoth = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', closeBoth);
+    upstream.on('error', closeBoth);
+    client.on('close', closeBoth);
+    upstream.on('close', closeBoth);
+    const a = forward(client, upstream, (total) => {
+      if (resetAfter !== null && total > resetAfter) {
+        client.resetAndDestroy();
+        upstream.destroy();
+      }
+    });
+    const b = forward(upstream, client, () => undefined);
+    unstalls.add(a);
+    unstalls.add(b);
+  };
+
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server = createServer(onConnection);
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+  const port = await listen(0);
+  const closeServer = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      server.close(() => resolve());
+    });
+
+  const proxy: LatencyProxy = {
+    url: `tcp://127.0.0.1:${port}`,
+    port,
+    accepted: 0,
+    refuse: closeServer,
+    resetAfterUploadBytes: (bytes) => {
+      resetAfter = bytes;
+    },
+    stall: (value) => {
+      stalled = value;
+      if (!value) for (const unstall of unstalls) unstall();
+    },
+    close: closeServer,
+  };
+  return proxy;
+}
