@@ -6,15 +6,17 @@ import {
   type RequestResult,
   type SlipwayEvent,
 } from '../shared/contract';
-import type { Project } from '../shared/domain';
+import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
-import { localEngineUrl } from './builders/endpoint';
+import { defaultTarget, targetFromSpecs } from './builders/targets';
 import { buildDir, readBuild } from './builds/build-store';
 import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
 import { BuildSession } from './builds/session';
 import { readLines, readSteps, searchLog } from './logs/reader';
 import { inspectProject } from './pack/inspect';
 import { openProject } from './project/detect';
+import { failoverOrder } from './regions/choose';
+import { RegionProber } from './regions/probe';
 import { loadSettings, saveSettings } from './settings/settings-store';
 
 /** What only a shell can do (a native dialog); the engine asks its shell through these. */
@@ -48,6 +50,8 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   private readonly runs = new Set<Promise<unknown>>();
   /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
   private recovery: Promise<string[]> | null = null;
+  /** Warm connections to the current target's endpoints, and the last choice (so it does not flap). */
+  private prober: { key: string; prober: RegionProber; last: ProbeResult | null } | null = null;
 
   constructor(private readonly options: EngineOptions) {
     super();
@@ -69,6 +73,28 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   async close(): Promise<void> {
     for (const session of this.sessions.values()) session.cancel();
     await Promise.all(this.runs);
+    await this.prober?.prober.close();
+    this.prober = null;
+  }
+
+  /** The target builds go to: --builder given to the shell, else the settings' default, else the local engine. */
+  private async currentTarget(): Promise<BuilderTarget> {
+    if (this.options.builderUrl) return targetFromSpecs([this.options.builderUrl]);
+    return defaultTarget(await loadSettings(this.options.dataDir));
+  }
+
+  /** Probes the target's regions over warm connections and announces the result. */
+  private async probeRegions(target: BuilderTarget, pinned: string | null): Promise<ProbeResult> {
+    const key = JSON.stringify(target.endpoints);
+    if (this.prober?.key !== key) {
+      await this.prober?.prober.close();
+      this.prober = { key, prober: new RegionProber(target.endpoints), last: null };
+    }
+    const state = this.prober;
+    const result = await state.prober.probe({ previous: state.last?.chosen ?? null, pinned, waitForEngine: true });
+    state.last = result;
+    this.emit('event', { type: 'regions.probed', result });
+    return result;
   }
 
   /** Resolves once builds cut off by an earlier process are marked interrupted (done once). */
@@ -110,8 +136,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       return { path: await this.options.dialogs.openFolder() };
     },
     'folders.list': async () => notYet('folders.list'),
-    'regions.probe': async () => notYet('regions.probe'),
-    'regions.pin': async () => notYet('regions.pin'),
+    'regions.probe': async () => {
+      const settings = await loadSettings(this.options.dataDir);
+      return this.probeRegions(await this.currentTarget(), settings.pinnedRegion);
+    },
+    'regions.pin': async ({ region }) => {
+      const settings = { ...(await loadSettings(this.options.dataDir)), pinnedRegion: region };
+      await saveSettings(this.options.dataDir, settings);
+      return settings;
+    },
     'settings.get': async () => loadSettings(this.options.dataDir),
     'settings.update': async (changes) => {
       const settings = { ...(await loadSettings(this.options.dataDir)), ...changes };
@@ -153,16 +186,31 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       this.projects.set(project.id, project);
       return project;
     },
-    'build.start': async ({ projectId, tag }) => {
+    'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {
       const project = this.projects.get(projectId);
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
-      const url = this.options.builderUrl ?? localEngineUrl();
+      const settings = await loadSettings(this.options.dataDir);
+      const target = await this.currentTarget();
+      const asked = region && region !== 'auto' ? region : null;
+      if (asked && !target.endpoints.some((endpoint) => endpoint.region === asked)) {
+        throw new SlipwayError('E_BAD_INPUT', `No region ${asked} in the target ${target.name}`);
+      }
+      const probe = await this.probeRegions(target, asked ?? settings.pinnedRegion);
+      if (!probe.chosen) {
+        const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
+        throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`);
+      }
       const session = new BuildSession({
         dataDir: this.options.dataDir,
         project,
-        endpoint: { region: 'local', url },
+        target,
+        regions: failoverOrder(probe.probes, probe.chosen),
+        reason: probe.reason,
         tag: tag ?? null,
-        reason: this.options.builderUrl ? 'configured builder' : 'the local engine',
+        concurrency: concurrency ?? settings.concurrency,
+        compress: settings.compress,
+        noCache,
+        buildArgs,
       });
       this.sessions.set(session.build.id, session);
       session.on('event', (event) => this.emit('event', event));

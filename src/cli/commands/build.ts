@@ -1,42 +1,58 @@
 import { parseArgs } from 'node:util';
-import { ping } from '../../core/builders/docker';
-import { connect, localEngineUrl } from '../../core/builders/endpoint';
+import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
 import { applyHistoryQuota } from '../../core/builds/history';
 import { BuildSession } from '../../core/builds/session';
 import { defaultDataDir } from '../../core/data-dir';
-import { formatBytes, formatDuration } from '../../core/format';
 import { openProject } from '../../core/project/detect';
+import { failoverOrder } from '../../core/regions/choose';
+import { probeRegions } from '../../core/regions/probe';
+import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
-import type { TaskState } from '../../shared/domain';
+import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { type Output, printError } from '../output';
+import { progressText, TerminalProgress } from '../task-progress';
 
-export const buildUsage = `slipway build <dir> [--builder URL] [--tag T] [--json] [--data-dir DIR]
+export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--region NAME|auto] [--concurrency N] [--json]
 
-  Packs <dir> and builds it on a Docker-Engine-API builder, spooling the log to disk.
-  --builder URL   unix:///path.sock, tcp://host:port or http(s)://host:port (default: the local engine)
-  --tag T         tag of the image
-  --json          print one JSON event per line
-  --data-dir DIR  where logs and history live (default: $XDG_DATA_HOME/slipway)`;
+  Packs <dir> and builds its tasks on Docker-Engine-API builders, spooling each task's log to disk.
+  --builder REGION=URL  a region's endpoint (repeatable); a bare URL is region "local". URLs:
+                        unix:///path.sock, tcp://host:port (TLS from DOCKER_CERT_PATH, DOCKER_TLS_VERIFY),
+                        http(s)://host:port (default: the settings' target, else the local engine)
+  --region NAME|auto    build in this region, or the one with the lowest latency (default: auto)
+  --concurrency N       tasks built at once (default 2)
+  --fail-fast           stop the other tasks when one fails
+  --compress MODE       gzip the context: auto (not for local sockets), always, never (default auto)
+  --no-cache            build without the engine's layer cache
+  --silence-timeout S   fail a task whose builder says nothing for S seconds (default 1800)
+  --tag T               tag of the image ("-<service>" is added per task when there are several)
+  --json                print one JSON event per line
+  --data-dir DIR        where logs and history live (default: $XDG_DATA_HOME/slipway)`;
 
 function describeState(state: TaskState): string | null {
   switch (state.phase) {
     case 'packing':
-      return state.files > 0 ? `scanned ${state.files} files, ${formatBytes(state.bytes)}` : 'scanning the context';
+    case 'done':
+    case 'failed':
+    case 'cancelled':
+      return progressText(state);
     case 'uploading':
-      return state.bytesSent === 0 ? `uploading ${formatBytes(state.bytesTotal)}` : null;
+      return state.bytesSent === 0 ? progressText(state) : null;
     case 'building':
       return state.step === 0 ? 'building' : null;
-    case 'done':
-      return `done in ${formatDuration(state.durationMs)}${state.imageId ? `: ${state.imageId}` : ''}`;
-    case 'failed':
-      return `failed: ${state.error.code}`;
-    case 'cancelled':
-      return 'cancelled';
     default:
       return null;
   }
+}
+
+function positiveInt(value: string | undefined, name: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
+    throw new SlipwayError('E_BAD_INPUT', `--${name} takes a whole number from 1 to ${max}, not ${value}`);
+  }
+  return parsed;
 }
 
 /** `slipway build`: exits 0 when every task built, 1 when a build failed, 2 on bad input. */
@@ -45,7 +61,13 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     args,
     allowPositionals: true,
     options: {
-      builder: { type: 'string' },
+      builder: { type: 'string', multiple: true },
+      region: { type: 'string' },
+      concurrency: { type: 'string' },
+      'fail-fast': { type: 'boolean', default: false },
+      compress: { type: 'string' },
+      'no-cache': { type: 'boolean', default: false },
+      'silence-timeout': { type: 'string' },
       tag: { type: 'string' },
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
@@ -54,40 +76,85 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   if (positionals.length !== 1) {
     throw new SlipwayError('E_BAD_INPUT', 'build needs exactly one project folder', { hint: buildUsage });
   }
-  const project = await openProject(positionals[0] as string);
-  const endpoint = { region: 'local', url: values.builder ?? localEngineUrl() };
-  const connection = connect(endpoint);
-  try {
-    await ping(connection);
-  } finally {
-    await connection.dispatcher.destroy();
+  const compress = values.compress ?? undefined;
+  if (compress !== undefined && compress !== 'auto' && compress !== 'always' && compress !== 'never') {
+    throw new SlipwayError('E_BAD_INPUT', `--compress takes auto, always or never, not ${compress}`);
   }
-
+  const concurrency = positiveInt(values.concurrency, 'concurrency', 16);
+  const silenceSeconds = positiveInt(values['silence-timeout'], 'silence-timeout', 7 * 24 * 3600);
   const dataDir = values['data-dir'] ?? defaultDataDir();
+  const project = await openProject(positionals[0] as string);
+  const settings: Settings = await loadSettings(dataDir);
+  const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
+  const asked = values.region && values.region !== 'auto' ? values.region : null;
+  if (asked && !target.endpoints.some((endpoint) => endpoint.region === asked)) {
+    throw new SlipwayError(
+      'E_BAD_INPUT',
+      `No region ${asked} among ${target.endpoints.map((e) => e.region).join(', ')}`,
+    );
+  }
+  const json = values.json;
+  const probe = await probeRegions(target.endpoints, { samples: 3, pinned: asked ?? settings.pinnedRegion });
+  if (!probe.chosen) {
+    const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
+    throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
+      hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
+    });
+  }
+  const chosen = probe.probes.find((entry) => entry.region === probe.chosen);
+  if (json) output.out(JSON.stringify({ type: 'regions.probed', result: probe } satisfies SlipwayEvent));
+  else output.err(`Region ${probe.chosen} (${probe.reason}) at ${chosen?.url}`);
+
   const session = new BuildSession({
     dataDir,
     project,
-    endpoint,
+    target,
+    regions: failoverOrder(probe.probes, probe.chosen),
+    reason: probe.reason,
     tag: values.tag ?? null,
-    reason: values.builder ? 'given with --builder' : 'the local engine',
+    concurrency: concurrency ?? settings.concurrency,
+    failFast: values['fail-fast'],
+    compress: compress ?? settings.compress,
+    noCache: values['no-cache'],
+    silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
   });
-  const json = values.json;
   const many = project.tasks.length > 1;
+  const terminal =
+    !json && process.stderr.isTTY
+      ? new TerminalProgress(
+          (text) => process.stderr.write(text),
+          project.tasks.map((t) => t.id),
+        )
+      : null;
+  const regionOf = new Map<string, string>();
   session.on('event', (event: SlipwayEvent) => {
     if (json) {
       output.out(JSON.stringify(event));
       return;
     }
     if (event.type === 'build.started') {
-      output.err(`Building ${project.name} on ${endpoint.url} (build ${event.build.id})`);
+      output.err(`Building ${project.name}: ${project.tasks.length} task(s), build ${event.build.id}`);
+    } else if (event.type === 'task.region') {
+      const moved = regionOf.has(event.taskId);
+      regionOf.set(event.taskId, event.region);
+      if (moved)
+        (terminal ? terminal.print.bind(terminal) : output.err)(
+          `[${event.taskId}] now in ${event.region} (${event.reason})`,
+        );
     } else if (event.type === 'task.state') {
-      const text = describeState(event.state);
-      if (text) output.err(`[${event.taskId}] ${text}`);
-      if (event.state.phase === 'failed') printError(output, event.state.error);
+      if (terminal) terminal.update(event.taskId, event.state, regionOf.get(event.taskId));
+      else {
+        const text = describeState(event.state);
+        if (text) output.err(`[${event.taskId}] ${text}`);
+      }
+      if (event.state.phase === 'failed')
+        printError(terminal ? { out: output.out, err: (line) => terminal.print(line) } : output, event.state.error);
     }
   });
   session.on('line', (line) => {
-    output.out(json ? JSON.stringify(line) : many ? `[${line.taskId}] ${line.text}` : line.text);
+    const text = json ? JSON.stringify(line) : many ? `[${line.taskId}] ${line.text}` : line.text;
+    if (terminal) terminal.print(text);
+    else output.out(text);
   });
 
   let interrupts = 0;
@@ -101,6 +168,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   process.on('SIGTERM', onInterrupt);
   try {
     const build = await session.run();
+    terminal?.finish();
     // The oldest builds past the quota go now that this one is kept.
     await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
     if (!json) output.err(`Build ${build.status}; logs in ${session.directory}`);

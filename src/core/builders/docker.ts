@@ -119,6 +119,7 @@ export interface DockerBuildRequest {
   labels?: Record<string, string>;
   tag: string | null;
   gzip: boolean;
+  noCache?: boolean;
   signal: AbortSignal;
 }
 
@@ -130,6 +131,7 @@ export async function startDockerBuild(connection: Connection, build: DockerBuil
     query.set('buildargs', JSON.stringify(build.buildArgs));
   if (build.target) query.set('target', build.target);
   if (build.labels && Object.keys(build.labels).length > 0) query.set('labels', JSON.stringify(build.labels));
+  if (build.noCache) query.set('nocache', '1');
   const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
   if (build.gzip) headers['content-encoding'] = 'gzip';
   if (build.contentBytes !== null) headers['content-length'] = String(build.contentBytes);

@@ -1,32 +1,47 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
-import type { Build, BuildTask, Endpoint, Project, TaskState } from '../../shared/domain';
-import { SlipwayError, toErrorInfo } from '../../shared/errors';
-import { startDockerBuild, transportError } from '../builders/docker';
+import type { Build, BuilderTarget, BuildTask, Endpoint, Project, TaskState } from '../../shared/domain';
+import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
+import { BuilderRejection, transportError } from '../builders/docker';
 import { type Connection, connect } from '../builders/endpoint';
 import { DockerBuildParser } from '../logs/docker-parser';
 import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
-import { packContext, TarLengthGuard } from '../pack/pack';
-import { planContext } from '../pack/plan';
-import { ProgressCounter } from '../pack/progress-counter';
+import { type ContextPlan, planContext } from '../pack/plan';
 import { scanContext } from '../pack/scan';
+import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
 import { BuildRecordWriter, buildDir, newBuildId } from './build-store';
 import { Coalescer } from './throttle';
 
 /** Progress and line-count events are sent at most this often per task. */
 export const EVENT_INTERVAL_MS = 100;
 
+/** A build may print nothing for a long time (a compile, a big download): 30 minutes of silence is allowed. */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 30 * 60_000;
+
 export interface BuildSessionOptions {
   dataDir: string;
   project: Project;
-  endpoint: Endpoint;
+  /** The builder and its endpoints; `endpoint` alone is a one-endpoint docker target. */
+  target?: BuilderTarget;
+  endpoint?: Endpoint;
+  /** Regions in the order tasks try them: the chosen one first (default: the target's order). */
+  regions?: string[];
   /** Image tag; with several tasks each gets "-<service>" added to its repository. */
   tag?: string | null;
-  /** Why this endpoint was chosen, kept in build.json and shown to the user. */
+  /** Why the first region was chosen, kept in build.json and shown to the user. */
   reason?: string;
+  /** Tasks that run at once (default 2). */
+  concurrency?: number;
+  /** Stop the other tasks when one fails (default: let them finish). */
+  failFast?: boolean;
+  compress?: CompressMode;
+  noCache?: boolean;
+  /** Build arguments given for the whole build; a task's own come first and these override them. */
+  buildArgs?: Record<string, string>;
+  /** A task whose builder sends no complete message (nor takes upload bytes) for this long fails. */
+  silenceTimeoutMs?: number;
 }
 
 interface SessionEvents {
@@ -54,35 +69,81 @@ function taskTag(project: Project, service: string, tag: string | null | undefin
 }
 
 /**
- * One build of a project: each task's context is scanned, packed and streamed to the builder, and its
- * response is parsed into the task's spool. Emits contract events; cancel destroys every stream.
+ * Failures that happen before the engine started building leave nothing behind on it, so the task can
+ * move to another region: refused, reset during the upload, a 5xx, or silence before any answer.
+ */
+function allowsFailover(error: unknown): boolean {
+  if (error instanceof BuilderRejection) return error.statusCode >= 500;
+  if (!(error instanceof SlipwayError)) return false;
+  return (
+    error.code === 'E_BUILDER_UNREACHABLE' || error.code === 'E_UPLOAD_RESET' || error.code === 'E_BUILDER_TIMEOUT'
+  );
+}
+
+/** The short cause of a failure for a reason string: the socket's code (ECONNRESET), else the error code. */
+function shortCause(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && !code.startsWith('E_')) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  if (error instanceof BuilderRejection) return `HTTP ${error.statusCode}`;
+  return toErrorInfo(error).code;
+}
+
+/**
+ * One build of a project: its tasks run with a concurrency limit, each with its own pipeline
+ * (file -> tar -> socket) and spool (socket -> parser -> file). A task whose region fails before the
+ * build started moves to the next region. Emits contract events; cancel destroys every stream and socket.
  */
 export class BuildSession extends EventEmitter<SessionEvents> {
   readonly build: Build;
   readonly directory: string;
   private readonly abort = new AbortController();
   private readonly record: BuildRecordWriter;
+  private readonly connections = new Map<string, Connection>();
+  private readonly target: BuilderTarget;
+  private readonly regions: string[];
+  private failedFast: ErrorInfo | null = null;
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
+    const target =
+      options.target ??
+      (options.endpoint ? { name: 'default', kind: 'docker' as const, endpoints: [options.endpoint] } : null);
+    if (!target || target.endpoints.length === 0)
+      throw new SlipwayError('E_BAD_INPUT', 'A build needs a builder endpoint');
+    this.target = target;
+    const known = target.endpoints.map((endpoint) => endpoint.region);
+    this.regions = (options.regions ?? known).filter((region) => known.includes(region));
+    if (this.regions.length === 0) {
+      throw new SlipwayError(
+        'E_BAD_INPUT',
+        `None of the regions ${options.regions?.join(', ')} is an endpoint of ${target.name}`,
+      );
+    }
     const id = newBuildId();
     this.directory = buildDir(options.dataDir, id);
     this.record = new BuildRecordWriter(this.directory);
     this.build = {
       id,
       projectPath: options.project.path,
-      target: { name: 'default', kind: 'docker', endpoints: [options.endpoint] },
-      region: options.endpoint.region,
+      target,
+      region: this.regions[0] as string,
       reason: options.reason ?? 'the only endpoint',
       startedAt: new Date().toISOString(),
       finishedAt: null,
       status: 'running',
       tasks: options.project.tasks.map((task) => ({
-        task,
+        task: options.buildArgs ? { ...task, buildArgs: { ...task.buildArgs, ...options.buildArgs } } : task,
         state: { phase: 'queued' },
         tag: taskTag(options.project, task.service, options.tag),
         scan: null,
         logLines: 0,
+        region: this.regions[0] as string,
+        startedAt: null,
+        finishedAt: null,
       })),
       error: null,
     };
@@ -94,31 +155,33 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   }
 
   get cancelled(): boolean {
-    return this.abort.signal.aborted;
+    return this.abort.signal.aborted && this.failedFast === null;
   }
 
   /** Runs every task; resolves with the finished build. Never rejects: failures are in the build. */
   async run(): Promise<Build> {
     await this.record.save(this.build);
     this.emit('event', { type: 'build.started', build: this.build });
-    let connection: Connection | null = null;
+    const queue = [...this.build.tasks];
+    const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
     try {
-      connection = connect(this.options.endpoint);
-      for (const buildTask of this.build.tasks) await this.runTask(buildTask, connection);
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          for (let next = queue.shift(); next; next = queue.shift()) await this.runTask(next);
+        }),
+      );
     } catch (error) {
       this.build.error = toErrorInfo(error);
     } finally {
-      await connection?.dispatcher.destroy().catch(() => undefined);
+      // Closing the pools closes every socket, including any the engine still holds a build on.
+      const pools = [...this.connections.values()];
+      this.connections.clear();
+      await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
     }
-    const phases = this.build.tasks.map((buildTask) => buildTask.state.phase);
     const failed = this.build.tasks.find((buildTask) => buildTask.state.phase === 'failed');
     this.build.status = this.cancelled ? 'cancelled' : failed || this.build.error ? 'failed' : 'succeeded';
     if (!this.build.error && failed?.state.phase === 'failed') this.build.error = failed.state.error;
-    if (this.cancelled && phases.some((phase) => phase === 'queued')) {
-      for (const buildTask of this.build.tasks) {
-        if (buildTask.state.phase === 'queued') buildTask.state = { phase: 'cancelled', durationMs: 0 };
-      }
-    }
+    if (this.cancelled) this.build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
     this.build.finishedAt = new Date().toISOString();
     await this.record.save(this.build);
     this.emit('event', {
@@ -130,18 +193,28 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     return this.build;
   }
 
-  private async runTask(buildTask: BuildTask, connection: Connection): Promise<void> {
-    if (this.cancelled) return;
+  private connection(region: string): Connection {
+    let connection = this.connections.get(region);
+    if (!connection) {
+      const endpoint = this.target.endpoints.find((candidate) => candidate.region === region) as Endpoint;
+      connection = connect(endpoint);
+      this.connections.set(region, connection);
+    }
+    return connection;
+  }
+
+  private async runTask(buildTask: BuildTask): Promise<void> {
     const startedMs = performance.now();
     const elapsed = () => Math.round(performance.now() - startedMs);
+    if (this.abort.signal.aborted) {
+      this.setState(buildTask, { phase: 'cancelled', durationMs: 0 });
+      return;
+    }
+    buildTask.startedAt = new Date().toISOString();
     const { task } = buildTask;
-    const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => this.setState(buildTask, state, false));
     const lineCount = new Coalescer<number>(EVENT_INTERVAL_MS, (lines) =>
       this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: task.id, lines }),
     );
-    const taskAbort = new AbortController();
-    const onCancel = () => taskAbort.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener('abort', onCancel);
     let spool: SpoolWriter | null = null;
     const writeLines = async (lines: LogLine[]) => {
       if (!spool || lines.length === 0) return;
@@ -165,7 +238,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       const plan = await planContext(task);
       const { largestFiles: _files, largestFolders: _folders, ...scan } = await scanContext(plan);
       buildTask.scan = scan;
-      taskAbort.signal.throwIfAborted();
+      this.abort.signal.throwIfAborted();
       await writeLines(
         scan.skipped.map((entry) => ({
           text: `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`,
@@ -173,7 +246,91 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         })),
       );
       this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
+      let reason = this.build.reason;
+      for (let attempt = 0; ; attempt++) {
+        const region = this.regions[attempt] as string;
+        buildTask.region = region;
+        this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: task.id, region, reason });
+        const outcome = await this.attempt(buildTask, region, plan, scan, writeLines).then(
+          (result) => ({ result, error: null }),
+          (error: unknown) => ({ result: null, error }),
+        );
+        if (!outcome.error) {
+          const { imageId } = outcome.result as { imageId: string | null };
+          this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
+          return;
+        }
+        const { error } = outcome;
+        const next = this.regions[attempt + 1];
+        const started = (error as { buildStarted?: boolean }).buildStarted === true;
+        if (this.abort.signal.aborted || started || !next || !allowsFailover(error)) throw error;
+        reason = `failover from ${region}: ${shortCause(error)}`;
+        const info = toErrorInfo(error);
+        await writeLines([
+          { text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error },
+          { text: `Slipway: ${reason}; trying ${next}`, flags: 0 },
+        ]);
+      }
+    } catch (error) {
+      const stopped = this.abort.signal.aborted;
+      if (!stopped) {
+        const info = toErrorInfo(error);
+        await writeLines([{ text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error }]).catch(
+          () => undefined,
+        );
+      }
+      this.setState(
+        buildTask,
+        stopped
+          ? { phase: 'cancelled', durationMs: elapsed() }
+          : { phase: 'failed', error: toErrorInfo(error), durationMs: elapsed() },
+      );
+      if (!stopped && this.options.failFast) {
+        this.failedFast = toErrorInfo(error);
+        this.abort.abort(error);
+      }
+    } finally {
+      buildTask.finishedAt = new Date().toISOString();
+      lineCount.flush();
+      await spool?.close().catch(() => undefined);
+      await this.record.save(this.build).catch(() => undefined);
+    }
+  }
 
+  /**
+   * One try of a task on one region: upload, then read the response into the spool. A failure after
+   * the engine answered carries `buildStarted`, so it is never retried elsewhere.
+   */
+  private async attempt(
+    buildTask: BuildTask,
+    region: string,
+    plan: ContextPlan,
+    scan: NonNullable<BuildTask['scan']>,
+    writeLines: (lines: LogLine[]) => Promise<void>,
+  ): Promise<{ imageId: string | null }> {
+    const { task } = buildTask;
+    const connection = this.connection(region);
+    const attemptAbort = new AbortController();
+    const onStop = () => attemptAbort.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    const silenceMs = this.options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    let watchdog: NodeJS.Timeout | null = null;
+    const kick = () => {
+      watchdog?.refresh();
+    };
+    watchdog = setTimeout(() => {
+      attemptAbort.abort(
+        new SlipwayError(
+          'E_BUILDER_TIMEOUT',
+          `The builder at ${connection.label} sent no complete message for ${Math.round(silenceMs / 1000)} s`,
+          { hint: 'A build may stay silent while it works; raise --silence-timeout if this one does.' },
+        ),
+      );
+    }, silenceMs);
+    const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => this.setState(buildTask, state, false));
+    let response: Readable | null = null;
+    let packed: Promise<unknown> | null = null;
+    try {
       const uploadStartMs = performance.now();
       const uploading = (bytesSent: number): TaskState => ({
         phase: 'uploading',
@@ -182,83 +339,83 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         bytesPerSecond: Math.round(bytesSent / Math.max(0.001, (performance.now() - uploadStartMs) / 1000)),
       });
       this.setState(buildTask, uploading(0));
-      const counter = new ProgressCounter((bytes) => progress.push(uploading(bytes)));
-      const packed = pipeline(await packContext(plan), new TarLengthGuard(scan.tarBytes, task.contextPath), counter, {
-        signal: taskAbort.signal,
-      }).then(
-        () => null,
-        (error: unknown) => error,
-      );
-      let body: Readable;
-      try {
-        body = await startDockerBuild(connection, {
-          body: counter,
-          contentBytes: scan.tarBytes,
-          dockerfile: plan.dockerfile,
-          buildArgs: task.buildArgs,
-          target: task.target,
-          labels: task.labels,
-          tag: buildTask.tag,
-          gzip: false,
-          signal: taskAbort.signal,
-        });
-      } catch (error) {
-        taskAbort.abort(error);
-        const packError = await packed;
-        throw packError instanceof SlipwayError ? packError : error;
-      }
+      const upload = await uploadContext({
+        connection,
+        task,
+        plan,
+        scan,
+        tag: buildTask.tag,
+        gzip: shouldGzip(this.options.compress ?? 'auto', connection),
+        noCache: this.options.noCache,
+        onBytes: (bytes) => {
+          kick();
+          progress.push(uploading(bytes));
+        },
+        signal: attemptAbort.signal,
+      }).catch((error: unknown) => {
+        throw attemptAbort.signal.aborted ? (attemptAbort.signal.reason ?? error) : error;
+      });
+      response = upload.response;
+      packed = upload.packed;
+      kick();
       progress.flush();
       this.setState(buildTask, { phase: 'building', step: 0, steps: 0 });
 
       const parser = new DockerBuildParser();
       let imageId: string | null = null;
       let buildError: string | null = null;
+      let invalidLines = 0;
       const consume = async (records: BuildRecord[]) => {
         const lines: LogLine[] = [];
         for (const record of records) {
-          if (record.kind === 'line') lines.push(record.line);
-          else if (record.kind === 'step') progress.push({ phase: 'building', step: record.step, steps: record.steps });
+          if (record.kind === 'line') {
+            lines.push(record.line);
+            if (record.line.flags & LineFlag.invalid) invalidLines += 1;
+          } else if (record.kind === 'step')
+            progress.push({ phase: 'building', step: record.step, steps: record.steps });
           else if (record.kind === 'image') imageId = record.imageId;
           else buildError ??= record.message;
         }
+        // A complete message is a sign of life; a line dripping in a byte at a time is not.
+        if (records.some((record) => record.kind !== 'line' || !(record.line.flags & LineFlag.continued))) kick();
         await writeLines(lines);
       };
       try {
-        for await (const chunk of body) await consume(parser.push(chunk as Buffer));
+        for await (const chunk of response) await consume(parser.push(chunk as Buffer));
         await consume(parser.end());
       } catch (error) {
-        body.destroy();
-        throw transportError(connection, error, 'build');
+        response.destroy();
+        const cause = attemptAbort.signal.aborted ? attemptAbort.signal.reason : error;
+        throw started(cause instanceof SlipwayError ? cause : transportError(connection, cause, 'build'));
       }
-      const packError = await packed;
-      if (packError) throw packError;
+      const packError = await upload.packed;
+      if (packError) throw started(packError);
       progress.flush();
       if (buildError) {
-        throw new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
-          hint: `The full log is in ${this.directory}.`,
-        });
-      }
-      this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
-    } catch (error) {
-      progress.cancel();
-      const cancelled = this.cancelled;
-      if (!cancelled) {
-        const info = toErrorInfo(error);
-        await writeLines([{ text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error }]).catch(
-          () => undefined,
+        throw started(
+          new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
+            hint: `The full log is in ${this.directory}.`,
+          }),
         );
       }
-      this.setState(
-        buildTask,
-        cancelled
-          ? { phase: 'cancelled', durationMs: elapsed() }
-          : { phase: 'failed', error: toErrorInfo(error), durationMs: elapsed() },
-      );
+      if (imageId === null && invalidLines > 0) {
+        throw started(
+          new SlipwayError(
+            'E_BUILDER_PROTOCOL',
+            `The builder at ${connection.label} answered ${invalidLines} line(s) that are not the engine's JSON messages, and no image`,
+            { hint: 'Check that the URL points at a Docker-compatible engine, not a proxy or another service.' },
+          ),
+        );
+      }
+      return { imageId };
     } finally {
-      this.abort.signal.removeEventListener('abort', onCancel);
-      taskAbort.abort();
-      lineCount.flush();
-      await spool?.close().catch(() => undefined);
+      clearTimeout(watchdog);
+      progress.cancel();
+      response?.destroy();
+      attemptAbort.abort();
+      // Wait for the pipeline to close its files, so a cancelled task leaves no descriptor open.
+      await packed;
+      this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
@@ -267,4 +424,10 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     this.emit('event', { type: 'task.state', buildId: this.build.id, taskId: buildTask.task.id, state });
     if (save) void this.record.save(this.build).catch(() => undefined);
   }
+}
+
+/** Marks an error as happening after the engine started the build: no failover for it. */
+function started(error: unknown): unknown {
+  if (error && typeof error === 'object') Object.assign(error, { buildStarted: true });
+  return error;
 }

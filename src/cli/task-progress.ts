@@ -1,0 +1,75 @@
+import { formatBytes, formatDuration } from '../core/format';
+import type { TaskState } from '../shared/domain';
+
+/** One task's progress as a line: phase, bytes, percentage, throughput, step n/m. */
+export function progressText(state: TaskState): string {
+  switch (state.phase) {
+    case 'queued':
+      return 'queued';
+    case 'packing':
+      return state.files > 0 ? `packing: ${state.files} files, ${formatBytes(state.bytes)}` : 'packing: scanning';
+    case 'uploading': {
+      const percent = state.bytesTotal > 0 ? Math.floor((100 * state.bytesSent) / state.bytesTotal) : 0;
+      return `uploading ${formatBytes(state.bytesSent)} / ${formatBytes(state.bytesTotal)} ${percent}% ${formatBytes(state.bytesPerSecond)}/s`;
+    }
+    case 'building':
+      return state.steps > 0 ? `building step ${state.step}/${state.steps}` : 'building';
+    case 'done':
+      return `done in ${formatDuration(state.durationMs)}${state.imageId ? `: ${state.imageId}` : ''}`;
+    case 'failed':
+      return `failed: ${state.error.code}`;
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
+
+/**
+ * A block of lines on a terminal, one per task, redrawn in place (at most every 100 ms) with log
+ * lines printed above it.
+ */
+export class TerminalProgress {
+  private readonly lines = new Map<string, string>();
+  private drawn = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly write: (text: string) => void,
+    taskIds: string[],
+  ) {
+    for (const id of taskIds) this.lines.set(id, `[${id}] queued`);
+  }
+
+  update(taskId: string, state: TaskState, region?: string): void {
+    this.lines.set(taskId, `[${taskId}]${region ? ` ${region}` : ''} ${progressText(state)}`);
+    this.timer ??= setTimeout(() => this.draw(), 100);
+  }
+
+  /** Prints a line above the block. */
+  print(line: string): void {
+    this.write(`${this.erase()}${line}\n${this.block()}`);
+  }
+
+  /** Draws the final state and leaves the block on screen. */
+  finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.write(`${this.erase()}${this.block()}`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    this.timer = null;
+    this.write(`${this.erase()}${this.block()}`);
+  }
+
+  private erase(): string {
+    return this.drawn > 0 ? `\x1b[${this.drawn}F\x1b[J` : '';
+  }
+
+  private block(): string {
+    const columns = process.stderr.columns || 100;
+    const text = [...this.lines.values()].map((line) => line.slice(0, columns - 1));
+    this.drawn = text.length;
+    return `${text.join('\n')}\n`;
+  }
+}
