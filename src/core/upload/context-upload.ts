@@ -47,8 +47,9 @@ export interface ContextUpload {
 export async function uploadContext(options: ContextUploadOptions): Promise<ContextUpload> {
   const { task, scan, signal } = options;
   const abort = new AbortController();
-  const onAbort = () => abort.abort(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
+  // Linked for the whole attempt: aborting the caller's signal also ends the response body.
+  if (signal.aborted) abort.abort(signal.reason);
+  else signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
   const counter = new ProgressCounter(options.onBytes);
   const stages: NodeJS.ReadWriteStream[] = [new TarLengthGuard(scan.tarBytes, task.contextPath), counter];
   if (options.gzip) stages.push(createGzip({ level: GZIP_LEVEL }));
@@ -58,8 +59,7 @@ export async function uploadContext(options: ContextUploadOptions): Promise<Cont
     .then(
       () => null,
       (error: unknown) => error,
-    )
-    .finally(() => signal.removeEventListener('abort', onAbort));
+    );
   try {
     const response = await startDockerBuild(options.connection, {
       body,
