@@ -5,10 +5,16 @@ import { runCli } from '../support/cli';
 import { type Fault, startFakeFaultBuilder } from '../support/fake-fault-builder';
 import { fixture, tempDir } from '../support/fixtures';
 
-async function spooled(dataDir: string): Promise<{ log: string; build: { status: string; tasks: { state: { phase: string; error?: { code: string } } }[] } }> {
+async function spooled(dataDir: string): Promise<{
+  log: string;
+  build: { status: string; tasks: { state: { phase: string; error?: { code: string } } }[] };
+}> {
   const [buildId] = await readdir(join(dataDir, 'builds'));
   const dir = join(dataDir, 'builds', buildId as string);
-  return { log: await readFile(join(dir, 'main.log'), 'utf8'), build: JSON.parse(await readFile(join(dir, 'build.json'), 'utf8')) };
+  return {
+    log: await readFile(join(dir, 'main.log'), 'utf8'),
+    build: JSON.parse(await readFile(join(dir, 'build.json'), 'utf8')),
+  };
 }
 
 const cases: { fault: Fault; code: string; message: RegExp }[] = [
@@ -42,7 +48,10 @@ describe('a (FAKE) faulty builder ends every build in a clear error', () => {
           '--data-dir',
           data.path,
         ]);
-        const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+        const events = run.stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line));
         const finished = events.find((event) => event.type === 'build.finished');
         expect(finished.status).toBe('failed');
         expect(finished.error.code).toBe(code);

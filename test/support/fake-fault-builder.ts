@@ -57,7 +57,15 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
     }
     if (request.url?.endsWith('/version')) {
       response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ Version: '0.0.0-fake', ApiVersion: '1.41', Os: 'linux', Arch: 'amd64', Components: [{ Name: 'Engine' }] }));
+      response.end(
+        JSON.stringify({
+          Version: '0.0.0-fake',
+          ApiVersion: '1.41',
+          Os: 'linux',
+          Arch: 'amd64',
+          Components: [{ Name: 'Engine' }],
+        }),
+      );
       return;
     }
     if (request.method !== 'POST' || !request.url?.includes('/build')) {
@@ -68,7 +76,9 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
     request.on('end', () => {
       if (fault === 'html-500') {
         response.writeHead(500, { 'content-type': 'text/html' });
-        response.end('<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>');
+        response.end(
+          '<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>',
+        );
         return;
       }
       if (fault === 'unauthorized') {

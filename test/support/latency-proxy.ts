@@ -12,6 +12,8 @@ export interface LatencyProxy {
   port: number;
   /** Connections accepted so far. */
   accepted: number;
+  /** When (performance.now()) each reset was sent. */
+  resets: number[];
   /** Closes the port: new connections are refused (ECONNREFUSED); open ones are reset. */
   refuse(): Promise<void>;
   /** Resets (RST) a connection once the client has sent more than this many bytes on it. */
@@ -45,35 +47,46 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
   let stalled = false;
   let server: Server;
 
-  /** Forwards from one socket to another, each chunk held back by a one-way delay, order kept. */
+  /**
+   * Forwards from one socket to another, each chunk held back by a one-way delay. One queue and one
+   * timer per direction: separate timers with equal deadlines may fire out of order and corrupt a stream.
+   */
   function forward(from: Socket, to: Socket, onBytes: (total: number) => void) {
+    const queue: { dueMs: number; chunk: Buffer }[] = [];
     let lastDueMs = 0;
     let total = 0;
-    let inFlight = 0;
+    let queuedBytes = 0;
+    let timer: NodeJS.Timeout | null = null;
+    let ended = false;
+    const drain = () => {
+      timer = null;
+      if (stalled) return;
+      const now = performance.now();
+      while (queue.length > 0 && (queue[0] as { dueMs: number }).dueMs <= now + 0.5) {
+        const { chunk } = queue.shift() as { chunk: Buffer };
+        queuedBytes -= chunk.length;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queuedBytes < 1 << 20 && from.isPaused()) from.resume();
+      if (queue.length > 0) timer = setTimeout(drain, (queue[0] as { dueMs: number }).dueMs - now);
+      else if (ended && !to.destroyed) to.end();
+    };
     from.on('data', (chunk: Buffer) => {
       total += chunk.length;
       onBytes(total);
-      const dueMs = Math.max(performance.now() + oneWayMs(), lastDueMs);
-      lastDueMs = dueMs;
-      inFlight += chunk.length;
-      if (inFlight > 4 << 20) from.pause();
-      setTimeout(() => deliver(chunk), dueMs - performance.now());
+      lastDueMs = Math.max(performance.now() + oneWayMs(), lastDueMs);
+      queue.push({ dueMs: lastDueMs, chunk });
+      queuedBytes += chunk.length;
+      if (queuedBytes > 4 << 20) from.pause();
+      if (!timer) timer = setTimeout(drain, lastDueMs - performance.now());
     });
-    const pending: Buffer[] = [];
-    const deliver = (chunk: Buffer) => {
-      if (stalled) {
-        pending.push(chunk);
-        return;
-      }
-      inFlight -= chunk.length;
-      if (!to.destroyed) to.write(chunk);
-      if (inFlight < 1 << 20 && from.isPaused()) from.resume();
+    from.on('end', () => {
+      ended = true;
+      if (!timer) timer = setTimeout(drain, 0);
+    });
+    return () => {
+      if (!timer) timer = setTimeout(drain, 0);
     };
-    const unstall = () => {
-      for (const chunk of pending.splice(0)) deliver(chunk);
-    };
-    from.on('end', () => setTimeout(() => to.end(), Math.max(0, lastDueMs - performance.now()) + 1));
-    return unstall;
   }
 
   const unstalls = new Set<() => void>();
@@ -93,7 +106,8 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
     client.on('close', closeBoth);
     upstream.on('close', closeBoth);
     const a = forward(client, upstream, (total) => {
-      if (resetAfter !== null && total > resetAfter) {
+      if (resetAfter !== null && total > resetAfter && !client.destroyed) {
+        proxy.resets.push(performance.now());
         client.resetAndDestroy();
         upstream.destroy();
       }
@@ -121,6 +135,7 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
     url: `tcp://127.0.0.1:${port}`,
     port,
     accepted: 0,
+    resets: [],
     refuse: closeServer,
     resetAfterUploadBytes: (bytes) => {
       resetAfter = bytes;

@@ -55,11 +55,10 @@ export async function uploadContext(options: ContextUploadOptions): Promise<Cont
   if (options.gzip) stages.push(createGzip({ level: GZIP_LEVEL }));
   const body = stages[stages.length - 1] as unknown as Readable;
   const source = await packContext(options.plan);
-  const packed = pipeline([source, ...stages], { signal: abort.signal })
-    .then(
-      () => null,
-      (error: unknown) => error,
-    );
+  const packed = pipeline([source, ...stages], { signal: abort.signal }).then(
+    () => null,
+    (error: unknown) => error,
+  );
   try {
     const response = await startDockerBuild(options.connection, {
       body,

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuildSession } from '../../src/core/builds/session';
+import { openProject } from '../../src/core/project/detect';
+import type { SlipwayEvent } from '../../src/shared/contract';
+import type { Endpoint } from '../../src/shared/domain';
+import { engineUrl } from '../support/engine';
+import { startFakeFaultBuilder } from '../support/fake-fault-builder';
+import { fixture, tempDir } from '../support/fixtures';
+import { type LatencyProxy, startLatencyProxy } from '../support/latency-proxy';
+
+const url = engineUrl();
+
+interface Timed {
+  atMs: number;
+  event: SlipwayEvent;
+}
+
+async function buildOn(endpoints: Endpoint[], projectPath: string, dataDir: string) {
+  const project = await openProject(projectPath);
+  const session = new BuildSession({
+    dataDir,
+    project,
+    target: { name: 'regions', kind: 'docker', endpoints },
+    regions: endpoints.map((endpoint) => endpoint.region),
+    reason: 'test order',
+    tag: `slipway-test/failover-${Date.now()}`,
+  });
+  const events: Timed[] = [];
+  session.on('event', (event) => events.push({ atMs: performance.now(), event }));
+  const build = await session.run();
+  const log = await readFile(join(session.directory, 'main.log'), 'utf8');
+  const regions = events.flatMap(({ atMs, event }) => (event.type === 'task.region' ? [{ atMs, ...event }] : []));
+  const doneAtMs =
+    events.find(({ event }) => event.type === 'task.state' && event.state.phase === 'done')?.atMs ?? Number.NaN;
+  return { build, log, regions, doneAtMs };
+}
+
+describe.skipIf(!url)('a task moves to the next region when its region fails before the build started', () => {
+  let project: Awaited<ReturnType<typeof fixture>>;
+  let data: Awaited<ReturnType<typeof tempDir>>;
+  const proxies: LatencyProxy[] = [];
+  const proxy = async (roundTripMs: number) => {
+    const started = await startLatencyProxy({ upstream: url, roundTripMs, jitter: 0.2 });
+    proxies.push(started);
+    return started;
+  };
+  beforeAll(async () => {
+    project = await fixture('single');
+    // 2 MiB that does not compress, so the upload is long enough to be cut in the middle.
+    await writeFile(join(project.path, 'payload.bin'), randomBytes(2 << 20));
+    data = await tempDir('slipway-failover-');
+  });
+  afterAll(async () => {
+    await Promise.all(proxies.map((started) => started.close()));
+    await Promise.all([project.cleanup(), data.cleanup()]);
+  });
+
+  it('a reset in the middle of the upload: the task completes on the next region, moved within one second', async () => {
+    const near = await proxy(5);
+    const far = await proxy(40);
+    near.resetAfterUploadBytes(256 * 1024);
+    const run = await buildOn(
+      [
+        { region: 'near', url: near.url },
+        { region: 'far', url: far.url },
+      ],
+      project.path,
+      join(data.path, 'reset'),
+    );
+    if (run.build.status !== 'succeeded') console.log(JSON.stringify(run.build.tasks[0]?.state), run.log.slice(-2000));
+    expect(run.build.status).toBe('succeeded');
+    expect(run.build.tasks[0]?.region).toBe('far');
+    expect(near.resets).toHaveLength(1);
+    expect(run.regions.map((event) => event.region)).toEqual(['near', 'far']);
+    expect(run.regions[1]?.reason).toBe('failover from near: ECONNRESET');
+    const movedMs = (run.regions[1]?.atMs as number) - (near.resets[0] as number);
+    console.log(
+      `reset -> moved to far in ${movedMs.toFixed(0)} ms; -> done on far in ${(run.doneAtMs - (near.resets[0] as number)).toFixed(0)} ms`,
+    );
+    expect(movedMs).toBeLessThan(1000);
+    expect(run.log).toContain('Slipway: E_UPLOAD_RESET');
+    expect(run.log).toContain('Slipway: failover from near: ECONNRESET; trying far');
+    expect(run.log).toContain('greeting: hello from the fixture');
+  });
+
+  it('a refused connection: the task completes on the next region, and its log says why', async () => {
+    const gone = await proxy(5);
+    await gone.refuse();
+    const far = await proxy(40);
+    const run = await buildOn(
+      [
+        { region: 'gone', url: gone.url },
+        { region: 'far', url: far.url },
+      ],
+      project.path,
+      join(data.path, 'refused'),
+    );
+    if (run.build.status !== 'succeeded') console.log(JSON.stringify(run.build.tasks[0]?.state), run.log.slice(-2000));
+    expect(run.build.status).toBe('succeeded');
+    expect(run.regions.map((event) => [event.region, event.reason])).toEqual([
+      ['gone', 'test order'],
+      ['far', 'failover from gone: ECONNREFUSED'],
+    ]);
+    expect((run.regions[1]?.atMs ?? Number.NaN) - (run.regions[0]?.atMs ?? Number.NaN)).toBeLessThan(1000);
+    expect(run.log).toContain('Slipway: E_BUILDER_UNREACHABLE');
+    expect(run.log).toContain('trying far');
+  });
+
+  it('an HTTP 500 from a (FAKE) builder before the build: the task completes on the real engine', async () => {
+    const broken = await startFakeFaultBuilder('html-500');
+    const far = await proxy(40);
+    try {
+      const run = await buildOn(
+        [
+          { region: 'broken', url: broken.url },
+          { region: 'far', url: far.url },
+        ],
+        project.path,
+        join(data.path, 'http-500'),
+      );
+      if (run.build.status !== 'succeeded')
+        console.log(JSON.stringify(run.build.tasks[0]?.state), run.log.slice(-2000));
+      expect(run.build.status).toBe('succeeded');
+      expect(run.regions[1]?.reason).toBe('failover from broken: HTTP 500');
+      expect(run.log).toContain('answered 500');
+    } finally {
+      await broken.close();
+    }
+  });
+});
