@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 /**
  * A TCP proxy on 127.0.0.1 that stands a "region" in front of a real engine: every chunk is delayed by
@@ -7,7 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * engine behind it is real.
  */
 export interface LatencyProxy {
-  /** tcp://127.0.0.1:<port> */
+  /** tcp://127.0.0.1:<port> (TLS when started with `tls`) */
   url: string;
   port: number;
   /** Connections accepted so far. */
@@ -30,6 +31,8 @@ export interface LatencyProxyOptions {
   roundTripMs: number;
   /** Each chunk's delay varies by up to this fraction either way (0.2 = +-20%). */
   jitter?: number;
+  /** Terminates TLS, as an engine on tcp://:2376 does; with `ca`, client certificates are required. */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
 }
 
 function upstreamConnect(upstream: string): Socket {
@@ -119,7 +122,13 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
 
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
-      server = createServer(onConnection);
+      const tls = options.tls;
+      server = tls
+        ? createTlsServer(
+            { ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined },
+            onConnection,
+          )
+        : createServer(onConnection);
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
     });

@@ -32,9 +32,12 @@ export function transportError(
   if (error instanceof SlipwayError) return error;
   const code = causeCode(error) ?? 'error';
   const url = connection.label;
-  if (CONNECT_FAILURES.has(code)) {
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code);
+  if (CONNECT_FAILURES.has(code) || tls || phase === 'connect') {
     return new SlipwayError('E_BUILDER_UNREACHABLE', `Cannot reach the builder at ${url}: ${code}`, {
-      hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
+      hint: tls
+        ? 'Check the TLS files (ca.pem, cert.pem, key.pem; see DOCKER_CERT_PATH and DOCKER_TLS_VERIFY).'
+        : 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
       cause: error,
     });
   }
