@@ -18,6 +18,7 @@ import { openProject } from './project/detect';
 import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
 import { loadSettings, saveSettings } from './settings/settings-store';
+import { validateSettings } from './settings/settings-validate';
 
 /** What only a shell can do (a native dialog); the engine asks its shell through these. */
 export interface ShellDialogs {
@@ -148,6 +149,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     'settings.get': async () => loadSettings(this.options.dataDir),
     'settings.update': async (changes) => {
       const settings = { ...(await loadSettings(this.options.dataDir)), ...changes };
+      validateSettings(settings);
       await saveSettings(this.options.dataDir, settings);
       return settings;
     },

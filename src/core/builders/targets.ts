@@ -69,3 +69,8 @@ export function defaultTarget(settings: Settings, env: NodeJS.ProcessEnv = proce
 export function describeTarget(target: BuilderTarget): string {
   return `${target.name} (${target.endpoints.map((endpoint) => `${endpoint.region}=${redactUrl(endpoint.url)}`).join(', ')})`;
 }
+
+/** A target as it is kept in build records: URLs without credentials (TLS entries are paths, not keys). */
+export function redactTarget(target: BuilderTarget): BuilderTarget {
+  return { ...target, endpoints: target.endpoints.map((endpoint) => ({ ...endpoint, url: redactUrl(endpoint.url) })) };
+}

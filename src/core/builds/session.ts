@@ -5,6 +5,7 @@ import type { Build, BuilderTarget, BuildTask, Endpoint, Project, TaskState } fr
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
 import { BuilderRejection, transportError } from '../builders/docker';
 import { type Connection, connect } from '../builders/endpoint';
+import { redactTarget } from '../builders/targets';
 import { DockerBuildParser } from '../logs/docker-parser';
 import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
@@ -129,7 +130,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     this.build = {
       id,
       projectPath: options.project.path,
-      target,
+      target: redactTarget(target),
       region: this.regions[0] as string,
       reason: options.reason ?? 'the only endpoint',
       startedAt: new Date().toISOString(),

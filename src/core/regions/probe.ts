@@ -18,6 +18,8 @@ export interface ProbeOptions {
    * says nothing about the link.
    */
   waitForEngine?: boolean;
+  /** How long to wait for /version when waitForEngine is set (default 10 s: Podman is slow to answer it). */
+  engineTimeoutMs?: number;
 }
 
 interface WarmEndpoint {
@@ -50,7 +52,9 @@ export class RegionProber {
         probes.map(async (probe, index) => {
           const pool = this.warm.get(keyOf(this.endpoints[index] as Endpoint));
           if (!pool || probe.engine) return;
-          const timeout = new Promise<null>((resolve) => setTimeout(resolve, options.timeoutMs ?? 3000, null).unref());
+          const timeout = new Promise<null>((resolve) =>
+            setTimeout(resolve, options.engineTimeoutMs ?? 10_000, null).unref(),
+          );
           probe.engine = await Promise.race([pool.engineRequest, timeout]);
         }),
       );
