@@ -85,14 +85,14 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   }
 
   /** Probes the target's regions over warm connections and announces the result. */
-  private async probeRegions(target: BuilderTarget, pinned: string | null): Promise<ProbeResult> {
+  private async probeRegions(target: BuilderTarget, pinned: string | null, waitForEngine = true): Promise<ProbeResult> {
     const key = JSON.stringify(target.endpoints);
     if (this.prober?.key !== key) {
       await this.prober?.prober.close();
       this.prober = { key, prober: new RegionProber(target.endpoints), last: null };
     }
     const state = this.prober;
-    const result = await state.prober.probe({ previous: state.last?.chosen ?? null, pinned, waitForEngine: true });
+    const result = await state.prober.probe({ previous: state.last?.chosen ?? null, pinned, waitForEngine });
     state.last = result;
     this.emit('event', { type: 'regions.probed', result });
     return result;
@@ -197,7 +197,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       if (asked && !target.endpoints.some((endpoint) => endpoint.region === asked)) {
         throw new SlipwayError('E_BAD_INPUT', `No region ${asked} in the target ${target.name}`);
       }
-      const probe = await this.probeRegions(target, asked ?? settings.pinnedRegion);
+      const probe = await this.probeRegions(target, asked ?? settings.pinnedRegion, false);
       if (!probe.chosen) {
         const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
         throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`);

@@ -94,7 +94,12 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     );
   }
   const json = values.json;
-  const probe = await probeRegions(target.endpoints, { samples: 3, pinned: asked ?? settings.pinnedRegion });
+  // The build needs latencies, not /version (Podman takes most of a second to answer it).
+  const probe = await probeRegions(target.endpoints, {
+    samples: 3,
+    pinned: asked ?? settings.pinnedRegion,
+    waitForEngine: false,
+  });
   if (!probe.chosen) {
     const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
     throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
