@@ -57,7 +57,7 @@ describe.skipIf(!url)('region probes in front of the real engine', () => {
       await prober.close();
     }
     console.log(
-      `choices over 100 rounds: ${JSON.stringify(chosen)}; late rounds: ${late.length}; longest round ${longestRoundMs} ms`,
+      `choices over 100 rounds: ${JSON.stringify(chosen)}; late rounds: ${JSON.stringify(late)}; longest round ${longestRoundMs} ms`,
     );
     expect(chosen).toEqual({ near: 100 });
     expect(late).toEqual([]);

@@ -117,9 +117,12 @@ describe.skipIf(!url)('a builder over tcp:// with TLS, as DOCKER_CERT_PATH and D
     const project = await fixture('single');
     const data = await tempDir('slipway-tls-data-');
     try {
-      const build = await runCli(['build', project.path, '--builder', `secure=${proxy.url}`, '--data-dir', data.path], {
-        env,
-      });
+      const build = await runCli(
+        ['build', project.path, '--builder', `secure=${proxy.url}`, '--no-cache', '--data-dir', data.path],
+        {
+          env,
+        },
+      );
       expect(build.stderr).toContain('Region secure');
       expect(build.code).toBe(0);
       expect(build.stdout).toContain('greeting: hello from the fixture');

@@ -1,7 +1,7 @@
 import type { Endpoint, EngineInfo, ProbeResult, RegionProbe } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
 import { ping } from '../builders/docker';
-import { type Connection, connect } from '../builders/endpoint';
+import { type Connection, connect, redactUrl } from '../builders/endpoint';
 import { engineInfo } from '../builders/engine-info';
 import { chooseRegion, median } from './choose';
 
@@ -25,7 +25,8 @@ export interface ProbeOptions {
 interface WarmEndpoint {
   connection: Connection;
   engine: EngineInfo | null;
-  engineRequest: Promise<EngineInfo | null>;
+  /** GET /version, started after a round (never beside the timed pings) the first time it is wanted. */
+  engineRequest: Promise<EngineInfo | null> | null;
   handshakeMs: number | null;
 }
 
@@ -33,10 +34,13 @@ interface WarmEndpoint {
  * Probes the endpoints of a target, keeping one pool of warm connections per endpoint between rounds.
  * Each round sends `samples` pings per endpoint at once, one per warm connection, so a round lasts about
  * one round trip of the slowest region (two on the first round, which opens the connections); the
- * handshake is measured on that first round and reported apart from the round trips.
+ * handshake is measured on that first round and reported apart from the round trips. The choice
+ * looks at the median of each region's last few rounds, so one round hit by a stall does not move it.
  */
 export class RegionProber {
   private readonly warm = new Map<string, WarmEndpoint>();
+  /** Each region's medians of its last rounds, newest last. */
+  private readonly history = new Map<string, number[]>();
   private closed = false;
 
   constructor(private readonly endpoints: Endpoint[]) {}
@@ -52,14 +56,32 @@ export class RegionProber {
         probes.map(async (probe, index) => {
           const pool = this.warm.get(keyOf(this.endpoints[index] as Endpoint));
           if (!pool || probe.engine) return;
-          const timeout = new Promise<null>((resolve) =>
-            setTimeout(resolve, options.engineTimeoutMs ?? 10_000, null).unref(),
+          pool.engineRequest ??= engineInfo(pool.connection).then(
+            (info) => {
+              pool.engine = info;
+              return info;
+            },
+            () => null,
           );
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<null>((resolve) => {
+            timer = setTimeout(resolve, options.engineTimeoutMs ?? 10_000, null);
+          });
           probe.engine = await Promise.race([pool.engineRequest, timeout]);
+          clearTimeout(timer);
         }),
       );
     }
-    const choice = chooseRegion(probes, options);
+    const recent = probes.map((probe) => {
+      if (probe.medianMs === null) {
+        this.history.delete(probe.region);
+        return probe;
+      }
+      const medians = [...(this.history.get(probe.region) ?? []), probe.medianMs].slice(-HISTORY_ROUNDS);
+      this.history.set(probe.region, medians);
+      return { ...probe, medianMs: round(median(medians)) };
+    });
+    const choice = chooseRegion(recent, options);
     return { probes, ...choice, durationMs };
   }
 
@@ -88,7 +110,7 @@ export class RegionProber {
         : toErrorInfo(error);
       return {
         region: endpoint.region,
-        url: pool?.connection.label ?? endpoint.url,
+        url: pool?.connection.label ?? redactUrl(endpoint.url),
         medianMs: null,
         spreadMs: null,
         handshakeMs: null,
@@ -98,42 +120,34 @@ export class RegionProber {
       };
     };
     let pool = this.warm.get(key);
-    let coldMs: number | null = null;
+    const cold = !pool;
     try {
       if (!pool) {
-        // One more connection than samples: GET /version runs beside the pings, off the timed path.
-        const connection = connect(endpoint, { connections: samples + 1 });
-        const fresh: WarmEndpoint = {
-          connection,
+        // One more connection than samples, for GET /version when it is asked for.
+        pool = {
+          connection: connect(endpoint, { connections: samples + 1 }),
           engine: null,
-          engineRequest: Promise.resolve(null),
+          engineRequest: null,
           handshakeMs: null,
         };
-        fresh.engineRequest = engineInfo(connection).then(
-          (info) => {
-            fresh.engine = info;
-            return info;
-          },
-          () => null,
-        );
-        pool = fresh;
         this.warm.set(key, pool);
-        // Open every connection with a first request; what it costs beyond a warm round trip is the handshake.
-        const timed = async () => {
-          const start = performance.now();
-          await ping(connection, signal);
-          return performance.now() - start;
-        };
-        coldMs = median(await Promise.all(Array.from({ length: samples }, timed)));
       }
       const connection = pool.connection;
-      const sampleMs = await Promise.all(
+      const timed = async () => {
+        const start = performance.now();
+        await ping(connection, signal);
+        return performance.now() - start;
+      };
+      // Each sample on its own connection. A cold one first opens it with a ping of its own, and goes
+      // on as soon as that returned: what the opening ping cost beyond a warm one is the handshake.
+      const pairs = await Promise.all(
         Array.from({ length: samples }, async () => {
-          const start = performance.now();
-          await ping(connection, signal);
-          return performance.now() - start;
+          const coldMs = cold ? await timed() : null;
+          return { coldMs, warmMs: await timed() };
         }),
       );
+      const sampleMs = pairs.map((pair) => pair.warmMs);
+      const coldMs = cold ? median(pairs.map((pair) => pair.coldMs as number)) : null;
       const medianMs = median(sampleMs);
       // The cold requests paid for connect (and TLS) plus one round trip: the handshake is the extra.
       if (coldMs !== null) pool.handshakeMs = Math.max(0, coldMs - medianMs);
@@ -152,6 +166,9 @@ export class RegionProber {
     }
   }
 }
+
+/** Rounds a region's choice looks back over. */
+const HISTORY_ROUNDS = 3;
 
 const keyOf = (endpoint: Endpoint) => `${endpoint.region}\u0000${endpoint.url}`;
 
