@@ -18,7 +18,7 @@ interface Timed {
   event: SlipwayEvent;
 }
 
-async function buildOn(endpoints: Endpoint[], projectPath: string, dataDir: string) {
+async function buildOn(endpoints: Endpoint[], projectPath: string, dataDir: string, uploadStallTimeoutMs?: number) {
   const project = await openProject(projectPath);
   const session = new BuildSession({
     dataDir,
@@ -26,6 +26,7 @@ async function buildOn(endpoints: Endpoint[], projectPath: string, dataDir: stri
     target: { name: 'regions', kind: 'docker', endpoints },
     regions: endpoints.map((endpoint) => endpoint.region),
     reason: 'test order',
+    uploadStallTimeoutMs,
     tag: `slipway-test/failover-${Date.now()}`,
   });
   const events: Timed[] = [];
@@ -107,6 +108,35 @@ describe.skipIf(!url)('a task moves to the next region when its region fails bef
     expect((run.regions[1]?.atMs ?? Number.NaN) - (run.regions[0]?.atMs ?? Number.NaN)).toBeLessThan(1000);
     expect(run.log).toContain('Slipway: E_BUILDER_UNREACHABLE');
     expect(run.log).toContain('trying far');
+  });
+
+  it('an upload that stalls: the task moves on after the stall timeout and completes on the next region', async () => {
+    const stuck = await proxy(5);
+    const far = await proxy(40);
+    stuck.stallAfterUploadBytes(256 * 1024);
+    // Bigger than every socket buffer between the two ends, so the stall holds the upload back.
+    const big = await fixture('single');
+    await writeFile(join(big.path, 'payload.bin'), randomBytes(24 << 20));
+    const run = await buildOn(
+      [
+        { region: 'stuck', url: stuck.url },
+        { region: 'far', url: far.url },
+      ],
+      big.path,
+      join(data.path, 'stalled'),
+      1500,
+    ).finally(() => big.cleanup());
+    expect(run.build.status).toBe('succeeded');
+    expect(stuck.stalls).toHaveLength(1);
+    expect(run.regions.map((event) => [event.region, event.reason])).toEqual([
+      ['stuck', 'test order'],
+      ['far', 'failover from stuck: E_BUILDER_TIMEOUT'],
+    ]);
+    const movedMs = (run.regions[1]?.atMs ?? Number.NaN) - (stuck.stalls[0] as number);
+    console.log(`stall -> moved to far in ${movedMs.toFixed(0)} ms (stall timeout 1500 ms)`);
+    expect(movedMs).toBeGreaterThan(1000);
+    expect(movedMs).toBeLessThan(1500 + 1000);
+    expect(run.log).toContain('made no progress for 2 s');
   });
 
   it('an HTTP 500 from a (FAKE) builder before the build: the task completes on the real engine', async () => {

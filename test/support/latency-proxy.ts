@@ -15,10 +15,14 @@ export interface LatencyProxy {
   accepted: number;
   /** When (performance.now()) each reset was sent. */
   resets: number[];
+  /** When (performance.now()) each connection was stalled. */
+  stalls: number[];
   /** Closes the port: new connections are refused (ECONNREFUSED); open ones are reset. */
   refuse(): Promise<void>;
   /** Resets (RST) a connection once the client has sent more than this many bytes on it. */
   resetAfterUploadBytes(bytes: number | null): void;
+  /** Stops forwarding on a connection once the client has sent more than this many bytes on it. */
+  stallAfterUploadBytes(bytes: number | null): void;
   /** Stops forwarding in both directions (true) or resumes (false). */
   stall(stalled: boolean): void;
   close(): Promise<void>;
@@ -47,6 +51,7 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
   const oneWayMs = () => (options.roundTripMs / 2) * (1 + (Math.random() * 2 - 1) * jitter);
   const sockets = new Set<Socket>();
   let resetAfter: number | null = null;
+  let stallAfter: number | null = null;
   let stalled = false;
   let server: Server;
 
@@ -108,11 +113,19 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
     upstream.on('error', closeBoth);
     client.on('close', closeBoth);
     upstream.on('close', closeBoth);
+    let stalledConnection = false;
     const a = forward(client, upstream, (total) => {
       if (resetAfter !== null && total > resetAfter && !client.destroyed) {
         proxy.resets.push(performance.now());
         client.resetAndDestroy();
         upstream.destroy();
+      }
+      if (stallAfter !== null && total > stallAfter && !stalledConnection) {
+        // Stop reading: the client's socket buffer fills and its upload stands still, connection open.
+        stalledConnection = true;
+        proxy.stalls.push(performance.now());
+        client.pause();
+        client.on('resume', () => client.pause());
       }
     });
     const b = forward(upstream, client, () => undefined);
@@ -145,9 +158,13 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
     port,
     accepted: 0,
     resets: [],
+    stalls: [],
     refuse: closeServer,
     resetAfterUploadBytes: (bytes) => {
       resetAfter = bytes;
+    },
+    stallAfterUploadBytes: (bytes) => {
+      stallAfter = bytes;
     },
     stall: (value) => {
       stalled = value;

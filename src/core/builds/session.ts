@@ -21,6 +21,9 @@ export const EVENT_INTERVAL_MS = 100;
 /** A build may print nothing for a long time (a compile, a big download): 30 minutes of silence is allowed. */
 export const DEFAULT_SILENCE_TIMEOUT_MS = 30 * 60_000;
 
+/** A link that takes no bytes of the context for a minute is not coming back in time. */
+export const DEFAULT_UPLOAD_STALL_TIMEOUT_MS = 60_000;
+
 export interface BuildSessionOptions {
   dataDir: string;
   project: Project;
@@ -43,6 +46,8 @@ export interface BuildSessionOptions {
   buildArgs?: Record<string, string>;
   /** A task whose builder sends no complete message (nor takes upload bytes) for this long fails. */
   silenceTimeoutMs?: number;
+  /** An upload that makes no progress for this long is a broken link: the task moves on (default 60 s). */
+  uploadStallTimeoutMs?: number;
 }
 
 interface SessionEvents {
@@ -328,6 +333,16 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         ),
       );
     }, silenceMs);
+    const stallMs = this.options.uploadStallTimeoutMs ?? DEFAULT_UPLOAD_STALL_TIMEOUT_MS;
+    const stallTimer = setTimeout(() => {
+      attemptAbort.abort(
+        new SlipwayError(
+          'E_BUILDER_TIMEOUT',
+          `The upload to ${connection.label} made no progress for ${Math.round(stallMs / 1000)} s`,
+          { hint: 'The link to this region stalled.' },
+        ),
+      );
+    }, stallMs);
     const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => this.setState(buildTask, state, false));
     let response: Readable | null = null;
     let packed: Promise<unknown> | null = null;
@@ -350,6 +365,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         noCache: this.options.noCache,
         onBytes: (bytes) => {
           kick();
+          if (bytes < scan.tarBytes) stallTimer.refresh();
+          else clearTimeout(stallTimer);
           progress.push(uploading(bytes));
         },
         signal: attemptAbort.signal,
@@ -358,6 +375,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       });
       response = upload.response;
       packed = upload.packed;
+      clearTimeout(stallTimer);
       kick();
       progress.flush();
       this.setState(buildTask, { phase: 'building', step: 0, steps: 0 });
@@ -411,6 +429,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       return { imageId };
     } finally {
       clearTimeout(watchdog);
+      clearTimeout(stallTimer);
       progress.cancel();
       response?.destroy();
       attemptAbort.abort();
