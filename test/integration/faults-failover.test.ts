@@ -110,6 +110,42 @@ describe.skipIf(!url)('a task moves to the next region when its region fails bef
     expect(run.log).toContain('trying far');
   });
 
+  it('a region one task had to leave is skipped by the tasks after it', async () => {
+    const gone = await proxy(5);
+    await gone.refuse();
+    const far = await proxy(40);
+    const single = await openProject(project.path);
+    const twoTasks = {
+      ...single,
+      tasks: [single.tasks[0], { ...single.tasks[0], id: 'again', service: 'again' }] as typeof single.tasks,
+    };
+    const session = new BuildSession({
+      dataDir: join(data.path, 'two'),
+      project: twoTasks,
+      target: {
+        name: 'regions',
+        kind: 'docker',
+        endpoints: [
+          { region: 'gone', url: gone.url },
+          { region: 'far', url: far.url },
+        ],
+      },
+      reason: 'test order',
+      concurrency: 1,
+    });
+    const moves: [string, string, string][] = [];
+    session.on('event', (event) => {
+      if (event.type === 'task.region') moves.push([event.taskId, event.region, event.reason]);
+    });
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    expect(moves).toEqual([
+      ['main', 'gone', 'test order'],
+      ['main', 'far', 'failover from gone: ECONNREFUSED'],
+      ['again', 'far', 'failover from gone: ECONNREFUSED'],
+    ]);
+  });
+
   it('an upload that stalls: the task moves on after the stall timeout and completes on the next region', async () => {
     const stuck = await proxy(5);
     const far = await proxy(40);

@@ -112,6 +112,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private readonly target: BuilderTarget;
   private readonly regions: string[];
   private failedFast: ErrorInfo | null = null;
+  /** Regions a task had to leave, with why: later tasks start past them. */
+  private readonly leftRegions = new Map<string, string>();
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
@@ -252,9 +254,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         })),
       );
       this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
-      let reason = this.build.reason;
+      const healthy = this.regions.filter((region) => !this.leftRegions.has(region));
+      const order = healthy.length > 0 ? healthy : this.regions;
+      let reason =
+        order[0] === this.regions[0] ? this.build.reason : (this.leftRegions.get(this.regions[0] as string) as string);
       for (let attempt = 0; ; attempt++) {
-        const region = this.regions[attempt] as string;
+        const region = order[attempt] as string;
         buildTask.region = region;
         this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: task.id, region, reason });
         const outcome = await this.attempt(buildTask, region, plan, scan, writeLines).then(
@@ -267,10 +272,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           return;
         }
         const { error } = outcome;
-        const next = this.regions[attempt + 1];
+        const next = order[attempt + 1];
         const started = (error as { buildStarted?: boolean }).buildStarted === true;
         if (this.abort.signal.aborted || started || !next || !allowsFailover(error)) throw error;
         reason = `failover from ${region}: ${shortCause(error)}`;
+        this.leftRegions.set(region, reason);
         const info = toErrorInfo(error);
         await writeLines([
           { text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error },
