@@ -82,6 +82,10 @@ describe.skipIf(!url)('region probes in front of the real engine', () => {
     const far = result.probes[2];
     expect(far.medianMs).toBeGreaterThan(90);
     expect(far.samples).toHaveLength(5);
+    const table = await runCli(['probe', ...args]);
+    expect(table.stdout).toMatch(/^\* near +median [\d.]+ ms +spread [\d.]+ ms +handshake [\d.]+ ms +podman /m);
+    expect(table.stdout).toMatch(/^ {2}gone +unreachable +E_BUILDER_UNREACHABLE/m);
+    expect(table.stdout).toMatch(/^chosen: near \(lowest median \d+ ms, next mid \d+ ms\)$/m);
     expect(result.probes.slice(0, 3).map((probe: { engine: { product: string } }) => probe.engine.product)).toEqual([
       'podman',
       'podman',

@@ -1,8 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { progressText } from '../../src/cli/task-progress';
+import { ping } from '../../src/core/builders/docker';
 import { connect, redactUrl, tlsFromEnv } from '../../src/core/builders/endpoint';
 import { parseVersion } from '../../src/core/builders/engine-info';
 import { parseBuilderSpec, targetFromSpecs } from '../../src/core/builders/targets';
@@ -54,6 +57,28 @@ describe('builder targets', () => {
     const connection = connect({ region: 'eu', url: 'http://user:s3cret@127.0.0.1:9' });
     expect(connection.label).not.toContain('s3cret');
     void connection.dispatcher.destroy();
+  });
+
+  it('sends credentials in the URL as a Basic authorization header on every request', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.end('OK');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const connection = connect({ region: 'eu', url: `http://robot:p%40ss@127.0.0.1:${port}` });
+    try {
+      await ping(connection);
+      await ping(connection);
+    } finally {
+      await connection.dispatcher.destroy();
+      server.close();
+    }
+    expect(seen).toEqual([
+      `Basic ${Buffer.from('robot:p@ss').toString('base64')}`,
+      `Basic ${Buffer.from('robot:p@ss').toString('base64')}`,
+    ]);
   });
 
   it('tells Docker, Podman and balenaEngine apart from /version', () => {

@@ -65,11 +65,6 @@ export function defaultTarget(settings: Settings, env: NodeJS.ProcessEnv = proce
   return localTarget(env);
 }
 
-/** A target as it may be logged or shown: URLs without credentials, TLS file names without contents. */
-export function describeTarget(target: BuilderTarget): string {
-  return `${target.name} (${target.endpoints.map((endpoint) => `${endpoint.region}=${redactUrl(endpoint.url)}`).join(', ')})`;
-}
-
 /** A target as it is kept in build records: URLs without credentials (TLS entries are paths, not keys). */
 export function redactTarget(target: BuilderTarget): BuilderTarget {
   return { ...target, endpoints: target.endpoints.map((endpoint) => ({ ...endpoint, url: redactUrl(endpoint.url) })) };
