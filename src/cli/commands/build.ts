@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
 import { applyHistoryQuota } from '../../core/builds/history';
@@ -122,6 +123,9 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     compress: compress ?? settings.compress,
     noCache: values['no-cache'],
     silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
+    // Writes to a pipe are asynchronous in Node: past 1 MiB queued, wait for the reader to catch up.
+    outputReady: () =>
+      process.stdout.writableLength > 1 << 20 ? once(process.stdout, 'drain').then(() => undefined) : undefined,
   });
   const many = project.tasks.length > 1;
   const terminal =

@@ -48,6 +48,11 @@ export interface BuildSessionOptions {
   silenceTimeoutMs?: number;
   /** An upload that makes no progress for this long is a broken link: the task moves on (default 60 s). */
   uploadStallTimeoutMs?: number;
+  /**
+   * Awaited after each batch of 'line' events: a shell that prints lines returns a promise while its
+   * output is backed up, so a slow terminal or pipe slows the build's reading instead of filling memory.
+   */
+  outputReady?: () => Promise<void> | undefined;
 }
 
 interface SessionEvents {
@@ -239,6 +244,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         });
       }
       lineCount.push(buildTask.logLines);
+      await this.options.outputReady?.();
     };
     try {
       spool = await SpoolWriter.open(this.directory, task.id);
