@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { Endpoint } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 
@@ -21,6 +21,22 @@ export interface ConnectOptions {
   connections?: number;
   /** Fails the TCP (and TLS) connect after this long (default 10 s). */
   connectTimeoutMs?: number;
+  /** Called with the time each new socket took to connect (TCP, and TLS when used). */
+  onConnected?: (handshakeMs: number) => void;
+}
+
+/** undici's own connector, timed when someone asks how long handshakes take. */
+function connector(options: buildConnector.BuildOptions, onConnected?: (handshakeMs: number) => void) {
+  if (!onConnected) return options;
+  const base = buildConnector(options);
+  const timed: buildConnector.connector = (connectOptions, callback) => {
+    const startMs = performance.now();
+    base(connectOptions, (...result) => {
+      if (result[0] === null) onConnected(performance.now() - startMs);
+      callback(...result);
+    });
+  };
+  return timed;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -100,7 +116,10 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Conne
         endpoint,
         label: redactUrl(endpoint.url),
         origin: 'http://localhost',
-        dispatcher: new Agent({ ...pool, connect: { socketPath: url.pathname, timeout } }),
+        dispatcher: new Agent({
+          ...pool,
+          connect: connector({ socketPath: url.pathname, timeout }, options.onConnected),
+        }),
         loopback: true,
       };
     case 'tcp:':
@@ -108,7 +127,10 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Conne
     case 'https:': {
       const tls = usesTls(endpoint);
       const headers = url.username ? { authorization: basicAuth(url) } : undefined;
-      const agent = new Agent({ ...pool, connect: tls ? { ...tlsOptions(endpoint), timeout } : { timeout } });
+      const agent = new Agent({
+        ...pool,
+        connect: connector(tls ? { ...tlsOptions(endpoint), timeout } : { timeout }, options.onConnected),
+      });
       // Credentials in the URL go in a header on every request, so no caller has to handle them.
       const dispatcher = headers
         ? agent.compose(

@@ -22,8 +22,14 @@ export interface ProbeOptions {
   engineTimeoutMs?: number;
 }
 
-interface WarmEndpoint {
+/** One socket of a probe: its own pool of one, and how long its last connect took. */
+interface Lane {
   connection: Connection;
+  connectedMs: number | null;
+}
+
+interface WarmEndpoint {
+  lanes: Lane[];
   engine: EngineInfo | null;
   /** GET /version, started after a round (never beside the timed pings) the first time it is wanted. */
   engineRequest: Promise<EngineInfo | null> | null;
@@ -31,10 +37,10 @@ interface WarmEndpoint {
 }
 
 /**
- * Probes the endpoints of a target, keeping one pool of warm connections per endpoint between rounds.
- * Each round sends `samples` pings per endpoint at once, one per warm connection, so a round lasts about
- * one round trip of the slowest region (two on the first round, which opens the connections); the
- * handshake is measured on that first round and reported apart from the round trips. The choice
+ * Probes the endpoints of a target, keeping `samples` warm connections per endpoint between rounds.
+ * Each round sends one ping on each of them at once, so a round lasts about one round trip of the
+ * slowest region. Each connect (TCP, and TLS) is timed on its own: a ping that had to open its socket
+ * counts as the round trip it took after the handshake, and the handshake is reported apart. The choice
  * looks at the median of each region's last few rounds, so one round hit by a stall does not move it.
  */
 export class RegionProber {
@@ -56,7 +62,7 @@ export class RegionProber {
         probes.map(async (probe, index) => {
           const pool = this.warm.get(keyOf(this.endpoints[index] as Endpoint));
           if (!pool || probe.engine) return;
-          pool.engineRequest ??= engineInfo(pool.connection).then(
+          pool.engineRequest ??= engineInfo((pool.lanes[0] as Lane).connection).then(
             (info) => {
               pool.engine = info;
               return info;
@@ -90,7 +96,7 @@ export class RegionProber {
     this.closed = true;
     const pools = [...this.warm.values()];
     this.warm.clear();
-    await Promise.all(pools.map((pool) => pool.connection.dispatcher.destroy().catch(() => undefined)));
+    await Promise.all(pools.flatMap((pool) => pool.lanes.map((lane) => closeLane(lane))));
   }
 
   private async probeOne(endpoint: Endpoint, options: ProbeOptions): Promise<RegionProbe> {
@@ -101,16 +107,17 @@ export class RegionProber {
       // A failed endpoint starts cold next round: its sockets may be half dead.
       const pool = this.warm.get(key);
       this.warm.delete(key);
-      void pool?.connection.dispatcher.destroy().catch(() => undefined);
+      for (const lane of pool?.lanes ?? []) void closeLane(lane);
+      const label = redactUrl(endpoint.url);
       const info = signal.aborted
         ? {
             code: 'E_BUILDER_UNREACHABLE' as const,
-            message: `No answer from ${pool?.connection.label ?? endpoint.region} within ${options.timeoutMs ?? 3000} ms`,
+            message: `No answer from ${label} within ${options.timeoutMs ?? 3000} ms`,
           }
         : toErrorInfo(error);
       return {
         region: endpoint.region,
-        url: pool?.connection.label ?? redactUrl(endpoint.url),
+        url: label,
         medianMs: null,
         spreadMs: null,
         handshakeMs: null,
@@ -119,42 +126,40 @@ export class RegionProber {
         error: info,
       };
     };
-    let pool = this.warm.get(key);
-    const cold = !pool;
     try {
+      let pool = this.warm.get(key);
       if (!pool) {
-        // One more connection than samples, for GET /version when it is asked for.
-        pool = {
-          connection: connect(endpoint, { connections: samples + 1 }),
-          engine: null,
-          engineRequest: null,
-          handshakeMs: null,
-        };
+        const lanes = Array.from({ length: samples }, () => {
+          const lane: Lane = { connection: null as unknown as Connection, connectedMs: null };
+          lane.connection = connect(endpoint, {
+            connections: 1,
+            onConnected: (handshakeMs) => {
+              lane.connectedMs = handshakeMs;
+            },
+          });
+          return lane;
+        });
+        pool = { lanes, engine: null, engineRequest: null, handshakeMs: null };
         this.warm.set(key, pool);
       }
-      const connection = pool.connection;
-      const timed = async () => {
-        const start = performance.now();
-        await ping(connection, signal);
-        return performance.now() - start;
-      };
-      // Each sample on its own connection. A cold one first opens it with a ping of its own, and goes
-      // on as soon as that returned: what the opening ping cost beyond a warm one is the handshake.
-      const pairs = await Promise.all(
-        Array.from({ length: samples }, async () => {
-          const coldMs = cold ? await timed() : null;
-          return { coldMs, warmMs: await timed() };
+      const handshakes: number[] = [];
+      const sampleMs = await Promise.all(
+        pool.lanes.map(async (lane) => {
+          lane.connectedMs = null;
+          const startMs = performance.now();
+          await ping(lane.connection, signal);
+          const totalMs = performance.now() - startMs;
+          if (lane.connectedMs === null) return totalMs;
+          // This ping opened its socket first: the round trip is what it took after the handshake.
+          handshakes.push(lane.connectedMs);
+          return Math.max(0, totalMs - lane.connectedMs);
         }),
       );
-      const sampleMs = pairs.map((pair) => pair.warmMs);
-      const coldMs = cold ? median(pairs.map((pair) => pair.coldMs as number)) : null;
-      const medianMs = median(sampleMs);
-      // The cold requests paid for connect (and TLS) plus one round trip: the handshake is the extra.
-      if (coldMs !== null) pool.handshakeMs = Math.max(0, coldMs - medianMs);
+      if (handshakes.length > 0) pool.handshakeMs = median(handshakes);
       return {
         region: endpoint.region,
-        url: connection.label,
-        medianMs: round(medianMs),
+        url: (pool.lanes[0] as Lane).connection.label,
+        medianMs: round(median(sampleMs)),
         spreadMs: round(Math.max(...sampleMs) - Math.min(...sampleMs)),
         handshakeMs: pool.handshakeMs === null ? null : round(pool.handshakeMs),
         samples: sampleMs.map(round),
@@ -165,6 +170,10 @@ export class RegionProber {
       return failed(error);
     }
   }
+}
+
+function closeLane(lane: Lane): Promise<void> {
+  return lane.connection.dispatcher.destroy().catch(() => undefined);
 }
 
 /** Rounds a region's choice looks back over. */
