@@ -13,9 +13,9 @@ export interface ProbeOptions {
   previous?: string | null;
   pinned?: string | null;
   /**
-   * Also wait (up to the timeout) for each engine's GET /version before answering. The round's
-   * durationMs does not include that wait: Podman takes most of a second to answer /version, which
-   * says nothing about the link.
+   * Also ask each engine what it is (GET /version, once per warm endpoint) and wait up to
+   * engineTimeoutMs for it. It is sent after the round and is not in durationMs: Podman takes most of a
+   * second to answer /version, which says nothing about the link.
    */
   waitForEngine?: boolean;
   /** How long to wait for /version when waitForEngine is set (default 10 s: Podman is slow to answer it). */
