@@ -7,6 +7,8 @@ import { isUtf8 } from 'node:buffer';
  * string never comes from valid UTF-8, so the mapping back to bytes is exact.
  */
 const ESCAPED = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+/** A cheaper first test: almost every path has no low surrogate at all. */
+const LOW_SURROGATE = /[\uDC80-\uDCFF]/;
 
 /** Decodes a name read as bytes, escaping it when it is not UTF-8. */
 export function decodeName(bytes: Buffer): string {
@@ -18,7 +20,7 @@ export function decodeName(bytes: Buffer): string {
 
 /** True when a name (or a path built from names) carries escaped bytes. */
 export function hasEscapedBytes(text: string): boolean {
-  return ESCAPED.test(text);
+  return LOW_SURROGATE.test(text) && ESCAPED.test(text);
 }
 
 /** The bytes of a name or path, undoing the escape. */
