@@ -41,7 +41,7 @@ export async function inspectCommand(args: string[], output: Output): Promise<nu
       `[${task.id}] context ${context}, Dockerfile ${dockerfile}${task.target ? `, target ${task.target}` : ''}`,
     );
     output.out(
-      `  ${scan.files} files, ${formatBytes(scan.bytes)}; upload ${scan.tarBytes} bytes (${formatBytes(scan.tarBytes)}); memory at most ${formatBytes(inspection.memoryEstimateBytes)}`,
+      `  ${scan.files} files, ${formatBytes(scan.bytes)}; upload ${scan.tarBytes} bytes (${formatBytes(scan.tarBytes)}); the pipeline holds at most ${formatBytes(inspection.memoryEstimateBytes)}`,
     );
     if (inspection.largestFiles.length > 0) {
       output.out('  largest files:');
