@@ -1,6 +1,8 @@
 // bench/pack: Slipway's pack+upload (the built CLI) against `DOCKER_BUILDKIT=0 docker build` and
 // `tar -cf - . | curl -T -`, all uploading to the same local sink, on two generated contexts.
-// Run with `npm run bench:pack` after `npm run build`. Peak RSS comes from GNU time (%M, KiB) per process.
+// Run with `npm run bench:pack` after `npm run build`. Peak RSS and CPU time come from GNU time, per
+// process (tar and curl summed). SLIPWAY_BENCH_ROUNDS=n keeps each side's fastest of n rounds: on a
+// shared machine wall times swing with the load, CPU times much less.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,13 +33,17 @@ function timed(command, args, options = {}) {
   });
 }
 
-async function peakKiB(file) {
-  return (await readFile(file, 'utf8'))
-    .trim()
-    .split('\n')
-    .map(Number)
-    .filter(Number.isFinite)
-    .reduce((sum, value) => sum + value, 0);
+/** GNU time's "%M %U %S" lines (one per process of a side): summed peak RSS (KiB) and CPU seconds. */
+async function usage(file) {
+  let kib = 0;
+  let cpuSeconds = 0;
+  for (const line of (await readFile(file, 'utf8')).trim().split('\n')) {
+    const [rss, user, system] = line.trim().split(/\s+/).map(Number);
+    if (!Number.isFinite(rss)) continue;
+    kib += rss;
+    cpuSeconds += (user ?? 0) + (system ?? 0);
+  }
+  return { kib, cpuSeconds };
 }
 
 const mib = (kib) => `${(kib / 1024).toFixed(0)} MiB`;
@@ -54,7 +60,7 @@ async function main() {
     slipway: (ctx, rss) =>
       timed('/usr/bin/time', [
         '-f',
-        '%M',
+        '%M %U %S',
         '-o',
         rss,
         process.execPath,
@@ -67,13 +73,13 @@ async function main() {
         join(work, 'data'),
       ]),
     docker: (ctx, rss) =>
-      timed('/usr/bin/time', ['-f', '%M', '-o', rss, DOCKER, 'build', '-q', ctx], {
+      timed('/usr/bin/time', ['-f', '%M %U %S', '-o', rss, DOCKER, 'build', '-q', ctx], {
         env: { ...process.env, DOCKER_HOST: url, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(work, 'docker-config') },
       }),
     'tar | curl': (ctx, rss) =>
       timed('sh', [
         '-c',
-        `cd "${ctx}" && /usr/bin/time -f %M -o "${rss}.tar" tar -cf - . | /usr/bin/time -f %M -o "${rss}.curl" curl -sS -T - -o /dev/null http://127.0.0.1:${sink.port}/build && cat "${rss}.tar" "${rss}.curl" > "${rss}"`,
+        `cd "${ctx}" && /usr/bin/time -f '%M %U %S' -o "${rss}.tar" tar -cf - . | /usr/bin/time -f '%M %U %S' -o "${rss}.curl" curl -sS -T - -o /dev/null http://127.0.0.1:${sink.port}/build && cat "${rss}.tar" "${rss}.curl" > "${rss}"`,
       ]),
   };
   const results = [];
@@ -86,9 +92,9 @@ async function main() {
         for (const [side, run] of Object.entries(sides)) {
           const rss = join(work, `${side.replace(/\W+/g, '-')}.rss`);
           const ms = await run(context.path, rss);
-          const kib = await peakKiB(rss);
+          const { kib, cpuSeconds } = await usage(rss);
           const bytes = sink.received.at(-1);
-          if (!best[side] || ms < best[side].ms) best[side] = { ms, kib, bytes };
+          if (!best[side] || ms < best[side].ms) best[side] = { ms, kib, cpuSeconds, bytes };
         }
       }
       results.push({ context: context.name, ...best });
@@ -102,6 +108,9 @@ async function main() {
       console.log(`  slipway / docker     = ${(s.ms / best.docker.ms).toFixed(2)} (at or below 1.00 wanted)`);
       console.log(
         `  slipway / tar | curl = ${(s.ms / best['tar | curl'].ms).toFixed(2)} (at most 2.00 wanted on the many-file context)`,
+      );
+      console.log(
+        `  CPU time: slipway / docker = ${(s.cpuSeconds / best.docker.cpuSeconds).toFixed(2)}, slipway / tar | curl = ${(s.cpuSeconds / best['tar | curl'].cpuSeconds).toFixed(2)}`,
       );
       console.log(`  slipway peak RSS ${mib(s.kib)} (under 150 MiB wanted)`);
     }
