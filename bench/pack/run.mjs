@@ -102,7 +102,7 @@ async function main() {
       console.log(`\n${context.name}`);
       for (const [side, figure] of Object.entries(best)) {
         console.log(
-          `  ${side.padEnd(11)} ${seconds(figure.ms).padStart(9)}  peak RSS ${mib(figure.kib).padStart(8)}  sent ${figure.bytes} bytes`,
+          `  ${side.padEnd(11)} ${seconds(figure.ms).padStart(9)}  CPU ${figure.cpuSeconds.toFixed(2).padStart(6)} s  peak RSS ${mib(figure.kib).padStart(8)}  sent ${figure.bytes} bytes`,
         );
       }
       console.log(`  slipway / docker     = ${(s.ms / best.docker.ms).toFixed(2)} (at or below 1.00 wanted)`);
