@@ -107,7 +107,10 @@ async function makeProject(root: string, test: Case): Promise<void> {
 // The CLI names the Dockerfile it adds ".dockerfile.<20 random hex>"; so does Slipway.
 const sameRandomName = (name: string) => name.replace(/^\.dockerfile\.[0-9a-f]{20}$/, '.dockerfile.RANDOM');
 
-describe.skipIf(!existsSync(DOCKER))('the context Slipway sends', () => {
+const dockerMissing = !existsSync(DOCKER);
+if (dockerMissing) console.warn(`Skipped: the docker CLI is not at ${DOCKER}; it is the reference this test compares with.`);
+
+describe.skipIf(dockerMissing)('the context Slipway sends', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let fake: FakeCaptureBuilder;
   beforeAll(async () => {
