@@ -108,7 +108,8 @@ async function makeProject(root: string, test: Case): Promise<void> {
 const sameRandomName = (name: string) => name.replace(/^\.dockerfile\.[0-9a-f]{20}$/, '.dockerfile.RANDOM');
 
 const dockerMissing = !existsSync(DOCKER);
-if (dockerMissing) console.warn(`Skipped: the docker CLI is not at ${DOCKER}; it is the reference this test compares with.`);
+if (dockerMissing)
+  console.warn(`Skipped: the docker CLI is not at ${DOCKER}; it is the reference this test compares with.`);
 
 describe.skipIf(dockerMissing)('the context Slipway sends', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
