@@ -14,9 +14,12 @@ import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInt
 import { BuildSession } from './builds/session';
 import { readLines, readSteps, searchLog } from './logs/reader';
 import { inspectProject } from './pack/inspect';
+import { copyLog, savedLogName } from './logs/save-log';
 import { openProject } from './project/detect';
 import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
+import { listFolders } from './project/folders';
+import { loadRecentProjects, rememberProject } from './project/recent-projects';
 import { loadSettings, saveSettings } from './settings/settings-store';
 import { validateSettings } from './settings/settings-validate';
 
@@ -130,13 +133,13 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
       return { tasks: await inspectProject(project) };
     },
-    'project.recent': async () => notYet('project.recent'),
+    'project.recent': async () => loadRecentProjects(this.options.dataDir),
     'dialog.openFolder': async () => {
       if (!this.options.dialogs)
         throw new SlipwayError('E_BAD_INPUT', 'No folder dialog in this mode; use folders.list');
       return { path: await this.options.dialogs.openFolder() };
     },
-    'folders.list': async () => notYet('folders.list'),
+    'folders.list': async ({ path }) => listFolders(path),
     'regions.probe': async () => {
       const settings = await loadSettings(this.options.dataDir);
       return this.probeRegions(await this.currentTarget(), settings.pinnedRegion);
@@ -182,10 +185,21 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await readBuild(this.options.dataDir, buildId);
       return readSteps(buildDir(this.options.dataDir, buildId), taskId);
     },
-    'logs.save': async () => notYet('logs.save'),
+    'logs.save': async ({ buildId, taskId }) => {
+      assertPlainIds(buildId, taskId);
+      if (!this.options.dialogs) {
+        // Browser mode: the page downloads it from the server, which streams the file.
+        const query = new URLSearchParams({ buildId, taskId });
+        return { path: null, downloadUrl: `/download/log?${query}` };
+      }
+      const path = await this.options.dialogs.saveFile(savedLogName(buildId, taskId));
+      if (path) await copyLog(buildDir(this.options.dataDir, buildId), taskId, path);
+      return { path, downloadUrl: null };
+    },
     'project.open': async ({ path }) => {
       const project = await openProject(path);
       this.projects.set(project.id, project);
+      await rememberProject(this.options.dataDir, project).catch(() => undefined); // a recent list is not worth failing an open
       return project;
     },
     'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {

@@ -5,7 +5,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { buildDir } from '../core/builds/build-store';
 import type { Engine } from '../core/engine';
+import { assertPlainIds, savedLogName } from '../core/logs/save-log';
+import { logPath } from '../core/logs/spool';
 import { isRequestName, type SlipwayEvent } from '../shared/contract';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { refusal, TOKEN_COOKIE } from './security';
@@ -102,6 +105,10 @@ export async function startBrowserServer(
         request.on('close', () => clients.delete(response));
         return;
       }
+      if (url.pathname === '/download/log' && request.method === 'GET') {
+        await downloadLog(engine, url, response);
+        return;
+      }
       if (request.method === 'GET') {
         await serveStatic(options.rendererDir, url, response, url.searchParams.get('token') === token ? token : null);
         return;
@@ -129,6 +136,24 @@ export async function startBrowserServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Streams a task's whole log as a download: what logs.save points browser mode at. */
+async function downloadLog(engine: Engine, url: URL, response: ServerResponse): Promise<void> {
+  const buildId = url.searchParams.get('buildId') ?? '';
+  const taskId = url.searchParams.get('taskId') ?? '';
+  assertPlainIds(buildId, taskId);
+  const { dataDir } = await engine.call('app.info', {});
+  const file = logPath(buildDir(dataDir, buildId), taskId);
+  const found = await stat(file).catch(() => null);
+  if (!found?.isFile()) throw new SlipwayError('E_BAD_INPUT', `No log for task ${taskId} of build ${buildId}`);
+  response.writeHead(200, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(found.size),
+    'content-disposition': `attachment; filename="${savedLogName(buildId, taskId)}"`,
+    'cache-control': 'no-store',
+  });
+  await pipeline(createReadStream(file), response).catch(() => response.destroy());
 }
 
 async function serveStatic(root: string, url: URL, response: ServerResponse, setToken: string | null): Promise<void> {

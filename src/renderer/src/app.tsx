@@ -1,19 +1,35 @@
-import { useEffect, useState } from 'react';
-import { slipway } from './transport';
+import { useEffect } from 'react';
+import { FolderPicker } from './components/folder-picker';
+import { NoticeList } from './components/notice-list';
+import { TopBar } from './components/top-bar';
+import { useKeyboard } from './keyboard';
+import { BuildScreen } from './screens/build-screen';
+import { HistoryScreen } from './screens/history-screen';
+import { ProjectScreen } from './screens/project-screen';
+import { SettingsScreen } from './screens/settings-screen';
+import { StartScreen } from './screens/start-screen';
+import { initialize, useStore } from './store/store';
+import './app.css';
 
 export function App() {
-  const [info, setInfo] = useState<string>('');
+  const screen = useStore((state) => state.screen);
+  const pickerOpen = useStore((state) => state.folderPickerOpen);
   useEffect(() => {
-    slipway['app.info']({}).then(
-      (result) => setInfo(`Slipway ${result.version} · ${result.mode} mode · data in ${result.dataDir}`),
-      (error: Error) => setInfo(`Cannot reach the engine: ${error.message}`),
-    );
+    void initialize();
   }, []);
+  useKeyboard();
   return (
-    <main style={{ font: '15px system-ui', margin: '3rem' }}>
-      <h1>Slipway</h1>
-      <p>Drop a project folder</p>
-      <p role="status">{info}</p>
-    </main>
+    <div className="app">
+      <TopBar />
+      <NoticeList />
+      <main className="screen">
+        {screen === 'start' ? <StartScreen /> : null}
+        {screen === 'project' ? <ProjectScreen /> : null}
+        {screen === 'build' ? <BuildScreen /> : null}
+        {screen === 'history' ? <HistoryScreen /> : null}
+        {screen === 'settings' ? <SettingsScreen /> : null}
+      </main>
+      {pickerOpen ? <FolderPicker /> : null}
+    </div>
   );
 }

@@ -1,0 +1,92 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { errorCode, errorMessage } from '../format';
+import { closeFolderPicker, openProject } from '../store/store';
+import { slipway } from '../transport';
+import './folder-picker.css';
+
+interface Listing {
+  path: string;
+  parent: string | null;
+  folders: string[];
+}
+
+/** Browser mode's folder dialog: the engine lists folders (folders.list); a path field goes anywhere. */
+export function FolderPicker() {
+  const [listing, setListing] = useState<Listing | null>(null);
+  const [path, setPath] = useState('');
+  const [failure, setFailure] = useState<string | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+
+  const list = useCallback(async (target?: string) => {
+    try {
+      const result = await slipway['folders.list'](target ? { path: target } : {});
+      setListing(result);
+      setPath(result.path);
+      setFailure(null);
+    } catch (error) {
+      setFailure(`${errorCode(error)}: ${errorMessage(error)}`);
+    }
+  }, []);
+
+  useEffect(() => {
+    void list();
+    field.current?.focus();
+  }, [list]);
+
+  const join = (name: string) => `${listing?.path.replace(/\/$/, '') ?? ''}/${name}`;
+
+  return (
+    <div className="folder-picker-backdrop">
+      <div className="folder-picker" role="dialog" aria-modal="true" aria-label="Choose a project folder">
+        <h2>Choose a project folder</h2>
+        <form
+          className="folder-picker-path"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void list(path);
+          }}
+        >
+          <input
+            ref={field}
+            aria-label="Folder path"
+            value={path}
+            onChange={(event) => setPath(event.target.value)}
+            spellCheck={false}
+          />
+          <button type="submit">Go</button>
+        </form>
+        {failure ? <p className="calm-note">{failure}</p> : null}
+        <ul className="folder-picker-list" aria-label="Folders">
+          {listing?.parent ? (
+            <li>
+              <button type="button" onClick={() => void list(listing.parent as string)}>
+                ↰ ..
+              </button>
+            </li>
+          ) : null}
+          {listing?.folders.map((name) => (
+            <li key={name}>
+              <button type="button" onClick={() => void list(join(name))}>
+                📁 {name}
+              </button>
+            </li>
+          ))}
+          {listing && listing.folders.length === 0 ? <li className="muted">No folders in here.</li> : null}
+        </ul>
+        <div className="folder-picker-actions">
+          <button type="button" onClick={closeFolderPicker}>
+            Cancel
+          </button>
+          <button
+            type="button"
+            className="primary"
+            disabled={!listing}
+            onClick={() => listing && void openProject(listing.path)}
+          >
+            Open this folder
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

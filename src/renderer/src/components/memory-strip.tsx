@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'react';
+import { formatBytes } from '../format';
+import { useStore } from '../store/store';
+import { slipway } from '../transport';
+import './memory-strip.css';
+
+const POLL_MS = 1000;
+
+/** The engine's live memory beside what the pipelines were estimated to hold: they should stay close. */
+export function MemoryStrip({ active }: { active: boolean }) {
+  const [memory, setMemory] = useState<{ rssBytes: number; heapUsedBytes: number } | null>(null);
+  const [peakRssBytes, setPeakRssBytes] = useState(0);
+  const inspections = useStore((state) => state.inspections);
+  const taskIds = useStore((state) => state.build?.tasks.map((task) => task.task.id).join(',') ?? '');
+  useEffect(() => {
+    let alive = true;
+    const poll = () =>
+      slipway['app.memory']({}).then(
+        (result) => {
+          if (!alive) return;
+          setMemory(result);
+          setPeakRssBytes((peak) => Math.max(peak, result.rssBytes));
+        },
+        () => undefined,
+      );
+    void poll();
+    const timer = active ? setInterval(poll, POLL_MS) : null;
+    return () => {
+      alive = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [active]);
+  const estimates = taskIds
+    .split(',')
+    .map((id) => inspections?.[id]?.memoryEstimateBytes)
+    .filter((bytes): bytes is number => bytes !== undefined);
+  const estimateBytes = estimates.length > 0 ? estimates.reduce((sum, bytes) => sum + bytes, 0) : null;
+  return (
+    <div className="memory-strip" data-testid="memory-strip">
+      <span className="memory-strip-label">Engine memory</span>
+      <span>
+        RSS <strong className="numeric">{memory ? formatBytes(memory.rssBytes) : '…'}</strong>
+      </span>
+      <span>
+        heap <strong className="numeric">{memory ? formatBytes(memory.heapUsedBytes) : '…'}</strong>
+      </span>
+      <span className="muted">peak RSS {formatBytes(peakRssBytes)}</span>
+      <span className="memory-strip-estimate">
+        {estimateBytes === null
+          ? 'Pipeline estimate: not measured for this build'
+          : `Pipelines estimated to hold ${formatBytes(estimateBytes)}, whatever the context size`}
+      </span>
+    </div>
+  );
+}

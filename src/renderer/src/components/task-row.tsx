@@ -1,0 +1,69 @@
+import type { BuildTask } from '../../../shared/domain';
+import { describeState, formatBytes, formatCount, formatDuration, isFinished, stateFraction } from '../format';
+import './task-row.css';
+
+interface TaskRowProps {
+  task: BuildTask;
+  region: string;
+  regionReason: string | null;
+  startedMs: number | undefined;
+  now: number;
+  selected: boolean;
+  onOpenLog(taskId: string): void;
+}
+
+function progressText(task: BuildTask): string {
+  const { state } = task;
+  if (state.phase === 'uploading') {
+    return `${formatBytes(state.bytesSent)} of ${formatBytes(state.bytesTotal)} · ${formatBytes(state.bytesPerSecond)}/s`;
+  }
+  if (state.phase === 'packing' && state.bytes > 0) return `${formatBytes(state.bytes)} of content`;
+  if (state.phase === 'done') return task.scan ? `${formatBytes(task.scan.tarBytes)} sent` : '';
+  return '';
+}
+
+/** One task of a build: its phase, its progress with bytes and throughput, elapsed time, region, error. */
+export function TaskRow({ task, region, regionReason, startedMs, now, selected, onOpenLog }: TaskRowProps) {
+  const { state } = task;
+  const fraction = stateFraction(state);
+  const elapsedMs =
+    'durationMs' in state ? state.durationMs : startedMs !== undefined && !isFinished(state) ? now - startedMs : null;
+  return (
+    <li
+      className={`task-row phase-${state.phase}${selected ? ' selected' : ''}`}
+      data-testid={`build-task-${task.task.id}`}
+      data-phase={state.phase}
+    >
+      <div className="task-row-main">
+        <span className="task-row-service">{task.task.service}</span>
+        <span className="task-row-phase" data-testid="task-phase">
+          {describeState(state)}
+        </span>
+        <div
+          className={`task-row-bar${fraction === null && !isFinished(state) && state.phase !== 'queued' ? ' busy' : ''}`}
+          role="progressbar"
+          aria-label={`${task.task.service} progress`}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}
+        >
+          <div style={{ width: `${Math.round((fraction ?? 0) * 100)}%` }} />
+        </div>
+        <span className="task-row-progress numeric muted">{progressText(task)}</span>
+        <span className="task-row-elapsed numeric">{elapsedMs === null ? '' : formatDuration(elapsedMs)}</span>
+        <span className="task-row-region" title={regionReason ?? undefined}>
+          {region}
+        </span>
+        <button type="button" onClick={() => onOpenLog(task.task.id)} aria-pressed={selected}>
+          Log <span className="muted numeric">{formatCount(task.logLines)}</span>
+        </button>
+      </div>
+      {state.phase === 'failed' ? (
+        <p className="task-row-error" role="alert">
+          <code>{state.error.code}</code> {state.error.message}
+          {state.error.hint ? <span className="muted"> — {state.error.hint}</span> : null}
+        </p>
+      ) : null}
+    </li>
+  );
+}

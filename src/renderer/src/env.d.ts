@@ -1,0 +1,2 @@
+// Styles are imported beside their components; Vite bundles them.
+declare module '*.css';

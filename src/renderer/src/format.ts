@@ -1,0 +1,82 @@
+import type { TaskState } from '../../shared/domain';
+
+/** Bytes as a person reads them: 1.5 MiB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** A duration as a person reads it: 850 ms, 12.3 s, 4 min 05 s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.floor((ms % 60_000) / 1000);
+  return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
+}
+
+export function formatCount(count: number): string {
+  return count.toLocaleString('en-US');
+}
+
+/** The one place a task's state becomes words: every screen shows the same text for the same state. */
+export function describeState(state: TaskState): string {
+  switch (state.phase) {
+    case 'queued':
+      return 'Queued';
+    case 'packing':
+      return state.files > 0 ? `Packing ${formatCount(state.files)} files` : 'Scanning the context';
+    case 'uploading':
+      return 'Uploading';
+    case 'building':
+      return state.steps > 0 ? `Building step ${state.step}/${state.steps}` : 'Building';
+    case 'done':
+      return 'Done';
+    case 'failed':
+      return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+  }
+}
+
+/** How far along a task is, from 0 to 1, or null when the phase has no measure. */
+export function stateFraction(state: TaskState): number | null {
+  switch (state.phase) {
+    case 'uploading':
+      return state.bytesTotal > 0 ? state.bytesSent / state.bytesTotal : 0;
+    case 'building':
+      return state.steps > 0 ? state.step / state.steps : null;
+    case 'done':
+      return 1;
+    default:
+      return null;
+  }
+}
+
+export function isFinished(state: TaskState): boolean {
+  return state.phase === 'done' || state.phase === 'failed' || state.phase === 'cancelled';
+}
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "E_INTERNAL: foo is not available in this version yet" is how unlanded requests answer. */
+export function isNotAvailable(error: unknown): boolean {
+  return /not available in this version yet/.test(errorMessage(error));
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function errorCode(error: unknown): string {
+  return (error as { code?: string })?.code ?? 'E_INTERNAL';
+}

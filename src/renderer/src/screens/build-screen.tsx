@@ -1,0 +1,84 @@
+import { LogViewer } from '../components/log-viewer';
+import { MemoryStrip } from '../components/memory-strip';
+import { TaskRow } from '../components/task-row';
+import { formatDuration, formatTime } from '../format';
+import { cancelBuild, openLog, useStore } from '../store/store';
+import { useNow } from '../use-now';
+import './build-screen.css';
+
+const STATUS_TEXT = {
+  running: 'Building',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  interrupted: 'Interrupted (Slipway stopped while it ran)',
+} as const;
+
+export function BuildScreen() {
+  const build = useStore((state) => state.build);
+  const logTask = useStore((state) => state.logTask);
+  const startedMs = useStore((state) => state.taskStartedMs);
+  const regions = useStore((state) => state.taskRegions);
+  const running = build?.status === 'running';
+  const now = useNow(running);
+  if (!build) return <p className="muted">Loading the build…</p>;
+  const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
+  const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
+  return (
+    <div className="build-screen">
+      <header className="build-head">
+        <div>
+          <h1>
+            <span className={`build-status status-${build.status}`} data-testid="build-status">
+              {STATUS_TEXT[build.status]}
+            </span>{' '}
+            <span className="muted build-project">{build.projectPath.split('/').pop()}</span>
+          </h1>
+          <p className="muted">
+            Started {formatTime(build.startedAt)} · {formatDuration(Math.max(0, durationMs))} · region{' '}
+            <strong data-testid="build-region">{build.region}</strong> ({build.reason}) ·{' '}
+            <span className="mono">{build.id}</span>
+          </p>
+        </div>
+        {running ? (
+          <button type="button" className="danger" onClick={() => void cancelBuild()}>
+            Cancel build
+          </button>
+        ) : null}
+      </header>
+      {build.error && build.status !== 'cancelled' ? (
+        <p className="build-error" role="alert">
+          <code>{build.error.code}</code> {build.error.message}
+        </p>
+      ) : null}
+      <ul className="build-tasks">
+        {build.tasks.map((task) => (
+          <TaskRow
+            key={task.task.id}
+            task={task}
+            region={regions[task.task.id]?.region ?? task.region ?? build.region}
+            regionReason={regions[task.task.id]?.reason ?? null}
+            startedMs={startedMs[task.task.id]}
+            now={now}
+            selected={task.task.id === logTask}
+            onOpenLog={(taskId) => openLog(taskId === logTask ? null : taskId)}
+          />
+        ))}
+      </ul>
+      <MemoryStrip active={running} />
+      {shownTask ? (
+        <div className="build-log">
+          <h2>
+            Log of {shownTask.task.service}{' '}
+            <button type="button" onClick={() => openLog(null)} aria-label="Close the log">
+              Close
+            </button>
+          </h2>
+          <LogViewer buildId={build.id} taskId={shownTask.task.id} knownLines={shownTask.logLines} running={running} />
+        </div>
+      ) : (
+        <p className="muted build-hint">Open a task's log to read it as it is written.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+import { formatDuration, formatTime } from '../format';
+import { deleteFromHistory, loadHistory, useStore } from '../store/store';
+import './history-screen.css';
+
+export function HistoryScreen() {
+  const history = useStore((state) => state.history);
+  const failure = useStore((state) => state.historyFailure);
+  return (
+    <div className="history-screen">
+      <header className="history-head">
+        <h1>History</h1>
+        <button type="button" onClick={() => void loadHistory()}>
+          Refresh
+        </button>
+      </header>
+      {failure ? (
+        <p className="calm-note">
+          History is not available: {failure.code}: {failure.message}. A build stays reachable from its address (the
+          Build tab) while this window is open.
+        </p>
+      ) : null}
+      {history && history.length === 0 ? <p className="muted">No builds yet.</p> : null}
+      {history && history.length > 0 ? (
+        <table className="history-table">
+          <thead>
+            <tr>
+              <th>Started</th>
+              <th>Project</th>
+              <th>Status</th>
+              <th>Tasks</th>
+              <th className="number">Duration</th>
+              <th>Region</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {history.map((build) => (
+              <tr key={build.id} data-testid="history-row">
+                <td>
+                  <a href={`#/build/${encodeURIComponent(build.id)}`}>{formatTime(build.startedAt)}</a>
+                </td>
+                <td className="mono history-project" title={build.projectPath}>
+                  {build.projectPath.split('/').pop()}
+                </td>
+                <td className={`status-${build.status}`}>{build.status}</td>
+                <td>
+                  {build.tasks.map((task) => (
+                    <span key={task.id} className={`history-task phase-${task.phase}`} title={task.phase}>
+                      {task.service}
+                    </span>
+                  ))}
+                </td>
+                <td className="number numeric">{build.durationMs === null ? '—' : formatDuration(build.durationMs)}</td>
+                <td>{build.region}</td>
+                <td>
+                  {build.status === 'running' ? null : (
+                    <button type="button" onClick={() => void deleteFromHistory(build.id)} aria-label="Delete build">
+                      Delete
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {history === null && failure === null ? <p className="muted">Loading…</p> : null}
+    </div>
+  );
+}

@@ -1,0 +1,128 @@
+import { pathToFileURL } from 'node:url';
+import { expect, test } from '@playwright/test';
+import type { Project } from '../../src/shared/domain';
+import { fixture, tempDir } from '../support/fixtures';
+import { type PodmanService, podmanMissing, startPodman } from '../support/podman';
+import { type ServedSlipway, serveSlipway } from '../support/serve';
+import { callContract, dropFolder, landed, SCREENS_DIR } from '../support/ui';
+
+// One story, in order: drop a project, read it, build it, read a log, search it, find it in history.
+test.describe.configure({ mode: 'serial' });
+
+const missing = podmanMissing();
+let podman: PodmanService;
+let served: ServedSlipway;
+let project: { path: string; cleanup(): Promise<void> };
+let dataDir: { path: string; cleanup(): Promise<void> };
+
+test.beforeAll(async () => {
+  if (missing) {
+    if (process.env.CI) throw new Error(`The window's end-to-end test needs Podman in CI: ${missing}`);
+    return;
+  }
+  podman = await startPodman();
+  project = await fixture('ui-multi', { busyboxIn: ['.', 'api', 'web'] });
+  dataDir = await tempDir('slipway-ui-data-');
+  served = await serveSlipway(['--builder', podman.url, '--data-dir', dataDir.path]);
+});
+
+test.afterAll(async () => {
+  await served?.stop();
+  await podman?.stop();
+  await project?.cleanup();
+  await dataDir?.cleanup();
+});
+
+test('a dropped multi-service project builds, and its logs and history are readable', async ({ page }) => {
+  test.skip(missing !== null, `Skipped: ${missing}`);
+  test.setTimeout(240_000);
+
+  await page.goto(served.url);
+  await expect(page.getByText('Drop a project folder')).toBeVisible();
+  await page.screenshot({ path: `${SCREENS_DIR}/start.png` });
+
+  // What the engine makes of the folder, to check the window shows all of it.
+  const opened = await callContract(page, served, 'project.open', { path: project.path });
+  const expected = opened.result as Project;
+  expect(expected.tasks.length).toBeGreaterThan(0);
+
+  await dropFolder(page, pathToFileURL(project.path).href);
+  await expect(page.getByRole('heading', { name: expected.name })).toBeVisible();
+  for (const task of expected.tasks) {
+    await expect(page.getByTestId(`task-${task.id}`)).toContainText(task.service);
+  }
+  if (expected.composeFile) {
+    expect(expected.tasks.map((task) => task.service).sort()).toEqual(['api', 'web']);
+  }
+
+  // Sizes, once project.inspect answers; until then the window says calmly that they are not known.
+  const inspected = await callContract(page, served, 'project.inspect', { projectId: expected.id });
+  if (landed(inspected)) {
+    for (const task of expected.tasks) {
+      await expect(page.getByTestId(`task-${task.id}`)).toContainText(/\d+ B/);
+    }
+  } else {
+    await expect(page.getByText('Sizes are not known yet')).toBeVisible();
+  }
+
+  // The region chosen, once regions.probe answers.
+  const probed = await callContract(page, served, 'regions.probe');
+  if (landed(probed)) {
+    await expect(page.getByTestId('region-reason')).toContainText(/Chosen|Pinned/);
+  } else {
+    await expect(page.getByText('Latencies are not known')).toBeVisible();
+  }
+  await page.screenshot({ path: `${SCREENS_DIR}/project.png`, fullPage: true });
+
+  await page.keyboard.press('Control+b');
+  await expect(page.getByTestId('build-status')).toBeVisible();
+  for (const task of expected.tasks) {
+    await expect(page.getByTestId(`build-task-${task.id}`)).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
+  }
+  await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
+  await expect(page.getByTestId('build-region')).not.toBeEmpty();
+  const buildId = /#\/build\/([^/]+)/.exec(page.url())?.[1] as string;
+  expect(buildId).toBeTruthy();
+
+  // A task's log: a step line is there, coloured output is drawn, search finds a line.
+  const first = expected.tasks[0]?.id as string;
+  await page.getByTestId(`build-task-${first}`).getByRole('button', { name: /Log/ }).click();
+  await expect(page.locator('.log-row.step').first()).toContainText(/STEP \d+\/\d+|Step \d+\/\d+/);
+  await page.screenshot({ path: `${SCREENS_DIR}/build.png` });
+
+  await page.keyboard.press('Control+f');
+  await expect(page.locator('#log-search')).toBeFocused();
+  await page.keyboard.type('hello-from');
+  await page.keyboard.press('Enter');
+  const searched = await callContract(page, served, 'logs.search', { buildId, taskId: first, query: 'hello-from' });
+  const status = page.locator('.log-search-status');
+  if (landed(searched)) {
+    await expect(status).toHaveText(/^1 of \d+/);
+    await expect(page.locator('.log-row.current')).toContainText('hello-from');
+  } else {
+    await expect(status).toContainText('logs.search');
+  }
+  await page.screenshot({ path: `${SCREENS_DIR}/log.png` });
+
+  // After a reload the build is still there, and history opens it.
+  await page.reload();
+  await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
+  await page.getByRole('button', { name: 'History' }).click();
+  const history = await callContract(page, served, 'history.list');
+  if (landed(history)) {
+    const row = page.getByTestId('history-row').first();
+    await expect(row).toContainText('succeeded');
+    await page.screenshot({ path: `${SCREENS_DIR}/history.png` });
+    await row.getByRole('link').click();
+    await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
+    expect(page.url()).toContain(buildId);
+  } else {
+    await expect(page.getByText('History is not available')).toBeVisible();
+    await page.screenshot({ path: `${SCREENS_DIR}/history.png` });
+  }
+
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
+  await expect(page.getByText(dataDir.path)).toBeVisible();
+  await page.screenshot({ path: `${SCREENS_DIR}/settings.png`, fullPage: true });
+});

@@ -1,0 +1,35 @@
+import type { Page } from '@playwright/test';
+import type { RequestName, RequestResult } from '../../src/shared/contract';
+import type { ServedSlipway } from './serve';
+
+/** Calls the contract over browser mode's HTTP transport, as the window does, with the token header. */
+export async function callContract<N extends RequestName>(
+  page: Page,
+  served: ServedSlipway,
+  name: N,
+  input: unknown = {},
+): Promise<{ result?: RequestResult<N>; error?: { code: string; message: string } }> {
+  const response = await page.request.post(`${served.origin}/api/${name}`, {
+    headers: { 'x-slipway-token': served.token },
+    data: input as Record<string, unknown>,
+  });
+  return (await response.json()) as { result?: RequestResult<N>; error?: { code: string; message: string } };
+}
+
+/** Whether a request's slice has landed in the engine (unlanded ones answer "not available yet"). */
+export function landed(answer: { error?: { message: string } }): boolean {
+  return !/not available in this version yet/.test(answer.error?.message ?? '');
+}
+
+/** Drops a folder on the drop zone the way a file manager does: a file:// URI in text/uri-list. */
+export async function dropFolder(page: Page, fileUri: string): Promise<void> {
+  const dataTransfer = await page.evaluateHandle((uri) => {
+    const transfer = new DataTransfer();
+    transfer.setData('text/uri-list', `# dropped by the test\r\n${uri}\r\n`);
+    return transfer;
+  }, fileUri);
+  await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
+  await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
+}
+
+export const SCREENS_DIR = 'test-results/screens';
