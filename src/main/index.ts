@@ -1,14 +1,21 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, ipcMain, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
-import { requestNames } from '../shared/contract';
-import { SlipwayError, toErrorInfo } from '../shared/errors';
-import { isTrustedSender } from './trusted-sender';
+import { appMenuTemplate } from './app-menu';
+import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
+import { nativeDialogs } from './dialogs';
+import { hardenContents, hardenSession } from './harden';
 import { windowOptions } from './window-options';
 
 let window: BrowserWindow | null = null;
-const engine = new Engine({ dataDir: defaultDataDir(), mode: 'electron', version: app.getVersion() });
+const currentWindow = () => window;
+const engine = new Engine({
+  dataDir: defaultDataDir(),
+  mode: 'electron',
+  version: app.getVersion(),
+  dialogs: nativeDialogs(dialog, currentWindow),
+});
 
 function createWindow(): void {
   window = new BrowserWindow(windowOptions(join(__dirname, '../preload')));
@@ -16,34 +23,21 @@ function createWindow(): void {
   window.on('closed', () => {
     window = null;
   });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
   if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL);
   else void window.loadFile(join(__dirname, '../renderer/index.html'));
 }
 
-for (const name of requestNames) {
-  ipcMain.handle(`slipway:${name}`, async (event, input: unknown) => {
-    if (!isTrustedSender(event, window)) throw new SlipwayError('E_BAD_INPUT', 'Refused: IPC from an untrusted sender');
-    try {
-      return await engine.call(name, input);
-    } catch (error) {
-      // Electron passes only the message across; keep the code in it.
-      const info = toErrorInfo(error);
-      throw new Error(JSON.stringify(info));
-    }
-  });
-}
-engine.on('event', (event) => window?.webContents.send('slipway:event', event));
+registerContractHandlers(ipcMain, engine, currentWindow);
+engine.on('event', (event) => window?.webContents.send(EVENT_CHANNEL, event));
 
-app.on('web-contents-created', (_event, contents) => {
-  contents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
+// Every web contents (the window, and anything it might try to open) is hardened the moment it exists.
+app.on('web-contents-created', (_event, contents) => hardenContents(contents));
+
+void app.whenReady().then(() => {
+  hardenSession(session.defaultSession);
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(currentWindow)));
+  createWindow();
 });
-
-void app.whenReady().then(createWindow);
 app.on('window-all-closed', () => {
   void engine.close().then(() => app.quit());
 });

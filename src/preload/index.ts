@@ -1,7 +1,8 @@
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { requestNames, type SlipwayApi, type SlipwayEvent } from '../shared/contract';
 
 // Exposes exactly the contract: one function per request, and an event subscription. Nothing else.
+// (The channel names repeat src/main/contract-handlers.ts: a sandboxed preload cannot import main's modules.)
 const api: Record<string, unknown> = {};
 for (const name of requestNames) {
   api[name] = (input: unknown) => ipcRenderer.invoke(`slipway:${name}`, input);
@@ -13,3 +14,8 @@ api.onEvent = (listener: (event: SlipwayEvent) => void) => {
 };
 
 contextBridge.exposeInMainWorld('slipway', api as SlipwayApi);
+
+// A dropped folder's path: File.path is gone from sandboxed pages, webUtils is the supported way.
+contextBridge.exposeInMainWorld('slipwayFiles', {
+  pathForFile: (file: File) => webUtils.getPathForFile(file),
+});

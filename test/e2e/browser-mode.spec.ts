@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { type ServedSlipway, serveSlipway } from '../support/serve';
+import { SCREENS_DIR } from '../support/ui';
 
 let served: ServedSlipway;
 test.beforeAll(async () => {
@@ -11,12 +12,78 @@ test.afterAll(async () => {
 
 test('browser mode serves the window, which reaches the engine through the contract', async ({ page }) => {
   await page.goto(served.url);
-  await expect(page.getByRole('heading', { name: 'Slipway' })).toBeVisible();
+  await expect(page.getByText('Drop a project folder')).toBeVisible();
   await expect(page.getByRole('status')).toContainText('browser mode');
-  await page.screenshot({ path: 'test-results/screens/start.png' });
 });
 
 test('browser mode refuses a request without the token', async ({ request }) => {
   const response = await request.post(`${served.origin}/api/app.info`, { data: {} });
   expect(response.status()).toBe(403);
+  expect(await response.text()).toContain('token');
+});
+
+test('browser mode refuses a request with a wrong token', async ({ request }) => {
+  const response = await request.post(`${served.origin}/api/app.info`, {
+    data: {},
+    headers: { 'x-slipway-token': 'f'.repeat(served.token.length) },
+  });
+  expect(response.status()).toBe(403);
+});
+
+test('browser mode refuses a request naming another Host, as a DNS-rebinding page would', async ({ request }) => {
+  const response = await request.post(`${served.origin}/api/app.info`, {
+    data: {},
+    headers: { 'x-slipway-token': served.token, host: 'attacker.example:80' },
+  });
+  expect(response.status()).toBe(403);
+  expect(await response.text()).toContain('Host');
+});
+
+test('browser mode refuses a request from another Origin', async ({ request }) => {
+  const response = await request.post(`${served.origin}/api/app.info`, {
+    data: {},
+    headers: { 'x-slipway-token': served.token, origin: 'http://attacker.example' },
+  });
+  expect(response.status()).toBe(403);
+  expect(await response.text()).toContain('Origin');
+});
+
+test('browser mode answers its own page, with the token', async ({ request }) => {
+  const response = await request.post(`${served.origin}/api/app.info`, {
+    data: {},
+    headers: { 'x-slipway-token': served.token, origin: served.origin },
+  });
+  expect(response.status()).toBe(200);
+  expect((await response.json()).result.mode).toBe('browser');
+});
+
+test('the folder picker walks folders through folders.list and opens one typed in its path field', async ({ page }) => {
+  await page.goto(served.url);
+  await expect(page.getByText('Drop a project folder')).toBeVisible();
+  await page.keyboard.press('Control+o');
+  const dialog = page.getByRole('dialog', { name: 'Choose a project folder' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel('Folder path').fill('/usr');
+  await dialog.getByRole('button', { name: 'Go' }).click();
+  await expect(dialog.getByRole('button', { name: /share/ })).toBeVisible();
+  await page.screenshot({ path: `${SCREENS_DIR}/folder-picker.png` });
+  await dialog.getByRole('button', { name: /share/ }).click();
+  await expect(dialog.getByLabel('Folder path')).toHaveValue('/usr/share');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+});
+
+test('a folder without a Dockerfile is refused calmly, naming the path, and the window keeps working', async ({
+  page,
+}) => {
+  await page.goto(served.url);
+  await expect(page.getByText('Drop a project folder')).toBeVisible();
+  await page.keyboard.press('Control+o');
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Folder path').fill('/usr/share');
+  await dialog.getByRole('button', { name: 'Go' }).click();
+  await dialog.getByRole('button', { name: 'Open this folder' }).click();
+  await expect(page.getByRole('alert')).toContainText('E_NO_DOCKERFILE');
+  await expect(page.getByRole('alert')).toContainText('/usr/share');
+  await expect(page.getByText('Drop a project folder')).toBeVisible();
 });

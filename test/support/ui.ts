@@ -24,6 +24,10 @@ export function landed(answer: { error?: { message: string } }): boolean {
 /** Drops a folder on the drop zone the way a file manager does: a file:// URI in text/uri-list. */
 export async function dropFolder(page: Page, fileUri: string): Promise<void> {
   const dataTransfer = await page.evaluateHandle((uri) => {
+    // Runs in the page, where DataTransfer exists; the test's own types are Node's.
+    const { DataTransfer } = globalThis as unknown as {
+      DataTransfer: new () => { setData(type: string, value: string): void };
+    };
     const transfer = new DataTransfer();
     transfer.setData('text/uri-list', `# dropped by the test\r\n${uri}\r\n`);
     return transfer;

@@ -51,7 +51,8 @@ export function stateFraction(state: TaskState): number | null {
     case 'uploading':
       return state.bytesTotal > 0 ? state.bytesSent / state.bytesTotal : 0;
     case 'building':
-      return state.steps > 0 ? state.step / state.steps : null;
+      // Step n is under way: n - 1 are done, and the bar stands halfway into the current one.
+      return state.steps > 0 ? Math.max(0, state.step - 0.5) / state.steps : null;
     case 'done':
       return 1;
     default:

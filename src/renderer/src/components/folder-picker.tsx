@@ -80,8 +80,8 @@ export function FolderPicker() {
           <button
             type="button"
             className="primary"
-            disabled={!listing}
-            onClick={() => listing && void openProject(listing.path)}
+            disabled={!path.trim()}
+            onClick={() => void openProject(path.trim())}
           >
             Open this folder
           </button>

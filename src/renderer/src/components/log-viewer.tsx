@@ -4,7 +4,7 @@ import { errorCode, errorMessage, formatCount, formatDuration, isNotAvailable } 
 import { parseAnsi, stripAnsi } from '../log/ansi';
 import { type FoldedRange, FoldMap } from '../log/fold-map';
 import { useLogWindow } from '../log/use-log-window';
-import { notify } from '../store/store';
+import { noteLogLines, notify } from '../store/store';
 import { slipway } from '../transport';
 import './log-viewer.css';
 
@@ -53,6 +53,9 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
   const programmaticScroll = useRef(false);
 
   const totalLines = Math.max(knownLines, polledLines);
+  useEffect(() => {
+    if (polledLines > knownLines) noteLogLines(buildId, taskId, polledLines);
+  }, [buildId, taskId, polledLines, knownLines]);
 
   // A fresh task starts fresh.
   // biome-ignore lint/correctness/useExhaustiveDependencies: resets whenever the task changes.
@@ -128,7 +131,8 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
   const scaled = naturalPx > MAX_SCROLL_PX;
   const contentPx = Math.max(viewportPx, Math.min(naturalPx, MAX_SCROLL_PX));
   const maxScrollPx = Math.max(0, contentPx - viewportPx);
-  const maxFirstRow = Math.max(0, foldMap.rows - visibleRows + 1);
+  // At the bottom the last line sits whole at the bottom edge.
+  const maxFirstRow = Math.max(0, foldMap.rows - Math.floor(viewportPx / ROW_PX));
   const firstRow = scaled
     ? Math.round((scrollTop / Math.max(1, maxScrollPx)) * maxFirstRow)
     : Math.min(Math.floor(scrollTop / ROW_PX), maxFirstRow);

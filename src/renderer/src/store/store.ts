@@ -11,7 +11,7 @@ import type {
   TaskState,
 } from '../../../shared/domain';
 import { errorCode, errorMessage, isFinished } from '../format';
-import { slipway } from '../transport';
+import { mode, slipway } from '../transport';
 import { FrameBatcher } from './frame-batcher';
 
 export type Screen = 'start' | 'project' | 'build' | 'history' | 'settings';
@@ -219,7 +219,7 @@ export async function pinRegion(region: string | null): Promise<void> {
 
 /** Opens the folder dialog: the native one in Electron, the engine-fed picker in a browser. */
 export async function chooseFolder(): Promise<void> {
-  if (get().info?.mode !== 'electron') {
+  if (mode !== 'electron') {
     set({ folderPickerOpen: true });
     return;
   }
@@ -328,6 +328,14 @@ export async function saveSettings(changes: Parameters<(typeof slipway)['setting
     notifyFailure('Cannot save the settings', error);
     return false;
   }
+}
+
+/** The log viewer read more lines than events announced (a build this window did not start): keep the count. */
+export function noteLogLines(buildId: string, taskId: string, lines: number): void {
+  const build = get().build;
+  const task = build?.tasks.find((candidate) => candidate.task.id === taskId);
+  if (!build || build.id !== buildId || !task || task.logLines >= lines) return;
+  set({ build: withTask(build, taskId, (current) => ({ ...current, logLines: lines })) });
 }
 
 // --- events ---
