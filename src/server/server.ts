@@ -7,7 +7,7 @@ import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buildDir } from '../core/builds/build-store';
 import type { Engine } from '../core/engine';
-import { assertPlainIds, savedLogName } from '../core/logs/save-log';
+import { assertLogIds, savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';
 import { isRequestName, type SlipwayEvent } from '../shared/contract';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
@@ -142,7 +142,7 @@ export async function startBrowserServer(
 async function downloadLog(engine: Engine, url: URL, response: ServerResponse): Promise<void> {
   const buildId = url.searchParams.get('buildId') ?? '';
   const taskId = url.searchParams.get('taskId') ?? '';
-  assertPlainIds(buildId, taskId);
+  assertLogIds(buildId, taskId);
   const { dataDir } = await engine.call('app.info', {});
   const file = logPath(buildDir(dataDir, buildId), taskId);
   const found = await stat(file).catch(() => null);

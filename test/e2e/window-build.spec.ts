@@ -89,6 +89,12 @@ test('a dropped multi-service project builds, and its logs and history are reada
   await page.getByTestId(`build-task-${first}`).getByRole('button', { name: /Log/ }).click();
   await expect(page.locator('.log-row.step').first()).toContainText(/STEP \d+\/\d+|Step \d+\/\d+/);
   await page.screenshot({ path: `${SCREENS_DIR}/build.png` });
+  // The theme follows the system.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const darkBackground = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(darkBackground).not.toBe('rgb(246, 247, 249)');
+  await page.screenshot({ path: `${SCREENS_DIR}/build-dark.png` });
+  await page.emulateMedia({ colorScheme: 'light' });
 
   await page.keyboard.press('Control+f');
   await expect(page.locator('#log-search')).toBeFocused();

@@ -4,7 +4,7 @@ import { SlipwayError } from '../../shared/errors';
 import { logPath } from './spool';
 
 /** Build and task ids are plain names: they never climb out of the data directory. */
-export function assertPlainIds(buildId: string, taskId: string): void {
+export function assertLogIds(buildId: string, taskId: string): void {
   if (!/^[\w.-]+$/.test(buildId) || !/^[\w.-]+$/.test(taskId) || buildId.startsWith('.') || taskId.startsWith('.')) {
     throw new SlipwayError('E_BAD_INPUT', 'Build and task ids are plain names');
   }

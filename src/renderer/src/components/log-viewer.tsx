@@ -352,7 +352,7 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
         </div>
         <div style={{ height: contentPx - viewportPx }} />
       </div>
-      {!following && totalLines > 0 ? (
+      {!following && contentPx > viewportPx ? (
         <button type="button" className="log-follow" onClick={follow}>
           ↓ Follow the tail
         </button>
