@@ -91,7 +91,7 @@ test('a dropped multi-service project builds, and its logs and history are reada
   await page.screenshot({ path: `${SCREENS_DIR}/build.png` });
   // The theme follows the system.
   await page.emulateMedia({ colorScheme: 'dark' });
-  const darkBackground = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const darkBackground = await page.evaluate('getComputedStyle(document.body).backgroundColor');
   expect(darkBackground).not.toBe('rgb(246, 247, 249)');
   await page.screenshot({ path: `${SCREENS_DIR}/build-dark.png` });
   await page.emulateMedia({ colorScheme: 'light' });

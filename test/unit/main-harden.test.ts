@@ -33,7 +33,12 @@ describe('the app menu', () => {
     const template = appMenuTemplate(() => ({ webContents: { sendInputEvent } }) as never, false);
     const file = template.find((item) => item.label === 'File');
     const open = (
-      file?.submenu as { label?: string; accelerator?: string; registerAccelerator?: boolean; click?: () => void }[]
+      (file?.submenu ?? []) as {
+        label?: string;
+        accelerator?: string;
+        registerAccelerator?: boolean;
+        click?: () => void;
+      }[]
     )[0];
     expect(open).toMatchObject({ accelerator: 'CmdOrCtrl+O', registerAccelerator: false });
     open?.click?.();
