@@ -130,5 +130,16 @@ test('a dropped multi-service project builds, and its logs and history are reada
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
   await expect(page.getByText(dataDir.path)).toBeVisible();
+  // A target with two regional endpoints survives a reload.
+  await page.getByRole('button', { name: 'Add a target' }).click();
+  await page.getByRole('button', { name: 'Add a region' }).click();
+  await page.getByLabel('Region').nth(0).fill('here');
+  await page.getByLabel('Endpoint URL').nth(0).fill(podman.url);
+  await page.getByLabel('Region').nth(1).fill('far');
+  await page.getByLabel('Endpoint URL').nth(1).fill('tcp://198.51.100.7:2375');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Settings saved.')).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Endpoint URL').nth(1)).toHaveValue('tcp://198.51.100.7:2375');
   await page.screenshot({ path: `${SCREENS_DIR}/settings.png`, fullPage: true });
 });

@@ -163,7 +163,14 @@ export async function initialize(): Promise<void> {
     set({ settings: settings.value, options: { ...get().options, concurrency: settings.value.concurrency } });
   }
   await route();
+  // Events can be missed (a dropped event stream reconnects); a running build is re-read now and then.
+  setInterval(() => {
+    const build = get().build;
+    if (build?.status === 'running' && document.visibilityState === 'visible') void loadBuild(build.id);
+  }, RUNNING_REFRESH_MS);
 }
+
+const RUNNING_REFRESH_MS = 5000;
 
 export async function loadRecent(): Promise<void> {
   try {
