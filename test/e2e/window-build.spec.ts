@@ -143,3 +143,23 @@ test('a dropped multi-service project builds, and its logs and history are reada
   await expect(page.getByLabel('Endpoint URL').nth(1)).toHaveValue('tcp://198.51.100.7:2375');
   await page.screenshot({ path: `${SCREENS_DIR}/settings.png`, fullPage: true });
 });
+
+test('a failing task shows its error with its code, and the window stays usable', async ({ page }) => {
+  test.skip(missing !== null, `Skipped: ${missing}`);
+  const failing = await fixture('failing');
+  try {
+    await page.goto(served.url);
+    await dropFolder(page, pathToFileURL(failing.path).href);
+    await expect(page.getByTestId('task-main')).toBeVisible();
+    await page.getByRole('button', { name: 'Build Ctrl+B' }).click();
+    const row = page.getByTestId('build-task-main');
+    await expect(row).toHaveAttribute('data-phase', 'failed', { timeout: 120_000 });
+    await expect(row.getByRole('alert')).toContainText('E_BUILD_FAILED');
+    await expect(page.getByTestId('build-status')).toHaveText('Failed');
+    await page.screenshot({ path: `${SCREENS_DIR}/build-failed.png` });
+    await page.getByRole('button', { name: 'Open' }).click();
+    await expect(page.getByText('Drop a project folder')).toBeVisible();
+  } finally {
+    await failing.cleanup();
+  }
+});

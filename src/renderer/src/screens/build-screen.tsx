@@ -24,6 +24,10 @@ export function BuildScreen() {
   if (!build) return <p className="muted">Loading the build…</p>;
   const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
   const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
+  // A task's own failure is shown on its row; the build's error is shown only when it is something else.
+  const taskShowsError = build.tasks.some(
+    (task) => task.state.phase === 'failed' && task.state.error.message === build.error?.message,
+  );
   return (
     <div className="build-screen">
       <header className="build-head">
@@ -46,7 +50,7 @@ export function BuildScreen() {
           </button>
         ) : null}
       </header>
-      {build.error && build.status !== 'cancelled' ? (
+      {build.error && build.status !== 'cancelled' && !taskShowsError ? (
         <p className="build-error" role="alert">
           <code>{build.error.code}</code> {build.error.message}
         </p>
