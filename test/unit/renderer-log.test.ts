@@ -1,8 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
-import { pathsFromUriList } from '../../src/renderer/src/drop';
+import { describe, expect, it } from 'vitest';
 import { parseAnsi, stripAnsi } from '../../src/renderer/src/log/ansi';
 import { FoldMap } from '../../src/renderer/src/log/fold-map';
 import { FrameBatcher } from '../../src/renderer/src/store/frame-batcher';
+import { pathsFromUriList } from '../../src/renderer/src/uri-list';
 
 describe('ANSI colours in log lines', () => {
   it('splits a line into styled spans and drops the escapes', () => {
@@ -58,9 +58,11 @@ describe('dropped folders', () => {
 describe('events reach the store once per frame', () => {
   it('coalesces a burst of progress per task and keeps the order of the rest', () => {
     const frames: (() => void)[] = [];
-    vi.stubGlobal('requestAnimationFrame', (callback: () => void) => frames.push(callback));
     const applied: unknown[][] = [];
-    const batcher = new FrameBatcher((events) => applied.push(events));
+    const batcher = new FrameBatcher(
+      (events) => applied.push(events),
+      (callback) => frames.push(callback),
+    );
     batcher.push({ type: 'history.changed' });
     for (let lines = 1; lines <= 1000; lines++) batcher.push({ type: 'task.log', buildId: 'b', taskId: 'api', lines });
     batcher.push({ type: 'task.log', buildId: 'b', taskId: 'web', lines: 7 });
@@ -76,6 +78,5 @@ describe('events reach the store once per frame', () => {
         { type: 'build.finished', buildId: 'b', status: 'succeeded', error: null },
       ],
     ]);
-    vi.unstubAllGlobals();
   });
 });

@@ -9,7 +9,11 @@ export class FrameBatcher {
   private sequence = 0;
   private scheduled = false;
 
-  constructor(private readonly apply: (events: SlipwayEvent[]) => void) {}
+  constructor(
+    private readonly apply: (events: SlipwayEvent[]) => void,
+    /** requestAnimationFrame in the window. */
+    private readonly scheduleFrame: (callback: () => void) => void,
+  ) {}
 
   push(event: SlipwayEvent): void {
     this.pending.set(this.keyOf(event), event);
@@ -18,7 +22,7 @@ export class FrameBatcher {
     // A hidden tab gets no frames; the timer keeps the queue from waiting for the user to come back.
     const flush = () => this.flush();
     const timer = setTimeout(flush, 250);
-    requestAnimationFrame(() => {
+    this.scheduleFrame(() => {
       clearTimeout(timer);
       flush();
     });

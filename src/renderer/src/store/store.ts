@@ -153,7 +153,7 @@ export async function route(): Promise<void> {
 // --- requests ---
 
 export async function initialize(): Promise<void> {
-  const batcher = new FrameBatcher(applyEvents);
+  const batcher = new FrameBatcher(applyEvents, (callback) => requestAnimationFrame(callback));
   slipway.onEvent((event) => batcher.push(event));
   window.addEventListener('hashchange', () => void route());
   const [info, settings] = await Promise.allSettled([slipway['app.info']({}), slipway['settings.get']({})]);
