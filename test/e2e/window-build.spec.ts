@@ -76,6 +76,7 @@ test('a dropped multi-service project builds, and its logs and history are reada
 
   await page.keyboard.press('Control+b');
   await expect(page.getByTestId('build-status')).toBeVisible();
+  await page.screenshot({ path: `${SCREENS_DIR}/build-running.png` });
   for (const task of expected.tasks) {
     await expect(page.getByTestId(`build-task-${task.id}`)).toHaveAttribute('data-phase', 'done', { timeout: 180_000 });
   }

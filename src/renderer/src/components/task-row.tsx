@@ -26,8 +26,10 @@ function progressText(task: BuildTask): string {
 export function TaskRow({ task, region, regionReason, startedMs, now, selected, onOpenLog }: TaskRowProps) {
   const { state } = task;
   const fraction = stateFraction(state);
+  // The engine's start time when the record has it (a build opened later), else when this window saw it start.
+  const sinceMs = task.startedAt ? Date.parse(task.startedAt) : startedMs;
   const elapsedMs =
-    'durationMs' in state ? state.durationMs : startedMs !== undefined && !isFinished(state) ? now - startedMs : null;
+    'durationMs' in state ? state.durationMs : sinceMs !== undefined && !isFinished(state) ? now - sinceMs : null;
   return (
     <li
       className={`task-row phase-${state.phase}${selected ? ' selected' : ''}`}

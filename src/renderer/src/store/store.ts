@@ -260,7 +260,7 @@ export function parseBuildArgs(text: string): Record<string, string> {
 }
 
 export async function startBuild(): Promise<void> {
-  const { project, options, probe, settings } = get();
+  const { project, options } = get();
   if (!project) return;
   const buildArgs = parseBuildArgs(options.buildArgs);
   try {
@@ -270,7 +270,7 @@ export async function startBuild(): Promise<void> {
       ...(options.noCache ? { noCache: true } : {}),
       ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
       concurrency: options.concurrency,
-      ...(settings?.pinnedRegion ? { region: settings.pinnedRegion } : probe?.chosen ? { region: probe.chosen } : {}),
+      // No region: the engine applies the pin or its own probe, and keeps the freedom to fail over.
     });
     set({ logTask: null, taskStartedMs: {}, taskRegions: {} });
     await loadBuild(buildId);
