@@ -60,14 +60,14 @@ export function FolderPicker() {
           {listing?.parent ? (
             <li>
               <button type="button" onClick={() => void list(listing.parent as string)}>
-                ↰ ..
+                ↰ Parent folder
               </button>
             </li>
           ) : null}
           {listing?.folders.map((name) => (
             <li key={name}>
               <button type="button" onClick={() => void list(join(name))}>
-                📁 {name}
+                <FolderIcon /> {name}
               </button>
             </li>
           ))}
@@ -88,5 +88,14 @@ export function FolderPicker() {
         </div>
       </div>
     </div>
+  );
+}
+
+/** Drawn, not an emoji: many Linux desktops have no colour emoji font. */
+function FolderIcon() {
+  return (
+    <svg className="folder-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+      <path d="M1.5 3.5h4l1.5 1.5h7.5v8h-13z" fill="currentColor" opacity="0.85" />
+    </svg>
   );
 }
