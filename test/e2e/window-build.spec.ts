@@ -98,7 +98,7 @@ test('a dropped multi-service project builds, and its logs and history are reada
   await page.emulateMedia({ colorScheme: 'light' });
 
   await page.keyboard.press('Control+f');
-  await expect(page.locator('#log-search')).toBeFocused();
+  await expect(page.getByRole('searchbox', { name: 'Search the log' })).toBeFocused();
   await page.keyboard.type('hello-from');
   await page.keyboard.press('Enter');
   const searched = await callContract(page, served, 'logs.search', { buildId, taskId: first, query: 'hello-from' });
@@ -110,6 +110,15 @@ test('a dropped multi-service project builds, and its logs and history are reada
     await expect(status).toContainText('logs.search');
   }
   await page.screenshot({ path: `${SCREENS_DIR}/log.png` });
+
+  // Every task's log at once, each following its own tail.
+  await page.getByRole('button', { name: 'Close the log' }).click();
+  await page.getByRole('button', { name: "watch every task's log" }).click();
+  await expect(page.locator('.log-viewer')).toHaveCount(expected.tasks.length);
+  for (const viewer of await page.locator('.log-viewer').all()) {
+    await expect(viewer.locator('.log-row.step').first()).toBeVisible();
+  }
+  await page.screenshot({ path: `${SCREENS_DIR}/logs-all.png` });
 
   // After a reload the build is still there, and history opens it.
   await page.reload();

@@ -17,7 +17,7 @@ export function useKeyboard(): void {
         event.preventDefault();
         if (state.project && state.build?.status !== 'running') void startBuild();
       } else if (mod && event.key.toLowerCase() === 'f') {
-        const search = document.getElementById('log-search');
+        const search = document.querySelector<HTMLInputElement>('.log-search input');
         if (search) {
           event.preventDefault();
           search.focus();

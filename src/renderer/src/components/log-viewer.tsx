@@ -22,6 +22,8 @@ interface LogViewerProps {
   /** Lines known from task.log events. */
   knownLines: number;
   running: boolean;
+  /** Several viewers side by side (all tasks at once): a smaller toolbar. */
+  compact?: boolean;
 }
 
 interface SearchState {
@@ -39,7 +41,7 @@ const noSearch: SearchState = { query: '', matches: [], truncated: false, index:
  * One task's log, virtualized: only the rows in view exist in the page and only their lines are read
  * (logs.read). It follows the tail until the user scrolls up, and follows again at the bottom.
  */
-export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerProps) {
+export function LogViewer({ buildId, taskId, knownLines, running, compact = false }: LogViewerProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [viewportPx, setViewportPx] = useState(400);
   const [scrollTop, setScrollTop] = useState(0);
@@ -311,13 +313,14 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
   }
 
   return (
-    <section className="log-viewer" aria-label={`Log of ${taskId}`}>
+    <section className={compact ? 'log-viewer compact' : 'log-viewer'} aria-label={`Log of ${taskId}`}>
       <div className="log-toolbar">
         <LogSearch
           search={search}
           onQuery={(query) => void runSearch(query)}
           onNext={() => step(1)}
           onPrevious={() => step(-1)}
+          compact={compact}
         />
         <span className="log-count" data-testid="log-line-count">
           {formatCount(totalLines)} lines
@@ -339,7 +342,7 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
           Save…
         </button>
       </div>
-      {stepsFailure ? <p className="log-note">{stepsFailure}</p> : null}
+      {stepsFailure && !compact ? <p className="log-note">{stepsFailure}</p> : null}
       <div className="log-scroller" ref={scroller} onScroll={onScroll} data-testid="log-scroller">
         <div className="log-pane" style={{ height: viewportPx }}>
           <div className="log-rows" style={{ transform: `translateY(${-offsetPx}px)` }}>
@@ -363,12 +366,13 @@ export function LogViewer({ buildId, taskId, knownLines, running }: LogViewerPro
 
 interface LogSearchProps {
   search: SearchState;
+  compact: boolean;
   onQuery(query: string): void;
   onNext(): void;
   onPrevious(): void;
 }
 
-function LogSearch({ search, onQuery, onNext, onPrevious }: LogSearchProps) {
+function LogSearch({ search, compact, onQuery, onNext, onPrevious }: LogSearchProps) {
   const [text, setText] = useState(search.query);
   useEffect(() => setText(search.query), [search.query]);
   const status = search.failure
@@ -383,7 +387,7 @@ function LogSearch({ search, onQuery, onNext, onPrevious }: LogSearchProps) {
   return (
     <form
       className="log-search"
-      aria-label="Search the log"
+      aria-label="Log search"
       onSubmit={(event) => {
         event.preventDefault();
         if (text !== search.query) onQuery(text);
@@ -391,9 +395,8 @@ function LogSearch({ search, onQuery, onNext, onPrevious }: LogSearchProps) {
       }}
     >
       <input
-        id="log-search"
         type="search"
-        placeholder="Search the log (Ctrl+F)"
+        placeholder={compact ? 'Search' : 'Search the log (Ctrl+F)'}
         aria-label="Search the log"
         value={text}
         onChange={(event) => setText(event.target.value)}

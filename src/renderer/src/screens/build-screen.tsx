@@ -1,8 +1,8 @@
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
-import { formatDuration, formatTime } from '../format';
-import { cancelBuild, openLog, useStore } from '../store/store';
+import { describeState, formatDuration, formatTime } from '../format';
+import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
 import { useNow } from '../use-now';
 import './build-screen.css';
 
@@ -70,7 +70,32 @@ export function BuildScreen() {
         ))}
       </ul>
       <MemoryStrip active={running} />
-      {shownTask ? (
+      {logTask === ALL_TASKS ? (
+        <div className="build-log">
+          <h2>
+            Every task's log{' '}
+            <button type="button" onClick={() => openLog(null)} aria-label="Close the logs">
+              Close
+            </button>
+          </h2>
+          <div className="build-log-grid">
+            {build.tasks.map((task) => (
+              <div key={task.task.id} className="build-log-cell">
+                <h3>
+                  {task.task.service} <span className="muted">· {describeState(task.state)}</span>
+                </h3>
+                <LogViewer
+                  buildId={build.id}
+                  taskId={task.task.id}
+                  knownLines={task.logLines}
+                  running={running}
+                  compact
+                />
+              </div>
+            ))}
+          </div>
+        </div>
+      ) : shownTask ? (
         <div className="build-log">
           <h2>
             Log of {shownTask.task.service}{' '}
@@ -81,7 +106,12 @@ export function BuildScreen() {
           <LogViewer buildId={build.id} taskId={shownTask.task.id} knownLines={shownTask.logLines} running={running} />
         </div>
       ) : (
-        <p className="muted build-hint">Open a task's log to read it as it is written.</p>
+        <p className="muted build-hint">
+          Open a task's log to read it as it is written, or{' '}
+          <button type="button" onClick={() => openLog(ALL_TASKS)}>
+            watch every task's log
+          </button>
+        </p>
       )}
     </div>
   );

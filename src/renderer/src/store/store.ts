@@ -14,6 +14,9 @@ import { errorCode, errorMessage, isFinished } from '../format';
 import { mode, slipway } from '../transport';
 import { FrameBatcher } from './frame-batcher';
 
+/** The log "task" that stands for every task of the build at once. */
+export const ALL_TASKS = '*';
+
 export type Screen = 'start' | 'project' | 'build' | 'history' | 'settings';
 
 /** A request that answered with an error: kept to be shown calmly where its data would be. */
