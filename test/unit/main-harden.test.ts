@@ -2,9 +2,15 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('electron', () => ({}));
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildDir } from '../../src/core/builds/build-store';
+import { Engine } from '../../src/core/engine';
+import { SpoolWriter } from '../../src/core/logs/spool';
 import { appMenuTemplate } from '../../src/main/app-menu';
 import { nativeDialogs } from '../../src/main/dialogs';
 import { hardenContents } from '../../src/main/harden';
+import { tempDir } from '../support/fixtures';
 
 describe('the window cannot be led away from the app', () => {
   it('denies navigation, redirects, webviews and new windows', () => {
@@ -60,5 +66,40 @@ describe('the native dialogs', () => {
     expect(await dialogs.openFolder()).toBeNull();
     expect(await dialogs.saveFile('x.log')).toBe('/home/me/build.log');
     expect(dialog.showSaveDialog.mock.calls[0]?.[0]).toMatchObject({ defaultPath: 'x.log' });
+  });
+});
+
+describe('saving a log in the desktop window', () => {
+  it('asks where with the save dialog and copies the whole log there', async () => {
+    const data = await tempDir('slipway-main-save-');
+    try {
+      const spool = await SpoolWriter.open(buildDir(data.path, 'b1'), 'api');
+      await spool.write([
+        { text: 'STEP 1/1: FROM scratch', flags: 0 },
+        { text: 'ok', flags: 0 },
+      ]);
+      await spool.close();
+      const target = join(data.path, 'saved.log');
+      const saveFile = vi.fn().mockResolvedValue(target);
+      const engine = new Engine({
+        dataDir: data.path,
+        mode: 'electron',
+        version: 'test',
+        dialogs: { openFolder: async () => null, saveFile },
+      });
+      expect(await engine.call('logs.save', { buildId: 'b1', taskId: 'api' })).toEqual({
+        path: target,
+        downloadUrl: null,
+      });
+      expect(saveFile).toHaveBeenCalledWith('slipway-b1-api.log');
+      expect(await readFile(target, 'utf8')).toBe('STEP 1/1: FROM scratch\nok\n');
+      saveFile.mockResolvedValueOnce(null);
+      expect(await engine.call('logs.save', { buildId: 'b1', taskId: 'api' })).toEqual({
+        path: null,
+        downloadUrl: null,
+      });
+    } finally {
+      await data.cleanup();
+    }
   });
 });
