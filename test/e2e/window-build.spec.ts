@@ -173,3 +173,25 @@ test('a failing task shows its error with its code, and the window stays usable'
     await failing.cleanup();
   }
 });
+
+test('Cancel stops a running build, and its task says it was cancelled', async ({ page }) => {
+  test.skip(missing !== null, `Skipped: ${missing}`);
+  const slow = await fixture('ui-slow');
+  try {
+    await page.goto(served.url);
+    await dropFolder(page, pathToFileURL(slow.path).href);
+    await expect(page.getByTestId('task-main')).toBeVisible();
+    await page.keyboard.press('Control+b');
+    const row = page.getByTestId('build-task-main');
+    await expect(row).toHaveAttribute('data-phase', 'building', { timeout: 60_000 });
+    await row.getByRole('button', { name: /Log/ }).click();
+    await expect(page.locator('.log-row', { hasText: 'waiting-to-be-cancelled' })).toBeVisible({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Cancel build' }).click();
+    await expect(row).toHaveAttribute('data-phase', 'cancelled', { timeout: 30_000 });
+    await expect(page.getByTestId('build-status')).toHaveText('Cancelled');
+    await expect(page.getByRole('button', { name: 'Cancel build' })).toBeHidden();
+    await page.screenshot({ path: `${SCREENS_DIR}/build-cancelled.png` });
+  } finally {
+    await slow.cleanup();
+  }
+});

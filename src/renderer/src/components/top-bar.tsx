@@ -14,7 +14,9 @@ export function TopBar() {
   const project = useStore((state) => state.project);
   const build = useStore((state) => state.build);
   const info = useStore((state) => state.info);
-  const enabled = (tab: Screen) => (tab === 'project' ? project !== null : tab === 'build' ? build !== null : true);
+  // After a reload the project is reopened from its path, so its tab stays reachable.
+  const hasProject = project !== null || sessionStorage.getItem('slipway.projectPath') !== null;
+  const enabled = (tab: Screen) => (tab === 'project' ? hasProject : tab === 'build' ? build !== null : true);
   return (
     <header className="top-bar">
       <span className="top-bar-brand">Slipway</span>
