@@ -171,16 +171,35 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
     if (!element || !following) return;
     const bottom = element.scrollHeight - element.clientHeight;
     if (Math.abs(element.scrollTop - bottom) > 1) {
-      programmaticScroll.current = true;
+      const before = element.scrollTop;
       element.scrollTop = bottom;
+      // Only a scroll that happened fires an event to ignore.
+      if (element.scrollTop !== before) programmaticScroll.current = true;
       setScrollTop(element.scrollTop);
     }
   }, [following, contentPx, viewportPx, foldMap.rows]);
+
+  // With a scaled scrollbar the same offset names a later row as the log grows: a reader's row is kept.
+  const anchorRow = useRef(0);
+  const rowAt = (top: number) =>
+    scaled ? Math.round((top / Math.max(1, maxScrollPx)) * maxFirstRow) : Math.floor(top / ROW_PX);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the number of rows changes.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element || followingRef.current || !scaled) return;
+    const wanted = scrollTopForRow(anchorRow.current);
+    if (Math.abs(element.scrollTop - wanted) < 1) return;
+    const before = element.scrollTop;
+    element.scrollTop = wanted;
+    if (element.scrollTop !== before) programmaticScroll.current = true;
+    setScrollTop(element.scrollTop);
+  }, [foldMap.rows]);
 
   const onScroll = () => {
     const element = scroller.current;
     if (!element) return;
     setScrollTop(element.scrollTop);
+    anchorRow.current = rowAt(element.scrollTop);
     if (programmaticScroll.current) {
       programmaticScroll.current = false;
       return;
@@ -210,12 +229,26 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
       followingRef.current = false;
       setFollowing(false);
       const row = Math.max(0, foldMap.rowOf(line) - Math.floor(visibleRows / 3));
-      programmaticScroll.current = true;
+      const before = element.scrollTop;
       element.scrollTop = scrollTopForRow(row);
+      if (element.scrollTop !== before) programmaticScroll.current = true;
       setScrollTop(element.scrollTop);
     },
     [folded, stepRanges, foldMap, visibleRows, scrollTopForRow],
   );
+
+  // Scrolling up by wheel or key stops following at once, even while new lines keep the bar moving.
+  const stopFollowing = () => {
+    if (!followingRef.current) return;
+    followingRef.current = false;
+    setFollowing(false);
+  };
+  const onWheel = (event: React.WheelEvent) => {
+    if (event.deltaY < 0) stopFollowing();
+  };
+  const onKeyDown = (event: React.KeyboardEvent) => {
+    if (event.key === 'PageUp' || event.key === 'ArrowUp' || event.key === 'Home') stopFollowing();
+  };
 
   const follow = () => {
     followingRef.current = true;
@@ -343,7 +376,17 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
         </button>
       </div>
       {stepsFailure && !compact ? <p className="log-note">{stepsFailure}</p> : null}
-      <div className="log-scroller" ref={scroller} onScroll={onScroll} data-testid="log-scroller">
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: wheel and keys on the log decide whether it follows. */}
+      <div
+        className="log-scroller"
+        ref={scroller}
+        onScroll={onScroll}
+        onWheel={onWheel}
+        onKeyDown={onKeyDown}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls with the keyboard once focused.
+        tabIndex={0}
+        data-testid="log-scroller"
+      >
         <div className="log-pane" style={{ height: viewportPx }}>
           <div className="log-rows" style={{ transform: `translateY(${-offsetPx}px)` }}>
             {totalLines === 0 ? (
