@@ -1,10 +1,11 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { requestNames, type SlipwayApi, type SlipwayEvent } from '../shared/contract';
+import type { SlipwayApi, SlipwayEvent } from '../shared/contract';
+import { preloadRequestNames } from './request-names';
 
 // Exposes exactly the contract: one function per request, and an event subscription. Nothing else.
 // (The channel names repeat src/main/contract-handlers.ts: a sandboxed preload cannot import main's modules.)
 const api: Record<string, unknown> = {};
-for (const name of requestNames) {
+for (const name of preloadRequestNames) {
   api[name] = (input: unknown) => ipcRenderer.invoke(`slipway:${name}`, input);
 }
 api.onEvent = (listener: (event: SlipwayEvent) => void) => {
