@@ -7,7 +7,8 @@ export function isTrustedSender(
 ): boolean {
   if (!window || event.sender !== window.webContents) return false;
   const frameUrl = event.senderFrame?.url ?? '';
-  if (frameUrl.startsWith('file://')) return true;
+  // The app's own page, not just any local file the window could have been led to.
+  if (frameUrl.startsWith('file://')) return new URL(frameUrl).pathname.endsWith('/renderer/index.html');
   const devUrl = process.env.ELECTRON_RENDERER_URL;
   return devUrl !== undefined && devUrl !== '' && frameUrl.startsWith(devUrl);
 }

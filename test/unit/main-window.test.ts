@@ -72,6 +72,15 @@ describe('the Electron main process', () => {
     await expect(handler?.(navigated, {})).rejects.toThrow(/untrusted sender/);
   });
 
+  it('refuses its own window showing another local file', async () => {
+    const handler = electron.handlers.get('slipway:app.info');
+    const elsewhere = {
+      sender: electron.windows[0]?.webContents,
+      senderFrame: { url: 'file:///home/me/Downloads/evil.html' },
+    };
+    await expect(handler?.(elsewhere, {})).rejects.toThrow(/untrusted sender/);
+  });
+
   it('answers its own window', async () => {
     const handler = electron.handlers.get('slipway:app.info');
     const own = {
@@ -83,7 +92,10 @@ describe('the Electron main process', () => {
 
   it('refuses input the schema does not allow, with E_BAD_INPUT', async () => {
     const handler = electron.handlers.get('slipway:logs.read');
-    const own = { sender: electron.windows[0]?.webContents, senderFrame: { url: 'file:///app/index.html' } };
+    const own = {
+      sender: electron.windows[0]?.webContents,
+      senderFrame: { url: 'file:///app/out/renderer/index.html' },
+    };
     const error = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: -1, count: 10 }).catch((e: Error) => e);
     expect(JSON.parse((error as Error).message)).toMatchObject({ code: 'E_BAD_INPUT' });
     const tooMany = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: 0, count: 1_000_000 }).catch(
