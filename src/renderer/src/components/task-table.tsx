@@ -1,4 +1,4 @@
-import type { Task, TaskInspection } from '../../../shared/domain';
+import type { SizedPath, Task, TaskInspection } from '../../../shared/domain';
 import { formatBytes, formatCount } from '../format';
 import type { Failure } from '../store/store';
 import './task-table.css';
@@ -55,10 +55,22 @@ export function TaskTable({ tasks, inspections, failure }: TaskTableProps) {
       ) : null}
       {tasks.map((task) => {
         const inspection = inspections?.[task.id];
-        if (!inspection || (inspection.warnings.length === 0 && inspection.suggestedIgnores.length === 0)) return null;
+        if (!inspection) return null;
+        const advice = inspection.warnings.length > 0 || inspection.suggestedIgnores.length > 0;
         return (
           <div key={task.id} className="task-advice">
             <h3>{task.service}</h3>
+            {inspection.scan.skipped.length > 0 ? (
+              <p className="task-warning">
+                ⚠ {inspection.scan.skipped.length} entries are left out (tar cannot hold them):{' '}
+                {inspection.scan.skipped
+                  .slice(0, 3)
+                  .map((entry) => entry.path)
+                  .join(', ')}
+                {inspection.scan.skipped.length > 3 ? '…' : ''}
+              </p>
+            ) : null}
+            {!advice ? <p className="muted">Nothing to trim.</p> : null}
             {inspection.warnings.map((warning) => (
               <p key={warning} className="task-warning">
                 ⚠ {warning}
@@ -72,9 +84,40 @@ export function TaskTable({ tasks, inspections, failure }: TaskTableProps) {
                 <pre className="task-ignores">{inspection.suggestedIgnores.join('\n')}</pre>
               </>
             ) : null}
+            {inspection.largestFiles.length + inspection.largestFolders.length > 0 ? (
+              <details className="task-largest">
+                <summary>Largest files and folders</summary>
+                <div className="task-largest-lists">
+                  <SizedList title="Folders" paths={inspection.largestFolders} />
+                  <SizedList title="Files" paths={inspection.largestFiles} />
+                </div>
+              </details>
+            ) : null}
           </div>
         );
       })}
     </div>
+  );
+}
+
+function SizedList({ title, paths }: { title: string; paths: SizedPath[] }) {
+  if (paths.length === 0) return null;
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>{title}</th>
+          <th className="number">Size</th>
+        </tr>
+      </thead>
+      <tbody>
+        {paths.map((entry) => (
+          <tr key={entry.path}>
+            <td className="mono">{entry.path}</td>
+            <td className="number">{formatBytes(entry.bytes)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
