@@ -42,6 +42,12 @@ export function RegionList() {
                         {region.spreadMs !== null ? (
                           <span className="muted"> ±{Math.round(region.spreadMs)}</span>
                         ) : null}
+                        {region.handshakeMs !== null ? (
+                          <span className="muted" title="Connect (and TLS) time of the first request, apart">
+                            {' '}
+                            · connect {formatDuration(region.handshakeMs)}
+                          </span>
+                        ) : null}
                       </>
                     )}
                   </span>
