@@ -155,7 +155,12 @@ export async function route(): Promise<void> {
 
 // --- requests ---
 
+let initialized = false;
+
 export async function initialize(): Promise<void> {
+  // One event stream per window, even when React mounts the app twice (StrictMode in development).
+  if (initialized) return;
+  initialized = true;
   const batcher = new FrameBatcher(applyEvents, (callback) => requestAnimationFrame(callback));
   slipway.onEvent((event) => batcher.push(event));
   window.addEventListener('hashchange', () => void route());
@@ -292,6 +297,7 @@ export async function loadBuild(buildId: string): Promise<void> {
     set({ build });
   } catch (error) {
     notifyFailure(`Cannot open build ${buildId}`, error);
+    if (get().build === null && get().screen === 'build') location.hash = '#/history';
   }
 }
 
