@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -19,7 +20,7 @@ export async function listFolders(path: string | undefined, home = homedir()): P
     throw new SlipwayError('E_BAD_INPUT', `Not an absolute path: ${given}`, { hint: 'Start the path with /.' });
   }
   const folder = resolve(given);
-  let entries: import('node:fs').Dirent[];
+  let entries: Dirent[];
   try {
     entries = await readdir(folder, { withFileTypes: true });
   } catch (error) {
