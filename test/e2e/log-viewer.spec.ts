@@ -59,6 +59,13 @@ test('the log viewer follows a million appended lines with under 500 rows in the
   await page.goto(`${served.url}#/build/${buildId}/log/main`);
   await expect(page.getByTestId('log-scroller')).toBeVisible();
 
+  // Frame gaps while the log grows: how smooth the page stays.
+  await page.evaluate(`(() => {
+    window.__frames = [];
+    const tick = (time) => { window.__frames.push(time); if (!window.__stopFrames) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  })()`);
+
   // The writer stays open for the late lines below; afterAll closes it whatever happens.
   const writer = await SpoolWriter.open(buildDir(dataDir.path, buildId), 'main');
   spool = writer;
@@ -76,6 +83,14 @@ test('the log viewer follows a million appended lines with under 500 rows in the
       maxRows = Math.max(maxRows, await page.locator('.log-row').count());
     }
   }
+
+  const frames = (await page.evaluate('(window.__stopFrames = true, window.__frames)')) as number[];
+  const gapsMs = frames.slice(1).map((time, i) => time - (frames[i] as number));
+  const longestGapMs = Math.max(...gapsMs);
+  console.log(
+    `log viewer while a million lines arrived: ${frames.length} frames, longest gap ${longestGapMs.toFixed(0)} ms`,
+  );
+  expect(frames.length).toBeGreaterThan(10);
 
   // Following: the last line arrives at the bottom without the user doing anything.
   await expect(page.getByTestId('log-line-count')).toHaveText('1,000,000 lines', { timeout: 30_000 });
