@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { buildDir } from '../core/builds/build-store';
+import { assertPlainIds } from '../core/builds/history';
 import type { Engine } from '../core/engine';
-import { assertLogIds, savedLogName } from '../core/logs/save-log';
+import { savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';
 import { isRequestName, type SlipwayEvent } from '../shared/contract';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
@@ -142,7 +143,7 @@ export async function startBrowserServer(
 async function downloadLog(engine: Engine, url: URL, response: ServerResponse): Promise<void> {
   const buildId = url.searchParams.get('buildId') ?? '';
   const taskId = url.searchParams.get('taskId') ?? '';
-  assertLogIds(buildId, taskId);
+  assertPlainIds(buildId, taskId);
   const { dataDir } = await engine.call('app.info', {});
   const file = logPath(buildDir(dataDir, buildId), taskId);
   const found = await stat(file).catch(() => null);

@@ -3,13 +3,6 @@ import { pipeline } from 'node:stream/promises';
 import { SlipwayError } from '../../shared/errors';
 import { logPath } from './spool';
 
-/** Build and task ids are plain names: they never climb out of the data directory. */
-export function assertLogIds(buildId: string, taskId: string): void {
-  if (!/^[\w.-]+$/.test(buildId) || !/^[\w.-]+$/.test(taskId) || buildId.startsWith('.') || taskId.startsWith('.')) {
-    throw new SlipwayError('E_BAD_INPUT', 'Build and task ids are plain names');
-  }
-}
-
 /** Copies a task's whole log to a file, streaming: the log may be larger than memory. */
 export async function copyLog(buildDir: string, taskId: string, destination: string): Promise<void> {
   const source = logPath(buildDir, taskId);
