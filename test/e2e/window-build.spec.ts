@@ -185,7 +185,7 @@ test('Cancel stops a running build, and its task says it was cancelled', async (
     const row = page.getByTestId('build-task-main');
     await expect(row).toHaveAttribute('data-phase', 'building', { timeout: 60_000 });
     await row.getByRole('button', { name: /Log/ }).click();
-    await expect(page.locator('.log-row', { hasText: 'waiting-to-be-cancelled' })).toBeVisible({ timeout: 30_000 });
+    await expect(page.locator('.log-text', { hasText: /^waiting-to-be-cancelled$/ })).toBeVisible({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Cancel build' }).click();
     await expect(row).toHaveAttribute('data-phase', 'cancelled', { timeout: 30_000 });
     await expect(page.getByTestId('build-status')).toHaveText('Cancelled');
