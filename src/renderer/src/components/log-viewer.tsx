@@ -358,7 +358,7 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
         <span className="log-count" data-testid="log-line-count">
           {formatCount(totalLines)} lines
         </span>
-        {steps && steps.length > 0 ? (
+        {steps && steps.length > 0 && !compact ? (
           <>
             <button type="button" onClick={() => setFolded(new Set(steps.map((s) => s.line)))}>
               Fold steps

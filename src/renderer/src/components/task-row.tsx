@@ -29,7 +29,11 @@ export function TaskRow({ task, region, regionReason, startedMs, now, selected, 
   // The engine's start time when the record has it (a build opened later), else when this window saw it start.
   const sinceMs = task.startedAt ? Date.parse(task.startedAt) : startedMs;
   const elapsedMs =
-    'durationMs' in state ? state.durationMs : sinceMs !== undefined && !isFinished(state) ? now - sinceMs : null;
+    'durationMs' in state
+      ? state.durationMs
+      : sinceMs !== undefined && !isFinished(state)
+        ? Math.max(0, now - sinceMs)
+        : null;
   return (
     <li
       className={`task-row phase-${state.phase}${selected ? ' selected' : ''}`}
