@@ -106,6 +106,12 @@ test('a dropped multi-service project builds, and its logs and history are reada
   if (landed(searched)) {
     await expect(status).toHaveText(/^1 of \d+/);
     await expect(page.locator('.log-row.current')).toContainText('hello-from');
+    // The same search as a regular expression, with the next match one key away.
+    await page.getByRole('button', { name: '.*' }).click();
+    await page.getByRole('searchbox', { name: 'Search the log' }).fill('^hello-from-[a-z]+$');
+    await page.keyboard.press('Enter');
+    await expect(status).toHaveText(/^1 of 1$/);
+    await expect(page.locator('.log-row.current mark')).toHaveText(/^hello-from-[a-z]+$/);
   } else {
     await expect(status).toContainText('logs.search');
   }

@@ -28,6 +28,7 @@ interface LogViewerProps {
 
 interface SearchState {
   query: string;
+  regex: boolean;
   matches: number[];
   truncated: boolean;
   index: number;
@@ -35,7 +36,15 @@ interface SearchState {
   busy: boolean;
 }
 
-const noSearch: SearchState = { query: '', matches: [], truncated: false, index: -1, failure: null, busy: false };
+const noSearch: SearchState = {
+  query: '',
+  regex: false,
+  matches: [],
+  truncated: false,
+  index: -1,
+  failure: null,
+  busy: false,
+};
 
 /**
  * One task's log, virtualized: only the rows in view exist in the page and only their lines are read
@@ -265,23 +274,32 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
 
   // --- search ---
   const runSearch = useCallback(
-    async (query: string) => {
+    async (query: string, regex: boolean) => {
       if (!query) {
-        setSearch(noSearch);
+        setSearch({ ...noSearch, regex });
         return;
       }
-      setSearch((current) => ({ ...current, query, busy: true }));
+      setSearch((current) => ({ ...current, query, regex, busy: true }));
       try {
-        const result = await slipway['logs.search']({ buildId, taskId, query, limit: 10_000 });
+        const result = await slipway['logs.search']({ buildId, taskId, query, regex, limit: 10_000 });
         const first = result.matches.findIndex((line) => line >= foldMap.lineAt(firstRow));
         const index = result.matches.length === 0 ? -1 : first === -1 ? 0 : first;
-        setSearch({ query, matches: result.matches, truncated: result.truncated, index, failure: null, busy: false });
+        setSearch({
+          query,
+          regex,
+          matches: result.matches,
+          truncated: result.truncated,
+          index,
+          failure: null,
+          busy: false,
+        });
         const line = result.matches[index];
         if (line !== undefined) scrollToLine(line);
       } catch (error) {
         setSearch({
           ...noSearch,
           query,
+          regex,
           failure: isNotAvailable(error)
             ? 'Search needs an engine that searches logs (logs.search); this one does not yet.'
             : `${errorCode(error)}: ${errorMessage(error)}`,
@@ -326,6 +344,7 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
   };
 
   const currentMatch = search.matches[search.index];
+  const highlight = useMemo(() => highlightPattern(search), [search]);
   const rows = [];
   for (let i = 0; i < visibleRows && firstRow + i < foldMap.rows; i++) {
     const line = foldMap.lineAt(firstRow + i);
@@ -339,7 +358,7 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
         step={range ? { durationMs: range.step.durationMs, hidden: range.to - range.from } : null}
         folded={folded.has(line)}
         onToggle={toggleFold}
-        highlight={search.failure ? '' : search.query}
+        highlight={highlight}
         current={line === currentMatch}
       />,
     );
@@ -350,7 +369,7 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
       <div className="log-toolbar">
         <LogSearch
           search={search}
-          onQuery={(query) => void runSearch(query)}
+          onQuery={(query, regex) => void runSearch(query, regex)}
           onNext={() => step(1)}
           onPrevious={() => step(-1)}
           compact={compact}
@@ -410,13 +429,14 @@ export function LogViewer({ buildId, taskId, knownLines, running, compact = fals
 interface LogSearchProps {
   search: SearchState;
   compact: boolean;
-  onQuery(query: string): void;
+  onQuery(query: string, regex: boolean): void;
   onNext(): void;
   onPrevious(): void;
 }
 
 function LogSearch({ search, compact, onQuery, onNext, onPrevious }: LogSearchProps) {
   const [text, setText] = useState(search.query);
+  const [regex, setRegex] = useState(search.regex);
   useEffect(() => setText(search.query), [search.query]);
   const status = search.failure
     ? search.failure
@@ -433,7 +453,7 @@ function LogSearch({ search, compact, onQuery, onNext, onPrevious }: LogSearchPr
       aria-label="Log search"
       onSubmit={(event) => {
         event.preventDefault();
-        if (text !== search.query) onQuery(text);
+        if (text !== search.query || regex !== search.regex) onQuery(text, regex);
         else onNext();
       }}
     >
@@ -450,6 +470,18 @@ function LogSearch({ search, compact, onQuery, onNext, onPrevious }: LogSearchPr
           }
         }}
       />
+      <button
+        type="button"
+        className={regex ? 'log-regex on' : 'log-regex'}
+        aria-pressed={regex}
+        title="Search with a regular expression"
+        onClick={() => {
+          setRegex(!regex);
+          if (text) onQuery(text, !regex);
+        }}
+      >
+        .*
+      </button>
       <button type="button" aria-label="Previous match" onClick={onPrevious} disabled={search.matches.length === 0}>
         ↑
       </button>
@@ -470,7 +502,7 @@ interface LogRowProps {
   step: { durationMs: number | null; hidden: number } | null;
   folded: boolean;
   onToggle(line: number): void;
-  highlight: string;
+  highlight: RegExp | null;
   current: boolean;
 }
 
@@ -527,18 +559,26 @@ const LogRow = memo(function LogRow({ line, text, flags, step, folded, onToggle,
   );
 });
 
-function Highlighted({ text, query }: { text: string; query: string }) {
+/** What to mark in the rows in view, matching the engine's search: case-sensitive, literal or a regex. */
+function highlightPattern(search: SearchState): RegExp | null {
+  if (!search.query || search.failure) return null;
+  try {
+    return new RegExp(search.regex ? search.query : search.query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
+  } catch {
+    return null;
+  }
+}
+
+function Highlighted({ text, query }: { text: string; query: RegExp | null }) {
   if (!query) return text;
-  const lower = text.toLowerCase();
-  const needle = query.toLowerCase();
   const parts: (string | React.ReactElement)[] = [];
   let at = 0;
-  let found = lower.indexOf(needle);
-  while (found !== -1) {
-    parts.push(text.slice(at, found));
-    parts.push(<mark key={found}>{text.slice(found, found + needle.length)}</mark>);
-    at = found + needle.length;
-    found = lower.indexOf(needle, at);
+  for (const match of text.matchAll(query)) {
+    if (match[0].length === 0) continue;
+    const index = match.index ?? 0;
+    parts.push(text.slice(at, index));
+    parts.push(<mark key={index}>{match[0]}</mark>);
+    at = index + match[0].length;
   }
   if (parts.length === 0) return text;
   parts.push(text.slice(at));
