@@ -1,6 +1,8 @@
+import { pathToFileURL } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { fixture } from '../support/fixtures';
 import { type ServedSlipway, serveSlipway } from '../support/serve';
-import { SCREENS_DIR } from '../support/ui';
+import { dropFolder, SCREENS_DIR } from '../support/ui';
 
 let served: ServedSlipway;
 test.beforeAll(async () => {
@@ -86,4 +88,19 @@ test('a folder without a Dockerfile is refused calmly, naming the path, and the 
   await expect(page.getByRole('alert')).toContainText('E_NO_DOCKERFILE');
   await expect(page.getByRole('alert')).toContainText('/usr/share');
   await expect(page.getByText('Drop a project folder')).toBeVisible();
+});
+
+test('a folder dropped on any screen opens, replacing the project shown', async ({ page }) => {
+  const first = await fixture('single');
+  const second = await fixture('failing');
+  try {
+    await page.goto(served.url);
+    await dropFolder(page, pathToFileURL(first.path).href);
+    await expect(page.getByRole('heading', { name: /slipway-single-/ })).toBeVisible();
+    await dropFolder(page, pathToFileURL(second.path).href, 'main.screen');
+    await expect(page.getByRole('heading', { name: /slipway-failing-/ })).toBeVisible();
+  } finally {
+    await first.cleanup();
+    await second.cleanup();
+  }
 });

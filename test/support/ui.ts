@@ -22,7 +22,7 @@ export function landed(answer: { error?: { message: string } }): boolean {
 }
 
 /** Drops a folder on the drop zone the way a file manager does: a file:// URI in text/uri-list. */
-export async function dropFolder(page: Page, fileUri: string): Promise<void> {
+export async function dropFolder(page: Page, fileUri: string, target = '[data-testid=drop-zone]'): Promise<void> {
   const dataTransfer = await page.evaluateHandle((uri) => {
     // Runs in the page, where DataTransfer exists; the test's own types are Node's.
     const { DataTransfer } = globalThis as unknown as {
@@ -32,8 +32,8 @@ export async function dropFolder(page: Page, fileUri: string): Promise<void> {
     transfer.setData('text/uri-list', `# dropped by the test\r\n${uri}\r\n`);
     return transfer;
   }, fileUri);
-  await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
-  await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
+  await page.dispatchEvent(target, 'dragover', { dataTransfer });
+  await page.dispatchEvent(target, 'drop', { dataTransfer });
 }
 
 export const SCREENS_DIR = 'test-results/screens';

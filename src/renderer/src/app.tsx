@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { openDropped } from './components/drop-zone';
 import { FolderPicker } from './components/folder-picker';
 import { NoticeList } from './components/notice-list';
 import { TopBar } from './components/top-bar';
@@ -19,7 +20,17 @@ export function App() {
   }, []);
   useKeyboard();
   return (
-    <div className="app">
+    // A folder dropped anywhere opens, whatever the screen; the Start screen's drop zone is only the obvious place.
+    // biome-ignore lint/a11y/noStaticElementInteractions: drops have no keyboard form; Ctrl+O is that path.
+    <div
+      className="app"
+      onDragOver={(event) => {
+        if (event.dataTransfer.types.includes('Files') || event.dataTransfer.types.includes('text/uri-list')) {
+          event.preventDefault();
+        }
+      }}
+      onDrop={openDropped}
+    >
       <TopBar />
       <NoticeList />
       <main className="screen">
