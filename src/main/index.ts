@@ -38,6 +38,10 @@ void app.whenReady().then(() => {
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(currentWindow)));
   createWindow();
 });
+// macOS keeps the app running without windows; clicking its dock icon brings the window back.
+app.on('activate', () => {
+  if (!window && app.isReady()) createWindow();
+});
 app.on('window-all-closed', () => {
   void engine.close().then(() => app.quit());
 });
