@@ -16,10 +16,10 @@ import { readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
 import { openProject } from './project/detect';
-import { failoverOrder } from './regions/choose';
-import { RegionProber } from './regions/probe';
 import { listFolders } from './project/folders';
 import { loadRecentProjects, rememberProject } from './project/recent-projects';
+import { failoverOrder } from './regions/choose';
+import { RegionProber } from './regions/probe';
 import { loadSettings, saveSettings } from './settings/settings-store';
 import { validateSettings } from './settings/settings-validate';
 
@@ -36,10 +36,6 @@ export interface EngineOptions {
   version: string;
   builderUrl?: string;
   dialogs?: ShellDialogs;
-}
-
-function notYet(name: string): never {
-  throw new SlipwayError('E_INTERNAL', `${name} is not available in this version yet`);
 }
 
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
