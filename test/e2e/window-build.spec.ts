@@ -69,6 +69,12 @@ test('a dropped multi-service project builds, and its logs and history are reada
   const probed = await callContract(page, served, 'regions.probe');
   if (landed(probed)) {
     await expect(page.getByTestId('region-reason')).toContainText(/Chosen|Pinned/);
+    // Pinning a region wins over the probe, and unpinning gives the choice back.
+    const region = page.getByTestId('region').first();
+    await region.getByRole('button', { name: 'Pin' }).click();
+    await expect(page.getByTestId('region-reason')).toContainText('Pinned to');
+    await region.getByRole('button', { name: 'Unpin' }).click();
+    await expect(page.getByTestId('region-reason')).toContainText('Chosen');
   } else {
     await expect(page.getByText('Latencies are not known')).toBeVisible();
   }
