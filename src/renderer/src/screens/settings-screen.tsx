@@ -167,7 +167,7 @@ export function SettingsScreen() {
             value={draft.compress}
             onChange={(event) => setDraft({ ...draft, compress: event.target.value as Settings['compress'] })}
           >
-            <option value="auto">Automatic (not on this machine)</option>
+            <option value="auto">Automatic (on for remote builders, off for local ones)</option>
             <option value="always">Always</option>
             <option value="never">Never</option>
           </select>
