@@ -144,6 +144,11 @@ test('a dropped multi-service project builds, and its logs and history are reada
     await row.getByRole('link').click();
     await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
     expect(page.url()).toContain(buildId);
+    // Deleting it from history removes its row.
+    await page.getByRole('button', { name: 'History' }).click();
+    const rows = await page.getByTestId('history-row').count();
+    await page.getByTestId('history-row').first().getByRole('button', { name: 'Delete build' }).click();
+    await expect(page.getByTestId('history-row')).toHaveCount(rows - 1);
   } else {
     await expect(page.getByText('History is not available')).toBeVisible();
     await page.screenshot({ path: `${SCREENS_DIR}/history.png` });
