@@ -106,4 +106,22 @@ describe('inspecting a large context', () => {
     expect(inspection.memoryEstimateBytes).toBeGreaterThan(PACK_MEMORY_BYTES);
     expect(inspection.memoryEstimateBytes).toBeLessThan(16 << 20);
   });
+
+  it('never suggests ignoring the folder that holds the Dockerfile', async () => {
+    const dir = await tempDir('slipway-build-folder-');
+    cleanups.push(dir.cleanup);
+    await mkdir(join(dir.path, 'build'));
+    await writeFile(join(dir.path, 'build', 'App.Dockerfile'), 'FROM scratch\n');
+    await mkdir(join(dir.path, 'dist'));
+    await writeFile(join(dir.path, 'dist', 'bundle.js'), 'bundle');
+    const inspection = await inspectTask({
+      id: 'main',
+      service: 'main',
+      contextPath: dir.path,
+      dockerfile: 'build/App.Dockerfile',
+    });
+    expect(inspection.largestFolders.map((folder) => folder.path)).toContain('build');
+    expect(inspection.suggestedIgnores).not.toContain('build');
+    expect(inspection.suggestedIgnores).toContain('dist');
+  });
 });

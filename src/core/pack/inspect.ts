@@ -103,7 +103,10 @@ export async function inspectTask(task: Task): Promise<TaskInspection> {
       suggestedIgnores.push(line);
     }
   };
-  for (const folder of largestFolders) suggest(ignoreLineFor(folder, true));
+  // A folder that holds the Dockerfile is never worth ignoring, whatever its name ("build/", say).
+  for (const folder of largestFolders) {
+    if (!plan.dockerfile.startsWith(`${folder.path}/`)) suggest(ignoreLineFor(folder, true));
+  }
   for (const file of largestFiles) {
     if (file.bytes >= scan.bytes * DOMINANT_SHARE) suggest(ignoreLineFor(file, false));
   }
