@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerBuildParser } from '../../src/core/logs/docker-parser';
 import { LineSplitter } from '../../src/core/logs/line-splitter';
-import { type BuildRecord, LineFlag } from '../../src/core/logs/log-line';
+import { type BuildRecord, LineFlag, parseStep } from '../../src/core/logs/log-line';
 import { TerminalLines } from '../../src/core/logs/terminal-lines';
 
 const texts = (records: BuildRecord[]) =>
@@ -79,5 +79,15 @@ describe('the Docker build protocol', () => {
     expect(lines.every((line) => line.text.length <= 1024)).toBe(true);
     expect(lines.slice(0, -1).every((line) => line.flags & LineFlag.continued)).toBe(true);
     expect(lines.every((line) => line.flags & LineFlag.invalid)).toBe(true);
+  });
+});
+
+describe('build steps', () => {
+  it('are read from Podman, Podman multi-stage and BuildKit-less Docker lines, and nothing else', () => {
+    expect(parseStep('STEP 2/5: COPY . /ctx/')).toEqual({ step: 2, steps: 5 });
+    expect(parseStep('[1/2] STEP 2/2: COPY busybox /bin/busybox')).toEqual({ step: 2, steps: 2 });
+    expect(parseStep('Step 3/7 : RUN make')).toEqual({ step: 3, steps: 7 });
+    expect(parseStep('echo STEP 1/2: not a step')).toBeNull();
+    expect(parseStep('[1/2] building')).toBeNull();
   });
 });

@@ -19,9 +19,10 @@ export type BuildRecord =
   | { kind: 'image'; imageId: string }
   | { kind: 'error'; message: string };
 
-const STEP_PATTERN = /^(?:STEP|Step) (\d+)\/(\d+)\s?:/;
+// Podman prefixes the steps of a multi-stage build with their stage: "[1/2] STEP 1/2: FROM scratch AS base".
+const STEP_PATTERN = /^(?:\[\d+\/\d+\] )?(?:STEP|Step) (\d+)\/(\d+)\s?:/;
 
-/** Reads "STEP n/m:" (Podman, BuildKit-less Docker prints "Step n/m :") off a log line. */
+/** Reads "STEP n/m:" (Podman, "[s/S] STEP n/m:" in a multi-stage build; BuildKit-less Docker prints "Step n/m :") off a log line. */
 export function parseStep(text: string): { step: number; steps: number } | null {
   const match = STEP_PATTERN.exec(text);
   return match ? { step: Number(match[1]), steps: Number(match[2]) } : null;
