@@ -2,11 +2,15 @@ import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
+import { limitProcessMemory } from '../core/process-memory';
 import { appMenuTemplate } from './app-menu';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
 import { nativeDialogs } from './dialogs';
 import { hardenContents, hardenSession } from './harden';
 import { windowOptions } from './window-options';
+
+// The engine runs in this process: keep its memory as flat as the CLI's (see process-memory.ts).
+limitProcessMemory();
 
 let window: BrowserWindow | null = null;
 const currentWindow = () => window;
