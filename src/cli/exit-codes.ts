@@ -15,6 +15,8 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'E_CONTEXT_NOT_FOUND',
   'E_CONTEXT_OUTSIDE_PROJECT',
   'E_COMPOSE_INVALID',
+  'E_TOKEN_MISSING',
+  'E_TOKEN_INSECURE',
 ]);
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -131,6 +131,8 @@ export type TaskState =
       bytesSent: number;
       bytesTotal: number;
       bytesPerSecond: number;
+      /** Bytes on the wire so far when the body is gzipped (balena): a running total, its end unknown. */
+      compressedBytesSent?: number;
     }
   | { phase: 'building'; step: number; steps: number }
   | { phase: 'done'; imageId: string | null; durationMs: number }
@@ -168,6 +170,8 @@ export interface Build {
   error: ErrorInfo | null;
   /** balena: the release id the builder reported. */
   releaseId?: string | null;
+  /** balena: the id of the build's own log (the builder's general output), read like a task's log. */
+  logId?: string;
 }
 
 /** A build as listed in history. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BalenaRecord, BalenaBuildParser } from '../../src/core/logs/balena-parser';
+import { BalenaBuildParser, type BalenaRecord } from '../../src/core/logs/balena-parser';
 import { LineFlag } from '../../src/core/logs/log-line';
 
 const services = new Set(['main', 'web']);
@@ -49,7 +49,11 @@ describe('the balena builder response', () => {
       'Step 2/3 : RUN ["/bin/busybox","sh","-c","echo hi"]',
       'hi',
     ]);
-    expect(linesOf(records, 'web')).toEqual(['Step 1/2 : FROM scratch', 'Pulling 100%', 'Step 2/2 : COPY caf\u00e9 \u2713 /']);
+    expect(linesOf(records, 'web')).toEqual([
+      'Step 1/2 : FROM scratch',
+      'Pulling 100%',
+      'Step 2/2 : COPY caf\u00e9 \u2713 /',
+    ]);
     expect(linesOf(records, null)).toEqual([
       '[Info]     Starting build for myorg/myfleet, user me',
       '[Success]  Successfully built images',
@@ -173,7 +177,11 @@ describe('the balena builder response', () => {
     const rest = cut.end();
     expect(cut.complete).toBe(false);
     expect(rest).toContainEqual(
-      expect.objectContaining({ kind: 'line', service: null, line: expect.objectContaining({ flags: LineFlag.invalid }) }),
+      expect.objectContaining({
+        kind: 'line',
+        service: null,
+        line: expect.objectContaining({ flags: LineFlag.invalid }),
+      }),
     );
   });
 
@@ -207,7 +215,9 @@ describe('the balena builder response', () => {
       expect(split, `split at byte ${at}`).toEqual(whole);
     }
     expect(parseAll(response, 1)).toEqual(whole);
-    expect(linesOf(whole, 'main')).toContain('\u00e9\u00e8 \u{1f680} \u4e2d\u6587 {"nested": "[brackets] and \\"quotes\\""}');
+    expect(linesOf(whole, 'main')).toContain(
+      '\u00e9\u00e8 \u{1f680} \u4e2d\u6587 {"nested": "[brackets] and \\"quotes\\""}',
+    );
   });
 
   it('never holds a message past the cap: an over-long one comes out in pieces, and the next parses', () => {

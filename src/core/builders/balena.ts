@@ -1,0 +1,145 @@
+import type { Readable } from 'node:stream';
+import { request } from 'undici';
+import { SlipwayError } from '../../shared/errors';
+import { transportError } from './docker';
+import type { Connection } from './endpoint';
+
+/** balenaCloud's builder; a region's builder is given as REGION=URL. */
+export const DEFAULT_BALENA_BUILDER_URL = 'https://builder.balena-cloud.com';
+
+/** The options of one build, as the builder's query string names them. */
+export interface BalenaBuildOptions {
+  /** The fleet, "org/fleet". */
+  fleet: string;
+  /** A Dockerfile other than the default, for a project without a compose file. */
+  dockerfilePath?: string | null;
+  /** Build for the fleet's architecture under emulation on an x86 builder. */
+  emulated?: boolean;
+  nocache?: boolean;
+  /** Draft release: built, but not pinned to the fleet's devices. */
+  draft?: boolean;
+  /** Detached: the builder answers at once with a release id and builds on without us. */
+  headless?: boolean;
+}
+
+/** Checks a fleet slug: "org/fleet", as balena spells them. */
+export function parseFleet(slug: string): string {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(slug)) {
+    throw new SlipwayError('E_BAD_INPUT', `Not a balena fleet: ${slug}`, {
+      hint: 'Give the fleet as ORG/FLEET, as the balena dashboard shows it.',
+    });
+  }
+  return slug;
+}
+
+/** The path and query of POST /v3/build, exactly as the balena builder reads them. */
+export function balenaBuildPath(options: BalenaBuildOptions): string {
+  const query = new URLSearchParams({
+    slug: options.fleet,
+    dockerfilePath: options.dockerfilePath ?? '',
+    emulated: String(options.emulated ?? false),
+    nocache: String(options.nocache ?? false),
+    headless: String(options.headless ?? false),
+    isdraft: String(options.draft ?? false),
+  });
+  return `/v3/build?${query}`;
+}
+
+/** The balena API beside a builder: builder.<domain> -> api.<domain>; any other host serves both. */
+export function balenaApiOrigin(builderUrl: string): string {
+  const url = new URL(builderUrl);
+  if (url.hostname.startsWith('builder.')) url.hostname = `api.${url.hostname.slice('builder.'.length)}`;
+  return url.origin;
+}
+
+/** Reads the start of an error response, for the message; discards the rest. */
+async function errorText(body: Readable, limitBytes = 4096): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    chunks.push((chunk as Buffer).subarray(0, Math.max(0, limitBytes - bytes)));
+    bytes += (chunk as Buffer).length;
+    if (bytes >= limitBytes) break;
+  }
+  body.destroy();
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+    if (typeof parsed.error === 'string') return parsed.error;
+  } catch {
+    // Plain text or an HTML page: its start is the message.
+  }
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+export interface BalenaBuildRequest extends BalenaBuildOptions {
+  token: string;
+  /** The gzip of the project's tar. */
+  body: Readable;
+  signal: AbortSignal;
+}
+
+/** POST /v3/build with the gzipped project; resolves with the response stream once the builder answers. */
+export async function startBalenaBuild(connection: Connection, build: BalenaBuildRequest): Promise<Readable> {
+  let response: Awaited<ReturnType<typeof request>>;
+  try {
+    response = await request(`${connection.origin}${balenaBuildPath(build)}`, {
+      method: 'POST',
+      dispatcher: connection.dispatcher,
+      headers: {
+        authorization: `Bearer ${build.token}`,
+        'content-type': 'application/x-tar',
+        'content-encoding': 'gzip',
+      },
+      body: build.body,
+      signal: build.signal,
+    });
+  } catch (error) {
+    throw transportError(connection, error, 'upload');
+  }
+  if (response.statusCode !== 200) {
+    const message = await errorText(response.body).catch(() => '');
+    const denied = response.statusCode === 401 || response.statusCode === 403;
+    throw new SlipwayError(
+      'E_BUILDER_REJECTED',
+      `The balena builder at ${connection.endpoint.url} answered ${response.statusCode}: ${message || '(empty body)'}`,
+      { hint: denied ? 'Check the token (BALENA_TOKEN) and that it may push to this fleet.' : undefined },
+    );
+  }
+  return response.body;
+}
+
+/** Marks a release cancelled through the balena API: PATCH /v7/release(<id>) {status: 'cancelled'}. */
+export async function cancelBalenaRelease(
+  connection: Connection,
+  apiOrigin: string,
+  token: string,
+  releaseId: string,
+): Promise<void> {
+  if (!/^\d+$/.test(releaseId)) {
+    throw new SlipwayError('E_BUILDER_PROTOCOL', `The builder gave a release id that is not a number: ${releaseId}`);
+  }
+  const url = `${apiOrigin}/v7/release(${releaseId})`;
+  let response: Awaited<ReturnType<typeof request>>;
+  try {
+    response = await request(url, {
+      method: 'PATCH',
+      dispatcher: connection.dispatcher,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'cancelled' }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as Error).name;
+    throw new SlipwayError('E_BUILDER_UNREACHABLE', `Cannot reach the balena API at ${url}: ${code}`, { cause: error });
+  }
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    const message = await errorText(response.body).catch(() => '');
+    throw new SlipwayError(
+      'E_BUILDER_REJECTED',
+      `The balena API at ${url} answered ${response.statusCode}: ${message}`,
+    );
+  }
+  await response.body.dump();
+}
