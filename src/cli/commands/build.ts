@@ -14,6 +14,7 @@ import { SlipwayError, toErrorInfo } from '../../shared/errors';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { type Output, printError } from '../output';
 import { progressText, TerminalProgress } from '../task-progress';
+import { balenaBuildCommand, balenaUsage } from './balena';
 
 export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--region NAME|auto] [--concurrency N] [--json]
 
@@ -29,7 +30,10 @@ export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--reg
   --silence-timeout S   fail a task whose builder says nothing for S seconds (default 1800)
   --tag T               tag of the image ("-<service>" is added per task when there are several)
   --json                print one JSON event per line
-  --data-dir DIR        where logs and history live (default: $XDG_DATA_HOME/slipway)`;
+  --data-dir DIR        where logs and history live (default: $XDG_DATA_HOME/slipway)
+  --balena ORG/FLEET    push to the balena builder instead:
+
+${balenaUsage}`;
 
 function describeState(state: TaskState): string | null {
   switch (state.phase) {
@@ -58,6 +62,7 @@ function positiveInt(value: string | undefined, name: string, max: number): numb
 
 /** `slipway build`: exits 0 when every task built, 1 when a build failed, 2 on bad input. */
 export async function buildCommand(args: string[], output: Output): Promise<number> {
+  if (args.some((arg) => arg === '--balena' || arg.startsWith('--balena='))) return balenaBuildCommand(args, output);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

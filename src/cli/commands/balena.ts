@@ -1,0 +1,160 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../../core/builders/balena';
+import { readBalenaToken } from '../../core/builders/balena-token';
+import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
+import { defaultDataDir } from '../../core/data-dir';
+import { formatBytes, formatDuration } from '../../core/format';
+import { openProject } from '../../core/project/detect';
+import type { SlipwayEvent } from '../../shared/contract';
+import type { Endpoint, TaskState } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
+import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
+import { type Output, printError } from '../output';
+
+export const balenaUsage = `slipway build <dir> --balena ORG/FLEET [--builder REGION=URL ...] [--detached] [options]
+
+  Pushes the whole project to the balena builder, as "balena push" does, and spools each service's
+  log apart ("slipway logs <build-id> --task <service>") and the builder's own output as task ${BALENA_BUILD_LOG_ID}.
+  The API token comes from BALENA_TOKEN, or from --token-file (default ~/.balena/token, mode 0600).
+  --builder REGION=URL   a builder per region, tried in order (default ${DEFAULT_BALENA_BUILDER_URL})
+  --detached             return once the builder has started the release; it builds on without us
+  --dockerfile PATH      the Dockerfile of a project without a compose file
+  --emulated             build under emulation on an x86 builder
+  --no-cache             build without the builder's cache
+  --draft                make a draft release
+  --registry-secrets F   a JSON file of registry credentials, sent as .balena/registry-secrets.json
+  --token-file F         read the token from F (mode 0600) instead of BALENA_TOKEN
+  --api URL              the balena API that cancels releases (default: beside the builder)
+  --json                 print one JSON event per line
+  --data-dir DIR         where logs and history live`;
+
+/** Reads `--builder REGION=URL` (a bare URL gets the region "default"). */
+function parseBuilders(values: string[] | undefined): Endpoint[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  return values.map((value) => {
+    const equals = value.indexOf('=');
+    const region = equals > 0 && !value.slice(0, equals).includes(':') ? value.slice(0, equals) : 'default';
+    const url = region === 'default' && equals <= 0 ? value : value.slice(equals + 1);
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(parsed.protocol);
+    } catch {
+      throw new SlipwayError('E_BAD_INPUT', `Not a balena builder URL: ${url}`, {
+        hint: 'Give --builder REGION=https://builder.example.com',
+      });
+    }
+    return { region, url };
+  });
+}
+
+function describeState(state: TaskState): string | null {
+  switch (state.phase) {
+    case 'packing':
+      return state.files > 0 ? `scanned ${state.files} files, ${formatBytes(state.bytes)}` : null;
+    case 'uploading':
+      return state.bytesSent === 0 ? `uploading ${formatBytes(state.bytesTotal)} of tar, gzipped` : null;
+    case 'done':
+      return `done in ${formatDuration(state.durationMs)}`;
+    case 'failed':
+      return `failed: ${state.error.code}: ${state.error.message}`;
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return null;
+  }
+}
+
+/** `slipway build --balena`: exits 0 when the release was built (or started, detached), 1 when not. */
+export async function balenaBuildCommand(args: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      balena: { type: 'string' },
+      builder: { type: 'string', multiple: true },
+      detached: { type: 'boolean', default: false },
+      dockerfile: { type: 'string' },
+      emulated: { type: 'boolean', default: false },
+      'no-cache': { type: 'boolean', default: false },
+      draft: { type: 'boolean', default: false },
+      'registry-secrets': { type: 'string' },
+      'token-file': { type: 'string' },
+      api: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) {
+    throw new SlipwayError('E_BAD_INPUT', 'build needs exactly one project folder', { hint: balenaUsage });
+  }
+  const fleet = parseFleet(values.balena ?? '');
+  const endpoints = parseBuilders(values.builder);
+  const project = await openProject(positionals[0] as string);
+  const token = await readBalenaToken({ tokenFile: values['token-file'] ?? null });
+  const session = new BalenaSession({
+    dataDir: values['data-dir'] ?? defaultDataDir(),
+    project,
+    endpoints,
+    apiOrigin: values.api ? new URL(values.api).origin : undefined,
+    token,
+    build: {
+      fleet,
+      dockerfilePath: values.dockerfile ?? null,
+      emulated: values.emulated,
+      nocache: values['no-cache'],
+      draft: values.draft,
+      headless: values.detached,
+    },
+    registrySecretsFile: values['registry-secrets'] ?? null,
+    reason: values.builder ? 'given with --builder' : 'balenaCloud',
+  });
+  const json = values.json;
+  let uploadedBytes = 0;
+  session.on('event', (event: SlipwayEvent) => {
+    if (json) {
+      output.out(JSON.stringify(event));
+      return;
+    }
+    if (event.type === 'build.started') {
+      const names = project.tasks.map((task) => task.service).join(', ');
+      output.err(`Pushing ${project.name} (${names}) to ${fleet} (build ${event.build.id})`);
+    } else if (event.type === 'task.state') {
+      if (event.state.phase === 'uploading') uploadedBytes = event.state.compressedBytesSent ?? uploadedBytes;
+      if (event.state.phase === 'building' && event.state.step === 0 && event.taskId === project.tasks[0]?.id) {
+        output.err(`uploaded ${formatBytes(uploadedBytes)} gzipped; building`);
+      }
+      const text = describeState(event.state);
+      if (text) output.err(`[${event.taskId}] ${text}`);
+    } else if (event.type === 'task.region') {
+      if (event.taskId === project.tasks[0]?.id) output.err(`region ${event.region}: ${event.reason}`);
+    }
+  });
+  session.on('line', (line) => {
+    if (json) output.out(JSON.stringify(line));
+    else output.out(line.taskId === BALENA_BUILD_LOG_ID ? line.text : `[${line.taskId}] ${line.text}`);
+  });
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    output.err('Cancelling (Ctrl-C again to quit at once)');
+    session.cancel();
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  try {
+    const build = await session.run();
+    if (!json) {
+      if (build.releaseId) output.err(`Release ${build.releaseId}`);
+      output.err(`Build ${build.status}; logs in ${session.directory}`);
+      if (build.error) printError(output, build.error);
+    }
+    if (build.status === 'succeeded') return EXIT_OK;
+    if (build.status === 'cancelled') return 130;
+    return build.error ? exitCodeFor(build.error.code) : EXIT_BUILD_FAILED;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+}
