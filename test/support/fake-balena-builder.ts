@@ -28,7 +28,9 @@ export type FakeStep =
   /** Resets the connection (TCP RST) in the middle of the response. */
   | { reset: true }
   /** Keeps the response open, silent, until the client goes away. */
-  | { hang: true };
+  | { hang: true }
+  /** Ends the response cleanly without closing the array, as a builder that restarted would. */
+  | { end: true };
 
 export interface FakeBalenaScript {
   steps?: FakeStep[];
@@ -163,6 +165,9 @@ async function replay(request: IncomingMessage, response: ServerResponse, script
       response.write(step.raw);
     } else if ('delayMs' in step) {
       await pause(step.delayMs);
+    } else if ('end' in step) {
+      response.end();
+      return;
     } else if ('reset' in step) {
       await pause(20);
       request.socket.resetAndDestroy();
