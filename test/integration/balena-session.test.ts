@@ -341,6 +341,23 @@ describe('a push to the (fake) balena builder', () => {
     expect(request.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
   });
 
+  it('leaves Slipway’s own data folder out when it lies inside the project', async () => {
+    const project = await tempDir('slipway-balena-project-');
+    cleanups.push(project.cleanup);
+    fake = await startFakeBalenaBuilder(successScript);
+    const session = new BalenaSession({
+      dataDir: join(project.path, 'web', '.slipway'),
+      project: await composeProject(project.path),
+      endpoints: [{ region: 'eu', url: fake.url }],
+      token: TOKEN,
+      build: { fleet: 'myorg/myfleet' },
+    });
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    expect(fake.builds[0]?.files.some((file) => file.includes('.slipway'))).toBe(false);
+    expect(fake.builds[0]?.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
+  });
+
   it('moves to the next region when the first cannot be reached, and says why', async () => {
     const { session, fake } = await setUp(successScript, (fakeUrl) => ({
       endpoints: [

@@ -151,6 +151,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
     for (const buildTask of this.build.tasks) this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
     const plan = await planBalenaPack(this.options.project.path, {
       registrySecretsFile: this.options.registrySecretsFile ?? null,
+      dataDir: this.options.dataDir,
     });
     this.abort.signal.throwIfAborted();
     await this.note(

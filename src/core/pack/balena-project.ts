@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import tarFs from 'tar-fs';
@@ -86,14 +86,18 @@ async function readRegistrySecrets(path: string): Promise<Buffer> {
 /** Scans the whole project with balena's rules; the exact tar size includes the registry secrets. */
 export async function planBalenaPack(
   projectPath: string,
-  options: { registrySecretsFile?: string | null } = {},
+  options: { registrySecretsFile?: string | null; dataDir?: string | null } = {},
 ): Promise<BalenaPackPlan> {
   const rule = await loadBalenaIgnoreRule(projectPath);
   const registrySecrets = options.registrySecretsFile ? await readRegistrySecrets(options.registrySecretsFile) : null;
+  // Slipway's own data folder, when it lies inside the project, grows while the project is packed.
+  const inside = options.dataDir ? relative(projectPath, options.dataDir).split(sep).join('/') : '';
+  const dataFolder = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : null;
   // The secrets given replace a file of that name in the project.
-  const ignore: IgnoreRule = registrySecrets
-    ? (relativePath) => relativePath === REGISTRY_SECRETS_PATH || rule(relativePath)
-    : rule;
+  const ignore: IgnoreRule = (relativePath) =>
+    (registrySecrets !== null && relativePath === REGISTRY_SECRETS_PATH) ||
+    (dataFolder !== null && (relativePath === dataFolder || relativePath.startsWith(`${dataFolder}/`))) ||
+    rule(relativePath);
   const scan = await scanContext(projectPath, ignore);
   if (registrySecrets) {
     scan.files += 1;
