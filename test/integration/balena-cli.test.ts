@@ -130,7 +130,12 @@ describe('slipway build --balena (against a FAKE builder)', () => {
     expect(run.stderr).toContain('Cancelling');
     expect(run.code).toBe(130);
     expect(fake.patches).toEqual([
-      { path: '/v7/release(7531)', authorization: `Bearer ${TOKEN}`, body: '{"status":"cancelled"}' },
+      {
+        path: '/v7/release(7531)',
+        filter: "status ne 'success'",
+        authorization: `Bearer ${TOKEN}`,
+        body: { status: 'cancelled', end_timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      },
     ]);
     const { directory } = await onlyBuild(dataDir);
     expect(JSON.parse(await readFile(join(directory, 'build.json'), 'utf8')).status).toBe('cancelled');

@@ -395,7 +395,12 @@ describe('cancelling a push', () => {
     expect(build.error).toBeNull();
     expect(build.tasks.every((task) => task.state.phase === 'cancelled')).toBe(true);
     expect(fake.patches).toEqual([
-      { path: '/v7/release(97531)', authorization: `Bearer ${TOKEN}`, body: '{"status":"cancelled"}' },
+      {
+        path: '/v7/release(97531)',
+        filter: "status ne 'success'",
+        authorization: `Bearer ${TOKEN}`,
+        body: { status: 'cancelled', end_timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      },
     ]);
     expect((await spooled(session, BALENA_BUILD_LOG_ID)).lines).toContain('Slipway: release 97531 marked cancelled');
   });

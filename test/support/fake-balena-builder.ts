@@ -59,8 +59,10 @@ export interface RecordedBuild {
 
 export interface RecordedPatch {
   path: string;
+  /** The OData filter the API applies before patching. */
+  filter: string | null;
   authorization: string | undefined;
-  body: string;
+  body: Record<string, unknown>;
 }
 
 export interface FakeBalenaBuilder {
@@ -233,7 +235,12 @@ export async function startFakeBalenaBuilder(script: FakeBalenaScript): Promise<
         body += text;
       });
       request.on('end', () => {
-        patches.push({ path: url.pathname, authorization: request.headers.authorization, body });
+        patches.push({
+          path: url.pathname,
+          filter: url.searchParams.get('$filter'),
+          authorization: request.headers.authorization,
+          body: JSON.parse(body) as Record<string, unknown>,
+        });
         const status = script.patchStatus ?? 200;
         response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'OK' : 'Forbidden');
       });

@@ -101,11 +101,14 @@ describe('the balena builder response', () => {
       builderResponse([
         { message: '[web]      Pulling 40%', replace: true },
         { type: 'metadata', resource: 'cursor', value: 'erase' },
-        { type: 'metadata', resource: 'cursor', value: 'up' },
+        { type: 'metadata', resource: 'cursor', value: 'up2' },
         { message: '[web]      Pulled' },
+        { message: '[Info]     Uploading 70%', replace: true },
+        { type: 'metadata', resource: 'cursor', value: 'erase1' },
       ]),
     );
     expect(linesOf(records, 'web')).toEqual(['Pulled']);
+    expect(linesOf(records, null)).toEqual([]);
   });
 
   it('reports isError lines as errors of their task or of the build, flagged in the log', () => {

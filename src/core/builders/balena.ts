@@ -110,7 +110,10 @@ export async function startBalenaBuild(connection: Connection, build: BalenaBuil
   return response.body;
 }
 
-/** Marks a release cancelled through the balena API: PATCH /v7/release(<id>) {status: 'cancelled'}. */
+/**
+ * Marks a release cancelled through the balena API: PATCH /v7/release(<id>) {status: 'cancelled'}, with
+ * its end time, unless it has succeeded meanwhile (a release that finished stays finished).
+ */
 export async function cancelBalenaRelease(
   connection: Connection,
   apiOrigin: string,
@@ -120,14 +123,14 @@ export async function cancelBalenaRelease(
   if (!/^\d+$/.test(releaseId)) {
     throw new SlipwayError('E_BUILDER_PROTOCOL', `The builder gave a release id that is not a number: ${releaseId}`);
   }
-  const url = `${apiOrigin}/v7/release(${releaseId})`;
+  const url = `${apiOrigin}/v7/release(${releaseId})?${new URLSearchParams({ $filter: "status ne 'success'" })}`;
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(url, {
       method: 'PATCH',
       dispatcher: connection.dispatcher,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'cancelled' }),
+      body: JSON.stringify({ status: 'cancelled', end_timestamp: new Date().toISOString() }),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {

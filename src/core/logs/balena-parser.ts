@@ -317,8 +317,9 @@ export class BalenaBuildParser {
     if (message.type === 'metadata') {
       const value = stringField(message, 'value');
       if (message.resource === 'buildLogId' && value !== null) records.push({ kind: 'release', releaseId: value });
-      else if (message.resource === 'cursor' && value === 'erase' && this.lastProgress !== undefined) {
-        // The builder erases the progress line it drew; so does the log.
+      else if (message.resource === 'cursor' && /^erase\d*$/.test(value ?? '') && this.lastProgress !== undefined) {
+        // The builder erases the progress line it drew; so does the log. Cursor moves ("up2", "down")
+        // redraw a multi-line display in a terminal; a log file has no use for them.
         const terminal = this.terminal(this.lastProgress);
         if (terminal.progressShowing) {
           terminal.lines.end();
