@@ -8,7 +8,9 @@ import {
 } from '../shared/contract';
 import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
+import { readBalenaToken } from './builders/balena-token';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
+import { balenaSessionFor } from './builds/balena-start';
 import { buildDir, readBuild } from './builds/build-store';
 import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
 import { BuildSession } from './builds/session';
@@ -36,6 +38,8 @@ export interface EngineOptions {
   version: string;
   builderUrl?: string;
   dialogs?: ShellDialogs;
+  /** The API token of a balena target (Electron: from safeStorage); default BALENA_TOKEN or ~/.balena/token. */
+  balenaToken?: (target: string) => Promise<string>;
 }
 
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
@@ -46,7 +50,7 @@ type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<Reques
  */
 export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   private readonly projects = new Map<string, Project>();
-  private readonly sessions = new Map<string, BuildSession>();
+  private readonly sessions = new Map<string, Pick<BuildSession, 'build' | 'cancel'>>();
   private readonly runs = new Set<Promise<unknown>>();
   /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
   private recovery: Promise<string[]> | null = null;
@@ -201,6 +205,8 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {
       const project = this.projects.get(projectId);
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
+      const balena = await this.balenaSession(project, noCache, region);
+      if (balena) return balena;
       const settings = await loadSettings(this.options.dataDir);
       const target = await this.currentTarget();
       const asked = region && region !== 'auto' ? region : null;
@@ -247,4 +253,28 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       return window;
     },
   };
+
+  /** Starts a push when the default target is a balena fleet; null for any other target. */
+  private async balenaSession(project: Project, noCache?: boolean, region?: string) {
+    const settings = await loadSettings(this.options.dataDir);
+    const target = settings.targets.find((candidate) => candidate.name === settings.defaultTarget);
+    if (target?.kind !== 'balena') return null;
+    const token = await (this.options.balenaToken ?? (() => readBalenaToken()))(target.name);
+    const session = balenaSessionFor({
+      dataDir: this.options.dataDir,
+      project,
+      target,
+      token,
+      noCache,
+      region: region ?? settings.pinnedRegion,
+    });
+    this.sessions.set(session.build.id, session);
+    session.on('event', (event) => this.emit('event', event));
+    const run = session.run().finally(() => {
+      this.sessions.delete(session.build.id);
+      this.runs.delete(run);
+    });
+    this.runs.add(run);
+    return { buildId: session.build.id };
+  }
 }

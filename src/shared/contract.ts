@@ -43,6 +43,13 @@ const target = z.object({
   kind: z.enum(['docker', 'balena']),
   endpoints: z.array(endpoint).min(1).max(16),
   fleet: z.string().max(200).optional(),
+  balena: z
+    .object({
+      dockerfilePath: z.string().max(4096).optional(),
+      emulated: z.boolean().optional(),
+      draft: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export const requests = {

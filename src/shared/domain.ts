@@ -18,6 +18,8 @@ export interface BuilderTarget {
   endpoints: Endpoint[];
   /** balena only: the fleet slug (org/fleet). */
   fleet?: string;
+  /** balena only: build options sent with every push. */
+  balena?: { dockerfilePath?: string; emulated?: boolean; draft?: boolean };
 }
 
 /** What an endpoint said about itself in GET /version. */
