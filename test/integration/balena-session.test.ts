@@ -105,6 +105,12 @@ async function setUp(
   return { ...run, fake, projectPath: project.path, dataDir: data.path };
 }
 
+function firstBuild(builder: FakeBalenaBuilder) {
+  const [build] = builder.builds;
+  if (!build) throw new Error('the fake builder got no build request');
+  return build;
+}
+
 async function spooled(session: BalenaSession, logId: string) {
   return readLines(session.directory, logId, 0, 1000);
 }
@@ -115,7 +121,7 @@ describe('a push to the (fake) balena builder', () => {
     const build = await session.run();
     expect(build.status).toBe('succeeded');
     expect(fake.builds).toHaveLength(1);
-    const request = fake.builds[0]!;
+    const request = firstBuild(fake);
     expect(request.path).toBe('/v3/build');
     expect(request.query).toEqual({
       slug: 'myorg/myfleet',
@@ -198,7 +204,7 @@ describe('a push to the (fake) balena builder', () => {
       event.type === 'task.state' && event.taskId === 'main' && event.state.phase === 'uploading' ? [event.state] : [],
     ) as Extract<TaskState, { phase: 'uploading' }>[];
     expect(uploads.length).toBeGreaterThanOrEqual(2);
-    const last = uploads.at(-1)!;
+    const last = uploads.at(-1) as Extract<TaskState, { phase: 'uploading' }>;
     expect(last.bytesTotal).toBe(build.tasks[0]?.scan?.tarBytes);
     expect(last.bytesSent).toBe(last.bytesTotal);
     expect(last.compressedBytesSent).toBe(fake.builds[0]?.compressedBytes);
@@ -333,7 +339,7 @@ describe('a push to the (fake) balena builder', () => {
     await writeFile(join(projectPath, '.balena', 'registry-secrets.json'), '{"stale":true}');
     const build = await session.run();
     expect(build.status).toBe('succeeded');
-    const request = fake.builds[0]!;
+    const request = firstBuild(fake);
     expect(request.files.filter((file) => file === '.balena/registry-secrets.json')).toHaveLength(1);
     expect(request.smallFiles['.balena/registry-secrets.json']).toBe(
       '{"registry.example.com":{"username":"u","password":"p"}}',
