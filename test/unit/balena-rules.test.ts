@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { balenaApiOrigin, balenaBuildPath, parseFleet } from '../../src/core/builders/balena';
 import { readBalenaToken } from '../../src/core/builders/balena-token';
+import { openBalenaProject } from '../../src/core/builds/balena-start';
 import { balenaIgnoreRuleFromText } from '../../src/core/pack/balena-project';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
@@ -130,5 +131,32 @@ describe('the balena token', () => {
     });
     const empty = await tokenFile(0o600, '\n');
     await expect(readBalenaToken({ env: {}, tokenFile: empty })).rejects.toMatchObject({ code: 'E_TOKEN_MISSING' });
+  });
+});
+
+describe('opening a balena project', () => {
+  it('takes a folder whose only Dockerfile is a balena template as the service "main"', async () => {
+    const dir = await tempDir('slipway-template-');
+    try {
+      await writeFile(join(dir.path, 'Dockerfile.template'), 'FROM balenalib/%%BALENA_MACHINE_NAME%%-alpine\n');
+      const project = await openBalenaProject(dir.path);
+      expect(project.tasks).toEqual([
+        { id: 'main', service: 'main', contextPath: dir.path, dockerfile: 'Dockerfile.template' },
+      ]);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('still refuses a folder with no Dockerfile at all, naming it', async () => {
+    const dir = await tempDir('slipway-empty-');
+    try {
+      await expect(openBalenaProject(dir.path)).rejects.toMatchObject({
+        code: 'E_NO_DOCKERFILE',
+        message: expect.stringContaining(dir.path),
+      });
+    } finally {
+      await dir.cleanup();
+    }
   });
 });

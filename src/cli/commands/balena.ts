@@ -2,9 +2,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../../core/builders/balena';
 import { readBalenaToken } from '../../core/builders/balena-token';
 import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
+import { openBalenaProject } from '../../core/builds/balena-start';
 import { defaultDataDir } from '../../core/data-dir';
 import { formatBytes, formatDuration } from '../../core/format';
-import { openProject } from '../../core/project/detect';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Endpoint, TaskState } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
@@ -89,7 +89,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
   }
   const fleet = parseFleet(values.balena ?? '');
   const endpoints = parseBuilders(values.builder);
-  const project = await openProject(positionals[0] as string);
+  const project = await openBalenaProject(positionals[0] as string);
   const token = await readBalenaToken({ tokenFile: values['token-file'] ?? null });
   const session = new BalenaSession({
     dataDir: values['data-dir'] ?? defaultDataDir(),
