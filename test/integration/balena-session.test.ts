@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -294,6 +295,48 @@ describe('a push to the (fake) balena builder', () => {
     const buildLog = await spooled(session, BALENA_BUILD_LOG_ID);
     expect(buildLog.lines[0]).toBe('{"message":"[main] ha');
     expect(buildLog.flags[0]).toBe(LineFlag.invalid);
+  });
+
+  it('fails with E_UPLOAD_RESET, naming the builder, when the connection is reset during the upload', async () => {
+    const { session, projectPath } = await setUp({ resetUploadAfterBytes: 64 * 1024 });
+    await writeFile(join(projectPath, 'main', 'noise.bin'), randomBytes(4 << 20));
+    const build = await session.run();
+    expect(build.status).toBe('failed');
+    expect(build.error?.code).toBe('E_UPLOAD_RESET');
+    expect(build.error?.message).toContain('127.0.0.1');
+    expect(build.tasks.every((task) => task.state.phase === 'failed')).toBe(true);
+  });
+
+  it('moves to the next region when the first resets the upload', async () => {
+    const second = await startFakeBalenaBuilder(successScript);
+    cleanups.push(second.close);
+    const { session, projectPath, fake } = await setUp({ resetUploadAfterBytes: 64 * 1024 }, (fakeUrl) => ({
+      endpoints: [
+        { region: 'us', url: fakeUrl },
+        { region: 'eu', url: second.url },
+      ],
+    }));
+    await writeFile(join(projectPath, 'main', 'noise.bin'), randomBytes(4 << 20));
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    expect(build.region).toBe('eu');
+    expect(build.reason).toContain('us failed before the build started (E_UPLOAD_RESET)');
+    expect(fake.builds[0]?.aborted).toBe(true);
+    expect(second.builds[0]?.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
+  });
+
+  it('reports the builder’s refusal when it answers before reading the whole upload, without hanging', async () => {
+    const { session, projectPath } = await setUp({
+      answerBeforeUpload: true,
+      steps: [{ message: { message: '[Error]    Fleet myorg/myfleet not found', isError: true } }],
+    });
+    await writeFile(join(projectPath, 'main', 'noise.bin'), randomBytes(16 << 20));
+    const build = await session.run();
+    expect(build.status).toBe('failed');
+    expect(build.error, JSON.stringify(build.error)).toMatchObject({
+      code: 'E_BUILD_FAILED',
+      message: '[Error]    Fleet myorg/myfleet not found',
+    });
   });
 
   it('refuses with E_BUILDER_REJECTED and a hint when the builder says 401', async () => {

@@ -40,6 +40,10 @@ export interface FakeBalenaScript {
   reject?: { status: number; body: string };
   /** Status the API answers the cancel PATCH with (default 200). */
   patchStatus?: number;
+  /** Resets the connection once this many gzip bytes of the upload have arrived. */
+  resetUploadAfterBytes?: number;
+  /** Replays the steps as soon as the request arrives, without waiting for the upload (which it drops). */
+  answerBeforeUpload?: boolean;
 }
 
 export interface RecordedBuild {
@@ -206,8 +210,18 @@ export async function startFakeBalenaBuilder(script: FakeBalenaScript): Promise<
       };
       builds.push(build);
       arrived();
+      if (script.answerBeforeUpload) {
+        request.resume();
+        request.on('error', () => undefined);
+        void replay(request, response, script);
+        return;
+      }
       request.on('data', (chunk: Buffer) => {
         build.compressedBytes += chunk.length;
+        if (script.resetUploadAfterBytes !== undefined && build.compressedBytes >= script.resetUploadAfterBytes) {
+          build.aborted = true;
+          request.socket.resetAndDestroy();
+        }
       });
       const gzipped = request.headers['content-encoding'] === 'gzip';
       (gzipped ? pipeline(request, createGunzip(), lister) : pipeline(request, lister))

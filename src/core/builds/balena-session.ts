@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
 import type { Build, BuildTask, Endpoint, Project, TaskState } from '../../shared/domain';
@@ -25,6 +26,9 @@ import { Coalescer } from './throttle';
 
 /** Progress and line-count events are sent at most this often per task, as the docker session does. */
 const EVENT_INTERVAL_MS = 100;
+
+/** How long an upload may trail the builder's complete answer before it is taken as cut short. */
+const UPLOAD_GRACE_MS = 1000;
 
 /** The build's own log (the builder's [Info], [Success], [Warn], [Error] output), beside the tasks' logs. */
 export const BALENA_BUILD_LOG_ID = '_build';
@@ -211,15 +215,20 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
       });
       this.setAllStates(uploading(0));
       const wire = new ProgressCounter((bytes) => progress.push(uploading(bytes)));
+      let uploadSettled = false;
       const uploaded = pipeline(packBalenaProject(plan), guard, createGzip(), wire, {
         signal: attemptAbort.signal,
       }).then(
         () => {
+          uploadSettled = true;
           progress.flush();
           if (!this.cancelled) this.setAllStates({ phase: 'building', step: 0, steps: 0 });
           return null;
         },
-        (error: unknown) => error,
+        (error: unknown) => {
+          uploadSettled = true;
+          return error;
+        },
       );
       let body: Readable;
       try {
@@ -270,14 +279,37 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
         if (this.cancelled) return { kind: 'cancelled', releaseId };
         throw transportError(connection, error, 'build');
       }
-      const packError = await uploaded;
+      // The builder has said all it will say (it may refuse a build before reading the whole upload):
+      // what it did not read of the body is moot, and waiting for it could wait forever.
+      if (!uploadSettled) {
+        // The last body bytes' acknowledgement may trail the builder's last message by a moment.
+        const grace = new AbortController();
+        await Promise.race([
+          uploaded,
+          delay(UPLOAD_GRACE_MS, undefined, { signal: grace.signal }).catch(() => undefined),
+        ]);
+        grace.abort();
+      }
+      const answeredEarly = !uploadSettled;
+      if (answeredEarly) attemptAbort.abort();
+      const packError = answeredEarly ? null : await uploaded;
+      if (answeredEarly) await uploaded;
       if (this.cancelled) return { kind: 'cancelled', releaseId };
-      if (packError) throw packError;
+      // A builder that refused the build says why; that beats the upload it cut short.
+      if (parser.complete && errors.length > 0) return this.outcomeOf(headless, errors, releaseId);
+      if (packError)
+        throw packError instanceof SlipwayError ? packError : transportError(connection, packError, 'upload');
       if (!parser.complete) {
         throw new SlipwayError(
           'E_BUILDER_PROTOCOL',
           `The balena builder at ${connection.endpoint.url} ended its answer before the build finished`,
           { hint: 'The builder may have restarted; look for the release on the balena dashboard, then push again.' },
+        );
+      }
+      if (answeredEarly && !headless) {
+        throw new SlipwayError(
+          'E_BUILDER_PROTOCOL',
+          `The balena builder at ${connection.endpoint.url} finished its answer before it had the whole project`,
         );
       }
       return this.outcomeOf(headless, errors, releaseId);
