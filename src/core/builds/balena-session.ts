@@ -72,6 +72,8 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
   private readonly spools = new Map<string, SpoolWriter>();
   private readonly lineCounts = new Map<string, Coalescer<number>>();
   private readonly startedMs = performance.now();
+  /** The builder has answered: from then on a failure is the build's, not a reason to change region. */
+  private answered = false;
 
   constructor(private readonly options: BalenaSessionOptions) {
     super();
@@ -97,6 +99,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
         tag: null,
         scan: null,
         logLines: 0,
+        region: first.region,
       })),
       error: null,
       releaseId: null,
@@ -185,7 +188,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
       } catch (error) {
         const info = toErrorInfo(error);
         const next = this.endpoints[index + 1];
-        if (this.cancelled || !next || !FAILOVER_CODES.has(info.code)) throw error;
+        if (this.cancelled || this.answered || !next || !FAILOVER_CODES.has(info.code)) throw error;
         this.build.reason = `${endpoint.region} failed before the build started (${info.code}); moved to ${next.region}`;
         await this.note([`Slipway: ${info.code}: ${info.message}; trying region ${next.region} (${next.url})`]);
       } finally {
@@ -243,6 +246,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
         const packError = await uploaded;
         throw packError instanceof SlipwayError ? packError : error;
       }
+      this.answered = true;
 
       const errors: { service: string | null; message: string }[] = [];
       let headless: Extract<BalenaRecord, { kind: 'headless' }> | null = null;
