@@ -224,7 +224,7 @@ describe('the balena builder response', () => {
   });
 
   it('never holds a message past the cap: an over-long one comes out in pieces, and the next parses', () => {
-    const long = { message: `[main]     ${'\u00e9'.repeat(3000)}` };
+    const long = { message: `[main]     ${'\u00e9\u2713\u{1f680}'.repeat(1000)}` };
     const response = builderResponse([long, { message: '[main]     next' }]);
     for (const chunkBytes of [1, 7, 1000, response.length]) {
       const records = parseAll(response, chunkBytes, 1024);
@@ -236,6 +236,9 @@ describe('the balena builder response', () => {
         expect(piece.line.flags & LineFlag.invalid).toBeTruthy();
         expect(piece.line.text).not.toContain('\ufffd');
       }
+      const flags = pieces.map((piece) => (piece.kind === 'line' ? piece.line.flags : 0));
+      expect(flags.slice(0, -1).every((flag) => flag & LineFlag.continued)).toBe(true);
+      expect(flags.at(-1)).toBe(LineFlag.invalid);
       const joined = pieces.map((piece) => (piece.kind === 'line' ? piece.line.text : '')).join('');
       expect(joined).toBe(JSON.stringify(long));
       expect(linesOf(records, 'main')).toEqual(['next']);

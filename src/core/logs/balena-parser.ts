@@ -127,6 +127,7 @@ export class BalenaBuildParser {
         ? this.overflowDecoder.decode(bytes)
         : this.textDecoder.decode(bytes) + this.textDecoder.decode();
       if (text.length > 0) records.push({ kind: 'line', service: null, line: { text, flags: LineFlag.invalid } });
+      this.overflowing = false;
       this.place = 'after';
     }
     if (this.place === 'text') {
@@ -236,40 +237,33 @@ export class BalenaBuildParser {
 
   private hold(piece: Buffer, records: BalenaRecord[]): void {
     if (piece.length === 0) return;
-    if (!this.overflowing && this.heldBytes + piece.length <= this.maxMessageBytes) {
-      this.held.push(Buffer.from(piece));
-      this.heldBytes += piece.length;
-      return;
-    }
-    // Too long to parse: hand out what is held and what comes, in pieces of at most the cap.
-    if (!this.overflowing) {
-      this.overflowing = true;
-      const prefix = Buffer.concat(this.held, this.heldBytes);
-      this.held = [];
-      this.heldBytes = 0;
-      this.overflow(prefix, records);
-    }
-    this.overflow(piece, records);
-  }
-
-  private overflow(bytes: Buffer, records: BalenaRecord[]): void {
-    for (let at = 0; at < bytes.length; at += this.maxMessageBytes) {
-      const text = this.overflowDecoder.decode(bytes.subarray(at, at + this.maxMessageBytes), { stream: true });
+    this.held.push(Buffer.from(piece));
+    this.heldBytes += piece.length;
+    // The decoder may carry up to 3 bytes of a character from one piece to the next.
+    const pieceBytes = Math.max(1, this.maxMessageBytes - 3);
+    if (this.heldBytes <= (this.overflowing ? pieceBytes : this.maxMessageBytes)) return;
+    // Too long to parse: hand out pieces as they fill, keeping the tail, so the last piece can say
+    // that it is the last.
+    this.overflowing = true;
+    const bytes = Buffer.concat(this.held, this.heldBytes);
+    let at = 0;
+    for (; bytes.length - at > pieceBytes; at += pieceBytes) {
+      const text = this.overflowDecoder.decode(bytes.subarray(at, at + pieceBytes), { stream: true });
       if (text.length > 0) {
-        records.push({
-          kind: 'line',
-          service: null,
-          line: { text, flags: LineFlag.invalid | LineFlag.continued },
-        });
+        records.push({ kind: 'line', service: null, line: { text, flags: LineFlag.invalid | LineFlag.continued } });
       }
     }
+    this.held = [Buffer.from(bytes.subarray(at))];
+    this.heldBytes = bytes.length - at;
   }
 
   private finishValue(records: BalenaRecord[]): void {
     this.place = this.headless ? 'after' : 'between';
     if (this.headless) this.complete = true;
     if (this.overflowing) {
-      const rest = this.overflowDecoder.decode();
+      const rest = this.overflowDecoder.decode(Buffer.concat(this.held, this.heldBytes));
+      this.held = [];
+      this.heldBytes = 0;
       // The last piece ends the over-long message: it is not continued.
       records.push({ kind: 'line', service: null, line: { text: rest, flags: LineFlag.invalid } });
       this.overflowing = false;
