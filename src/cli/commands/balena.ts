@@ -110,6 +110,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
   });
   const json = values.json;
   let uploadedBytes = 0;
+  let shownTenths = 0;
   session.on('event', (event: SlipwayEvent) => {
     if (json) {
       output.out(JSON.stringify(event));
@@ -119,7 +120,18 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
       const names = project.tasks.map((task) => task.service).join(', ');
       output.err(`Pushing ${project.name} (${names}) to ${fleet} (build ${event.build.id})`);
     } else if (event.type === 'task.state') {
-      if (event.state.phase === 'uploading') uploadedBytes = event.state.compressedBytesSent ?? uploadedBytes;
+      if (event.state.phase === 'uploading' && event.taskId === project.tasks[0]?.id) {
+        const { bytesSent, bytesTotal } = event.state;
+        uploadedBytes = event.state.compressedBytesSent ?? uploadedBytes;
+        // One progress line per tenth: enough to see it move, few enough for a log file.
+        const tenths = Math.floor((bytesSent / Math.max(1, bytesTotal)) * 10);
+        if (tenths > shownTenths && tenths < 10) {
+          shownTenths = tenths;
+          output.err(
+            `uploaded ${tenths * 10}% of ${formatBytes(bytesTotal)} (${formatBytes(uploadedBytes)} gzipped so far)`,
+          );
+        }
+      }
       if (event.state.phase === 'building' && event.state.step === 0 && event.taskId === project.tasks[0]?.id) {
         output.err(`uploaded ${formatBytes(uploadedBytes)} gzipped; building`);
       }
