@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BALENA_BUILD_LOG_ID, BalenaSession, type BalenaSessionOptions } from '../../src/core/builds/balena-session';
@@ -152,6 +153,26 @@ describe('a push to the (fake) balena builder', () => {
     );
     // The exact size scanned before the upload is the size that arrived.
     expect(request.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
+  });
+
+  it('sizes links, long names and skipped FIFOs exactly as tar-fs packs them', async () => {
+    const { session, fake, projectPath } = await setUp(successScript);
+    await symlink('app.txt', join(projectPath, 'main', 'app-link'));
+    const deep = join(projectPath, 'main', 'a'.repeat(60), 'b'.repeat(60));
+    await mkdir(deep, { recursive: true });
+    await writeFile(join(deep, `${'c'.repeat(90)}.txt`), 'deep\n');
+    await writeFile(join(projectPath, 'main', 'caf\u00e9.txt'), 'accent\n');
+    execFileSync('mkfifo', [join(projectPath, 'main', 'pipe')]);
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    const request = firstBuild(fake);
+    expect(request.files).toContain('main/app-link');
+    expect(request.files).toContain(`main/${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(90)}.txt`);
+    expect(request.files).not.toContain('main/pipe');
+    expect(request.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
+    expect((await spooled(session, BALENA_BUILD_LOG_ID)).lines[0]).toBe(
+      'Slipway: skipped main/pipe (FIFO: tar cannot hold it)',
+    );
   });
 
   it('passes the build options in the query', async () => {

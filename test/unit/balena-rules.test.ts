@@ -21,6 +21,14 @@ describe('balena’s ignore rules over the whole project', () => {
     expect(rule('web/src/app.js')).toBe(false);
   });
 
+  it('answers the same after thousands of paths (its matcher is renewed so memory stays flat)', () => {
+    const fresh = balenaIgnoreRuleFromText('**/*.log\n');
+    for (let i = 0; i < 10_000; i++) {
+      expect(fresh(`src/file-${i}.log`)).toBe(true);
+      expect(fresh(`src/file-${i}.js`)).toBe(false);
+    }
+  });
+
   it('always leaves out .git folders, at any depth', () => {
     const none = balenaIgnoreRuleFromText('');
     expect(none('.git')).toBe(true);

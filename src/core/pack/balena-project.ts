@@ -1,13 +1,18 @@
-import { readFile, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import tarFs from 'tar-fs';
 import type { ContextScan } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import type { IgnoreRule } from '../project/ignore';
-import { scanContext } from './scan';
-import { tarEntryBytes } from './tar-size';
+import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
+
+/** Decides, for a path relative to the project root ('/'-separated), whether balena leaves it out. */
+export type BalenaIgnoreRule = (relativePath: string) => boolean;
+
+/** The matcher memoises every path it is asked about; it is renewed this often so memory stays flat. */
+const MATCHER_PATHS = 4096;
 
 /** Where the balena builder looks for the credentials of private base-image registries. */
 export const REGISTRY_SECRETS_PATH = '.balena/registry-secrets.json';
@@ -25,18 +30,22 @@ const GIT_FOLDER = /(?:^|\/)\.git(?:\/|$)/;
  * `**\/.git`, with .balena/, Dockerfiles and docker-compose.yml always sent. Folders the rules leave
  * out are not walked, so an always-sent file inside an ignored folder is not sent either.
  */
-export function balenaIgnoreRuleFromText(dockerignoreText: string): IgnoreRule {
-  const matcher = dockerignore({ ignorecase: false }).add(dockerignoreText.split(/\r?\n/));
+export function balenaIgnoreRuleFromText(dockerignoreText: string): BalenaIgnoreRule {
+  const lines = dockerignoreText.split(/\r?\n/);
+  let matcher = dockerignore({ ignorecase: false }).add(lines);
+  let asked = 0;
   return (relativePath) => {
     if (relativePath === '' || relativePath === '.') return false;
     if (GIT_FOLDER.test(relativePath)) return true;
     if (relativePath === '.dockerignore' || ALWAYS_SENT.test(relativePath)) return false;
+    asked += 1;
+    if (asked % MATCHER_PATHS === 0) matcher = dockerignore({ ignorecase: false }).add(lines);
     return matcher.ignores(relativePath);
   };
 }
 
 /** Reads the project's root .dockerignore (none is fine) into balena's rule. */
-export async function loadBalenaIgnoreRule(projectPath: string): Promise<IgnoreRule> {
+export async function loadBalenaIgnoreRule(projectPath: string): Promise<BalenaIgnoreRule> {
   const path = join(projectPath, '.dockerignore');
   try {
     return balenaIgnoreRuleFromText(await readFile(path, 'utf8'));
@@ -47,10 +56,63 @@ export async function loadBalenaIgnoreRule(projectPath: string): Promise<IgnoreR
   }
 }
 
+function unreadable(path: string, error: unknown): SlipwayError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error';
+  return new SlipwayError('E_CONTEXT_UNREADABLE', `Cannot read ${path}: ${code}`, {
+    hint: 'Fix its permissions, or leave it out with a line in .dockerignore.',
+    cause: error,
+  });
+}
+
+/**
+ * Walks the project as tar-fs will pack it (lstat, links never followed, left-out folders not entered)
+ * to count files and bytes and the exact tar size. Holds one folder listing at a time per depth.
+ */
+export async function scanBalenaProject(root: string, ignore: BalenaIgnoreRule): Promise<ContextScan> {
+  const scan: ContextScan = { files: 0, bytes: 0, tarBytes: TAR_END_BYTES, skipped: [] };
+  const stack: string[] = ['.'];
+  while (stack.length > 0) {
+    const path = stack.pop() as string;
+    const absolute = join(root, path);
+    let stats: Stats;
+    try {
+      stats = await lstat(absolute);
+    } catch (error) {
+      throw unreadable(absolute, error);
+    }
+    if (stats.isFile()) {
+      scan.files += 1;
+      scan.bytes += stats.size;
+      scan.tarBytes += tarEntryBytes(path, stats.size);
+    } else if (stats.isSymbolicLink()) {
+      const linkname = await readlink(absolute).catch((error: unknown) => Promise.reject(unreadable(absolute, error)));
+      scan.tarBytes += tarEntryBytes(path, 0, linkname);
+    } else if (stats.isDirectory()) {
+      scan.tarBytes += tarEntryBytes(path, 0);
+      let children: Dirent[];
+      try {
+        children = await readdir(absolute, { withFileTypes: true });
+      } catch (error) {
+        throw unreadable(absolute, error);
+      }
+      for (const child of children) {
+        const childPath = path === '.' ? child.name : `${path}/${child.name}`;
+        if (!ignore(childPath)) stack.push(childPath);
+      }
+    } else {
+      scan.skipped.push({
+        path,
+        reason: stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'special file',
+      });
+    }
+  }
+  return scan;
+}
+
 /** A balena project ready to pack: its rule, its exact tar size, and the registry secrets to add. */
 export interface BalenaPackPlan {
   root: string;
-  ignore: IgnoreRule;
+  ignore: BalenaIgnoreRule;
   scan: ContextScan;
   /** The registry secrets file's bytes, added as .balena/registry-secrets.json; null for none. */
   registrySecrets: Buffer | null;
@@ -94,11 +156,11 @@ export async function planBalenaPack(
   const inside = options.dataDir ? relative(projectPath, options.dataDir).split(sep).join('/') : '';
   const dataFolder = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : null;
   // The secrets given replace a file of that name in the project.
-  const ignore: IgnoreRule = (relativePath) =>
+  const ignore: BalenaIgnoreRule = (relativePath) =>
     (registrySecrets !== null && relativePath === REGISTRY_SECRETS_PATH) ||
     (dataFolder !== null && (relativePath === dataFolder || relativePath.startsWith(`${dataFolder}/`))) ||
     rule(relativePath);
-  const scan = await scanContext(projectPath, ignore);
+  const scan = await scanBalenaProject(projectPath, ignore);
   if (registrySecrets) {
     scan.files += 1;
     scan.bytes += registrySecrets.length;
