@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { balenaApiOrigin, balenaBuildPath, parseFleet } from '../../src/core/builders/balena';
+import { balenaApiOrigin, balenaBuildPath, checkTokenUrl, parseFleet } from '../../src/core/builders/balena';
 import { readBalenaToken } from '../../src/core/builders/balena-token';
 import { openBalenaProject } from '../../src/core/builds/balena-start';
 import { balenaIgnoreRuleFromText } from '../../src/core/pack/balena-project';
@@ -66,6 +66,17 @@ describe('the builder request', () => {
         draft: true,
       }),
     ).toBe('/v3/build?slug=o%2Ff&dockerfilePath=Dockerfile.arm&emulated=true&nocache=true&headless=true&isdraft=true');
+  });
+
+  it('sends the token only over https, or plain http to this machine', () => {
+    expect(() => checkTokenUrl('https://builder.balena-cloud.com')).not.toThrow();
+    expect(() => checkTokenUrl('http://127.0.0.1:4000')).not.toThrow();
+    expect(() => checkTokenUrl('http://localhost:4000')).not.toThrow();
+    expect(() => checkTokenUrl('http://builder.example.com')).toThrow(
+      /Refusing to send the balena token to http:\/\/builder\.example\.com/,
+    );
+    expect(() => checkTokenUrl('tcp://127.0.0.1:2375')).toThrow(SlipwayError);
+    expect(() => checkTokenUrl('not a url')).toThrow(/not a url/);
   });
 
   it('finds the API beside the builder', () => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../../core/builders/balena';
+import { checkTokenUrl, DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../../core/builders/balena';
 import { readBalenaToken } from '../../core/builders/balena-token';
 import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
 import { openBalenaProject } from '../../core/builds/balena-start';
@@ -35,14 +35,7 @@ function parseBuilders(values: string[] | undefined): Endpoint[] | undefined {
     const equals = value.indexOf('=');
     const region = equals > 0 && !value.slice(0, equals).includes(':') ? value.slice(0, equals) : 'default';
     const url = region === 'default' && equals <= 0 ? value : value.slice(equals + 1);
-    try {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(parsed.protocol);
-    } catch {
-      throw new SlipwayError('E_BAD_INPUT', `Not a balena builder URL: ${url}`, {
-        hint: 'Give --builder REGION=https://builder.example.com',
-      });
-    }
+    checkTokenUrl(url);
     return { region, url };
   });
 }

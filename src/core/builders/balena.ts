@@ -32,6 +32,23 @@ export function parseFleet(slug: string): string {
   return slug;
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Refuses a URL that would carry the token (and registry secrets) unencrypted off this machine. */
+export function checkTokenUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SlipwayError('E_BAD_INPUT', `Not a balena URL: ${url}`, { hint: 'Give https://host[:port].' });
+  }
+  if (parsed.protocol === 'https:') return;
+  if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return;
+  throw new SlipwayError('E_BAD_INPUT', `Refusing to send the balena token to ${parsed.origin}: it is not https`, {
+    hint: 'Use the https:// address of the builder; plain http is only accepted on this machine (localhost).',
+  });
+}
+
 /** The path and query of POST /v3/build, exactly as the balena builder reads them. */
 export function balenaBuildPath(options: BalenaBuildOptions): string {
   const query = new URLSearchParams({

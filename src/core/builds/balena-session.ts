@@ -10,6 +10,7 @@ import {
   type BalenaBuildOptions,
   balenaApiOrigin,
   cancelBalenaRelease,
+  checkTokenUrl,
   DEFAULT_BALENA_BUILDER_URL,
   startBalenaBuild,
 } from '../builders/balena';
@@ -83,6 +84,8 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
     this.endpoints = options.endpoints?.length
       ? options.endpoints
       : [{ region: 'balena-cloud', url: DEFAULT_BALENA_BUILDER_URL }];
+    for (const endpoint of this.endpoints) checkTokenUrl(endpoint.url);
+    if (options.apiOrigin) checkTokenUrl(options.apiOrigin);
     const first = this.endpoints[0] as Endpoint;
     this.build = {
       id,
