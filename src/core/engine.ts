@@ -256,6 +256,8 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
 
   /** Starts a push when the default target is a balena fleet; null for any other target. */
   private async balenaSession(project: Project, noCache?: boolean, region?: string) {
+    // A builder given to the shell (serve --builder) wins over the settings, as for docker builds.
+    if (this.options.builderUrl) return null;
     const settings = await loadSettings(this.options.dataDir);
     const target = settings.targets.find((candidate) => candidate.name === settings.defaultTarget);
     if (target?.kind !== 'balena') return null;
