@@ -198,9 +198,27 @@ describe('the balena builder response', () => {
   });
 
   it('keeps values that are not message objects as invalid lines and goes on', () => {
-    const records = parseAll('[42, "text", {"message":"[main] after"}, [1], null]');
-    expect(linesOf(records, null)).toEqual(['42', '"text"', '[1]', 'null']);
-    expect(linesOf(records, 'main')).toEqual(['after']);
+    const records = parseAll('[42, "text", {"message":"[main] after"}, [1], null, }, {"message":"[main] last"}]');
+    expect(linesOf(records, null)).toEqual(['42', '"text"', '[1]', 'null', '}']);
+    expect(linesOf(records, 'main')).toEqual(['after', 'last']);
+  });
+
+  it('always ends, holding no more than the cap, whatever bytes the builder sends', () => {
+    const alphabet = Buffer.from('[]{}",:\\ \n\rax\u00e9');
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let run = 0; run < 300; run++) {
+      const bytes = Buffer.alloc(2000, 0);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = alphabet[Math.floor(random() * alphabet.length)] as number;
+      const records = parseAll(bytes, 1 + Math.floor(random() * 50), 256);
+      for (const record of records) {
+        // The cap counts bytes held, or characters of a text line: at most 3 bytes each (U+FFFD).
+        if (record.kind === 'line') expect(Buffer.byteLength(record.line.text)).toBeLessThanOrEqual(3 * 256);
+      }
+    }
   });
 
   it('parses the same records whatever byte the chunks split at, multi-byte characters included', () => {

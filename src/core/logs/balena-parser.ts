@@ -214,8 +214,8 @@ export class BalenaBuildParser {
       else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.depth += 1;
       else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         if (this.depth === 0) {
-          // A bare value (a number, say) ended by the array's ']'.
-          end = index;
+          // A bare value (a number, say) ended by the array's ']'; a stray '}' is a value of its own.
+          end = index === from && this.heldBytes === 0 ? index + 1 : index;
           break;
         }
         this.depth -= 1;
