@@ -118,13 +118,17 @@ describe('slipway build --balena (against a FAKE builder)', () => {
       {
         env: { BALENA_TOKEN: TOKEN },
         onSpawn: (pid) => {
-          const poll = setInterval(() => {
-            // Once the upload is in and the builder has had time to name the release, interrupt.
-            if ((builder.builds[0]?.tarBytes ?? 0) > 0) {
-              clearInterval(poll);
-              setTimeout(() => process.kill(pid, 'SIGINT'), 300);
-            }
-          }, 20);
+          // Once the service's first line is spooled, the release id (sent before it) is known: interrupt.
+          let sent = false;
+          const poll = setInterval(async () => {
+            const log = await onlyBuild(dataDir)
+              .then(({ directory }) => readFile(join(directory, 'main.log'), 'utf8'))
+              .catch(() => '');
+            if (sent || !log.includes('Step 1/2') || builder.builds.length === 0) return;
+            sent = true;
+            clearInterval(poll);
+            process.kill(pid, 'SIGINT');
+          }, 50);
         },
       },
     );
