@@ -215,6 +215,9 @@ describe.skipIf(!composeDetected)('slipway build --balena with a compose project
     const logs = await runCli(['logs', buildId, '--task', 'web', '--data-dir', dataDir]);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toBe('Step 1/2 : FROM scratch\nStep 2/2 : COPY . /\nweb is built\n');
+    const own = await runCli(['logs', buildId, '--task', '_build', '--data-dir', dataDir]);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toBe('[Info]     Starting build for myorg/myfleet\n[Success]  Release successfully created!\n');
   });
 });
 

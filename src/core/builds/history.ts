@@ -202,6 +202,8 @@ export function chooseTask(build: Build, taskId: string | undefined): string {
   const ids = build.tasks.map((buildTask) => buildTask.task.id);
   if (taskId !== undefined) {
     assertPlainIds(taskId);
+    // A balena build also keeps the builder's own output, under build.logId.
+    if (taskId === build.logId) return taskId;
     if (!ids.includes(taskId)) {
       throw new SlipwayError('E_BAD_INPUT', `Build ${build.id} has no task ${taskId}; its tasks: ${ids.join(', ')}`);
     }
