@@ -256,11 +256,9 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
 
   /** Starts a push when the default target is a balena fleet; null for any other target. */
   private async balenaSession(project: Project, noCache?: boolean, region?: string) {
-    // A builder given to the shell (serve --builder) wins over the settings, as for docker builds.
-    if (this.options.builderUrl) return null;
+    const target = await this.currentTarget();
+    if (target.kind !== 'balena') return null;
     const settings = await loadSettings(this.options.dataDir);
-    const target = settings.targets.find((candidate) => candidate.name === settings.defaultTarget);
-    if (target?.kind !== 'balena') return null;
     const token = await (this.options.balenaToken ?? (() => readBalenaToken()))(target.name);
     const session = balenaSessionFor({
       dataDir: this.options.dataDir,
@@ -268,7 +266,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       target,
       token,
       noCache,
-      region: region ?? settings.pinnedRegion,
+      region: region && region !== 'auto' ? region : settings.pinnedRegion,
     });
     this.sessions.set(session.build.id, session);
     session.on('event', (event) => this.emit('event', event));
