@@ -120,7 +120,7 @@ export async function startBalenaBuild(connection: Connection, build: BalenaBuil
     const denied = response.statusCode === 401 || response.statusCode === 403;
     throw new SlipwayError(
       'E_BUILDER_REJECTED',
-      `The balena builder at ${connection.endpoint.url} answered ${response.statusCode}: ${message || '(empty body)'}`,
+      `The balena builder at ${connection.label} answered ${response.statusCode}: ${message || '(empty body)'}`,
       { hint: denied ? 'Check the token (BALENA_TOKEN) and that it may push to this fleet.' : undefined },
     );
   }

@@ -15,7 +15,7 @@ import {
   startBalenaBuild,
 } from '../builders/balena';
 import { transportError } from '../builders/docker';
-import { type Connection, connect } from '../builders/endpoint';
+import { type Connection, connect, redactUrl } from '../builders/endpoint';
 import { BalenaBuildParser, type BalenaRecord } from '../logs/balena-parser';
 import { LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
@@ -90,7 +90,13 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
     this.build = {
       id,
       projectPath: options.project.path,
-      target: { name: 'balena', kind: 'balena', endpoints: this.endpoints, fleet: options.build.fleet },
+      target: {
+        name: 'balena',
+        kind: 'balena',
+        // Credentials in a URL stay out of the record, as for docker targets.
+        endpoints: this.endpoints.map((endpoint) => ({ region: endpoint.region, url: redactUrl(endpoint.url) })),
+        fleet: options.build.fleet,
+      },
       region: first.region,
       reason: options.reason ?? (this.endpoints.length === 1 ? 'the only builder' : 'the first builder given'),
       startedAt: new Date().toISOString(),
@@ -193,7 +199,9 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
         const next = this.endpoints[index + 1];
         if (this.cancelled || this.answered || !next || !FAILOVER_CODES.has(info.code)) throw error;
         this.build.reason = `${endpoint.region} failed before the build started (${info.code}); moved to ${next.region}`;
-        await this.note([`Slipway: ${info.code}: ${info.message}; trying region ${next.region} (${next.url})`]);
+        await this.note([
+          `Slipway: ${info.code}: ${info.message}; trying region ${next.region} (${redactUrl(next.url)})`,
+        ]);
       } finally {
         await connection.dispatcher.destroy().catch(() => undefined);
       }
@@ -309,14 +317,14 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
       if (!parser.complete) {
         throw new SlipwayError(
           'E_BUILDER_PROTOCOL',
-          `The balena builder at ${connection.endpoint.url} ended its answer before the build finished`,
+          `The balena builder at ${connection.label} ended its answer before the build finished`,
           { hint: 'The builder may have restarted; look for the release on the balena dashboard, then push again.' },
         );
       }
       if (answeredEarly && !headless) {
         throw new SlipwayError(
           'E_BUILDER_PROTOCOL',
-          `The balena builder at ${connection.endpoint.url} finished its answer before it had the whole project`,
+          `The balena builder at ${connection.label} finished its answer before it had the whole project`,
         );
       }
       return this.outcomeOf(headless, errors, releaseId);
