@@ -346,6 +346,22 @@ describe('a push to the (fake) balena builder', () => {
     expect(second.builds[0]?.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
   });
 
+  it('moves to the next region when the first answers 5xx before the build started', async () => {
+    const second = await startFakeBalenaBuilder(successScript);
+    cleanups.push(second.close);
+    const { session } = await setUp({ reject: { status: 503, body: 'Service Unavailable' } }, (fakeUrl) => ({
+      endpoints: [
+        { region: 'us', url: fakeUrl },
+        { region: 'eu', url: second.url },
+      ],
+    }));
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    expect(build.region).toBe('eu');
+    expect(build.reason).toContain('us failed before the build started (E_BUILDER_REJECTED)');
+    expect((await spooled(session, BALENA_BUILD_LOG_ID)).lines[0]).toContain('503: Service Unavailable');
+  });
+
   it('reports the builder’s refusal when it answers before reading the whole upload, without hanging', async () => {
     const { session, projectPath } = await setUp({
       answerBeforeUpload: true,
@@ -360,14 +376,22 @@ describe('a push to the (fake) balena builder', () => {
     });
   });
 
-  it('refuses with E_BUILDER_REJECTED and a hint when the builder says 401', async () => {
+  it('refuses with E_BUILDER_UNAUTHORIZED and a hint when the builder says 401', async () => {
     const { session } = await setUp({ reject: { status: 401, body: 'Unauthorized' } });
     const build = await session.run();
     expect(build.status).toBe('failed');
-    expect(build.error?.code).toBe('E_BUILDER_REJECTED');
+    expect(build.error?.code).toBe('E_BUILDER_UNAUTHORIZED');
+    expect(build.error?.hint).toContain('BALENA_TOKEN');
     expect(build.error?.message).toContain('401: Unauthorized');
     expect(build.error?.message).not.toContain(TOKEN);
     expect(build.tasks.every((task) => task.state.phase === 'failed')).toBe(true);
+  });
+
+  it('refuses with E_BUILDER_REJECTED, quoting the builder, when it says 500', async () => {
+    const { session } = await setUp({ reject: { status: 500, body: '<html><body>Internal error</body></html>' } });
+    const build = await session.run();
+    expect(build.error?.code).toBe('E_BUILDER_REJECTED');
+    expect(build.error?.message).toContain('500: <html><body>Internal error</body></html>');
   });
 
   it('detached: takes the headless answer’s release id and returns at once', async () => {

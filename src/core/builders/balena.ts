@@ -90,6 +90,18 @@ async function errorText(body: Readable, limitBytes = 4096): Promise<string> {
   return text.replace(/\s+/g, ' ').slice(0, 300);
 }
 
+/** The builder answered the push with an error status; a 5xx means another region may take it. */
+export class BalenaRejection extends SlipwayError {
+  constructor(
+    readonly statusCode: number,
+    code: 'E_BUILDER_REJECTED' | 'E_BUILDER_UNAUTHORIZED',
+    message: string,
+    options: { hint?: string } = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
 export interface BalenaBuildRequest extends BalenaBuildOptions {
   token: string;
   /** The gzip of the project's tar. */
@@ -118,8 +130,9 @@ export async function startBalenaBuild(connection: Connection, build: BalenaBuil
   if (response.statusCode !== 200) {
     const message = await errorText(response.body).catch(() => '');
     const denied = response.statusCode === 401 || response.statusCode === 403;
-    throw new SlipwayError(
-      'E_BUILDER_REJECTED',
+    throw new BalenaRejection(
+      response.statusCode,
+      denied ? 'E_BUILDER_UNAUTHORIZED' : 'E_BUILDER_REJECTED',
       `The balena builder at ${connection.label} answered ${response.statusCode}: ${message || '(empty body)'}`,
       { hint: denied ? 'Check the token (BALENA_TOKEN) and that it may push to this fleet.' : undefined },
     );

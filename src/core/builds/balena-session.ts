@@ -8,6 +8,7 @@ import type { Build, BuildTask, Endpoint, Project, TaskState } from '../../share
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
 import {
   type BalenaBuildOptions,
+  BalenaRejection,
   balenaApiOrigin,
   cancelBalenaRelease,
   checkTokenUrl,
@@ -197,7 +198,8 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
       } catch (error) {
         const info = toErrorInfo(error);
         const next = this.endpoints[index + 1];
-        if (this.cancelled || this.answered || !next || !FAILOVER_CODES.has(info.code)) throw error;
+        const serverError = error instanceof BalenaRejection && error.statusCode >= 500;
+        if (this.cancelled || this.answered || !next || !(FAILOVER_CODES.has(info.code) || serverError)) throw error;
         this.build.reason = `${endpoint.region} failed before the build started (${info.code}); moved to ${next.region}`;
         await this.note([
           `Slipway: ${info.code}: ${info.message}; trying region ${next.region} (${redactUrl(next.url)})`,
