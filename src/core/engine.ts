@@ -22,6 +22,7 @@ import { listFolders } from './project/folders';
 import { loadRecentProjects, rememberProject } from './project/recent-projects';
 import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
+import { fileSecretStore, type SecretStore } from './settings/secret-store';
 import { loadSettings, saveSettings } from './settings/settings-store';
 import { validateSettings } from './settings/settings-validate';
 
@@ -38,8 +39,10 @@ export interface EngineOptions {
   version: string;
   builderUrl?: string;
   dialogs?: ShellDialogs;
-  /** The API token of a balena target (Electron: from safeStorage); default BALENA_TOKEN or ~/.balena/token. */
+  /** The API token of a balena target; default: the token stored for it, else BALENA_TOKEN or ~/.balena/token. */
   balenaToken?: (target: string) => Promise<string>;
+  /** Where targets' tokens are kept (Electron: encrypted with safeStorage); default a 0600 file per target. */
+  secrets?: SecretStore;
 }
 
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
@@ -57,8 +60,11 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   /** Warm connections to the current target's endpoints, and the last choice (so it does not flap). */
   private prober: { key: string; prober: RegionProber; last: ProbeResult | null } | null = null;
 
+  private readonly secrets: SecretStore;
+
   constructor(private readonly options: EngineOptions) {
     super();
+    this.secrets = options.secrets ?? fileSecretStore(options.dataDir);
   }
 
   /** Answers one request of the contract, after validating its input. */
@@ -155,6 +161,11 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       validateSettings(settings);
       await saveSettings(this.options.dataDir, settings);
       return settings;
+    },
+    'targets.setToken': async ({ target, token }) => {
+      if (token === null) await this.secrets.delete(target);
+      else if (token !== undefined) await this.secrets.set(target, token);
+      return { stored: await this.secrets.has(target) };
     },
     'build.get': async ({ buildId }) => {
       const running = this.sessions.get(buildId)?.build;
@@ -254,12 +265,17 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     },
   };
 
+  /** The token stored for a target (Settings), else the command line's: BALENA_TOKEN or ~/.balena/token. */
+  private async storedBalenaToken(target: string): Promise<string> {
+    return (await this.secrets.get(target)) ?? readBalenaToken();
+  }
+
   /** Starts a push when the default target is a balena fleet; null for any other target. */
   private async balenaSession(project: Project, noCache?: boolean, region?: string) {
     const target = await this.currentTarget();
     if (target.kind !== 'balena') return null;
     const settings = await loadSettings(this.options.dataDir);
-    const token = await (this.options.balenaToken ?? (() => readBalenaToken()))(target.name);
+    const token = await (this.options.balenaToken ?? ((name) => this.storedBalenaToken(name)))(target.name);
     const session = balenaSessionFor({
       dataDir: this.options.dataDir,
       project,

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
 import { limitProcessMemory } from '../core/process-memory';
+import { fileSecretStore } from '../core/settings/secret-store';
 import { appMenuTemplate } from './app-menu';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
 import { nativeDialogs } from './dialogs';
 import { hardenContents, hardenSession } from './harden';
+import { safeStorageCipher } from './safe-storage-cipher';
 import { windowOptions } from './window-options';
 
 // The engine runs in this process: keep its memory as flat as the CLI's (see process-memory.ts).
@@ -14,11 +16,13 @@ limitProcessMemory();
 
 let window: BrowserWindow | null = null;
 const currentWindow = () => window;
+const dataDir = defaultDataDir();
 const engine = new Engine({
-  dataDir: defaultDataDir(),
+  dataDir,
   mode: 'electron',
   version: app.getVersion(),
   dialogs: nativeDialogs(dialog, currentWindow),
+  secrets: fileSecretStore(dataDir, safeStorageCipher(safeStorage)),
 });
 
 function createWindow(): void {

@@ -16,6 +16,7 @@ export const preloadRequestNames = [
   'regions.pin',
   'settings.get',
   'settings.update',
+  'targets.setToken',
   'build.start',
   'build.cancel',
   'build.get',

@@ -92,6 +92,21 @@ export const requests = {
         .optional(),
     }),
   ),
+  /**
+   * Stores (a string) or forgets (null) a target's API token; without a token it only answers whether one
+   * is stored. The token itself is never returned by any request.
+   */
+  'targets.setToken': request<{ stored: boolean }>()(
+    z.object({
+      target: z.string().min(1).max(64),
+      token: z
+        .string()
+        .min(1)
+        .max(16 * 1024)
+        .nullable()
+        .optional(),
+    }),
+  ),
   /** Starts a build of an opened project. */
   'build.start': request<{ buildId: string }>()(
     z.object({

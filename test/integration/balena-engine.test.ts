@@ -1,7 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BALENA_BUILD_LOG_ID } from '../../src/core/builds/balena-session';
+import { buildDir } from '../../src/core/builds/build-store';
 import { Engine } from '../../src/core/engine';
 import type { SlipwayEvent } from '../../src/shared/contract';
 import { type FakeBalenaBuilder, startFakeBalenaBuilder } from '../support/fake-balena-builder';
@@ -67,5 +68,51 @@ describe('the window’s engine pushes to a balena target', () => {
     expect(main.lines).toEqual(['Step 1/2 : FROM scratch', 'Step 2/2 : COPY . /']);
     const own = await engine.call('logs.read', { buildId, taskId: BALENA_BUILD_LOG_ID, fromLine: 0, count: 10 });
     expect(own.lines).toEqual(['[Success]  Release successfully created!']);
+  });
+});
+
+describe('a balena target’s stored token', () => {
+  it('is the one sent to the builder, and appears in no answer, event, record or log', async () => {
+    const project = await tempDir('slipway-balena-token-');
+    const data = await tempDir('slipway-balena-token-data-');
+    cleanups.push(project.cleanup, data.cleanup);
+    await writeFile(join(project.path, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+    fake = await startFakeBalenaBuilder({
+      steps: [
+        { message: { type: 'metadata', resource: 'buildLogId', value: '99' } },
+        { message: { message: '[main]     Step 1/1 : FROM scratch' } },
+        { message: { message: '[Success]  Release successfully created!' } },
+      ],
+    });
+    const token = 'stored-token-5d0e9a';
+    const engine = new Engine({ dataDir: data.path, mode: 'browser', version: 'test' });
+    const events: SlipwayEvent[] = [];
+    engine.on('event', (event) => events.push(event));
+    await engine.call('settings.update', {
+      targets: [{ name: 'fleet', kind: 'balena', endpoints: [{ region: 'eu', url: fake.url }], fleet: 'org/fleet' }],
+      defaultTarget: 'fleet',
+    });
+    expect(await engine.call('targets.setToken', { target: 'fleet', token })).toEqual({ stored: true });
+    const opened = await engine.call('project.open', { path: project.path });
+    const finished = new Promise<void>((resolve) =>
+      engine.on('event', (event) => event.type === 'build.finished' && resolve()),
+    );
+    const { buildId } = await engine.call('build.start', { projectId: opened.id });
+    await finished;
+    await engine.close();
+
+    expect(fake.builds[0]?.headers.authorization).toBe(`Bearer ${token}`);
+    const build = await engine.call('build.get', { buildId });
+    expect(build.status).toBe('succeeded');
+    const logs = await Promise.all(
+      ['main', BALENA_BUILD_LOG_ID].map((taskId) =>
+        engine.call('logs.read', { buildId, taskId, fromLine: 0, count: 50 }),
+      ),
+    );
+    expect(JSON.stringify([build, events, logs, await engine.call('settings.get', {})])).not.toContain(token);
+    const onDisk = await readdir(buildDir(data.path, buildId), { recursive: true, withFileTypes: true });
+    for (const entry of onDisk.filter((file) => file.isFile())) {
+      expect(await readFile(join(entry.parentPath, entry.name), 'utf8'), entry.name).not.toContain(token);
+    }
   });
 });

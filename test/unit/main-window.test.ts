@@ -21,6 +21,7 @@ const electron = vi.hoisted(() => {
       BrowserWindow,
       ipcMain: { handle: (channel: string, handler: never) => handlers.set(channel, handler) },
       dialog: { showOpenDialog: vi.fn(), showSaveDialog: vi.fn() },
+      safeStorage: { isEncryptionAvailable: () => false, encryptString: vi.fn(), decryptString: vi.fn() },
       Menu: { buildFromTemplate: vi.fn((template) => template), setApplicationMenu: vi.fn() },
       session: {
         defaultSession: { webRequest: { onHeadersReceived: vi.fn() }, setPermissionRequestHandler: vi.fn() },
