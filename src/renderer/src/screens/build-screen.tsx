@@ -1,7 +1,7 @@
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
-import { describeState, formatDuration, formatTime } from '../format';
+import { describeState, formatCount, formatDuration, formatTime } from '../format';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
 import { useNow } from '../use-now';
 import './build-screen.css';
@@ -19,11 +19,15 @@ export function BuildScreen() {
   const logTask = useStore((state) => state.logTask);
   const startedMs = useStore((state) => state.taskStartedMs);
   const regions = useStore((state) => state.taskRegions);
+  const buildLogLines = useStore((state) => state.buildLogLines);
   const running = build?.status === 'running';
   const now = useNow(running);
   if (!build) return <p className="muted">Loading the build…</p>;
   const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
   const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
+  // balena: the builder's own output ([Info]/[Success]/[Error]) is a log of its own beside the services'.
+  const ownLog = build.logId ? { id: build.logId, lines: buildLogLines[build.id] ?? 0 } : null;
+  const showsOwnLog = ownLog !== null && logTask === ownLog.id;
   // A task's own failure is shown on its row; the build's error is shown only when it is something else.
   const taskShowsError = build.tasks.some(
     (task) => task.state.phase === 'failed' && task.state.error.message === build.error?.message,
@@ -69,6 +73,21 @@ export function BuildScreen() {
           />
         ))}
       </ul>
+      {ownLog ? (
+        <p className="build-own-log">
+          <button
+            type="button"
+            aria-pressed={showsOwnLog}
+            data-testid="build-own-log"
+            onClick={() => openLog(showsOwnLog ? null : ownLog.id)}
+          >
+            Builder's log
+          </button>{' '}
+          <span className="muted numeric">
+            {formatCount(ownLog.lines)} lines · the builder's own [Info], [Success] and [Error] output
+          </span>
+        </p>
+      ) : null}
       <MemoryStrip active={running} />
       {logTask === ALL_TASKS ? (
         <div className="build-log">
@@ -93,7 +112,23 @@ export function BuildScreen() {
                 />
               </div>
             ))}
+            {ownLog ? (
+              <div className="build-log-cell">
+                <h3>Builder's log</h3>
+                <LogViewer buildId={build.id} taskId={ownLog.id} knownLines={ownLog.lines} running={running} compact />
+              </div>
+            ) : null}
           </div>
+        </div>
+      ) : showsOwnLog && ownLog ? (
+        <div className="build-log">
+          <h2>
+            Builder's log{' '}
+            <button type="button" onClick={() => openLog(null)} aria-label="Close the log">
+              Close
+            </button>
+          </h2>
+          <LogViewer buildId={build.id} taskId={ownLog.id} knownLines={ownLog.lines} running={running} />
         </div>
       ) : shownTask ? (
         <div className="build-log">

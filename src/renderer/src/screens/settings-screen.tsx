@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { BuilderTarget, Settings } from '../../../shared/domain';
+import { TokenField } from '../components/token-field';
 import { formatBytes } from '../format';
 import { saveSettings, useStore } from '../store/store';
 import './settings-screen.css';
@@ -85,14 +86,17 @@ export function SettingsScreen() {
               </button>
             </legend>
             {target.kind === 'balena' ? (
-              <label>
-                <span>Fleet</span>
-                <input
-                  value={target.fleet ?? ''}
-                  placeholder="org/fleet"
-                  onChange={(event) => setTarget(index, (t) => ({ ...t, fleet: event.target.value }))}
-                />
-              </label>
+              <>
+                <label className="settings-field">
+                  <span>Fleet</span>
+                  <input
+                    value={target.fleet ?? ''}
+                    placeholder="org/fleet"
+                    onChange={(event) => setTarget(index, (t) => ({ ...t, fleet: event.target.value }))}
+                  />
+                </label>
+                <TokenField target={target.name} />
+              </>
             ) : null}
             {target.endpoints.map((endpoint, e) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: regions are being edited here, so only the position is stable.

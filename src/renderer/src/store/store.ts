@@ -58,6 +58,8 @@ export interface AppState {
   /** Region and reason per task, from task.region events (failover). */
   taskRegions: Record<string, { region: string; reason: string }>;
   logTask: string | null;
+  /** Lines of the shown build's own log (balena: the builder's [Info]/[Success]/[Error] output), by build id. */
+  buildLogLines: Record<string, number>;
   history: BuildSummary[] | null;
   historyFailure: Failure | null;
   folderPickerOpen: boolean;
@@ -83,6 +85,7 @@ export const useStore = create<AppState>(() => ({
   taskStartedMs: {},
   taskRegions: {},
   logTask: null,
+  buildLogLines: {},
   history: null,
   historyFailure: null,
   folderPickerOpen: false,
@@ -349,6 +352,11 @@ export async function saveSettings(changes: Parameters<(typeof slipway)['setting
 /** The log viewer read more lines than events announced (a build this window did not start): keep the count. */
 export function noteLogLines(buildId: string, taskId: string, lines: number): void {
   const build = get().build;
+  if (build?.id === buildId && build.logId === taskId) {
+    if ((get().buildLogLines[buildId] ?? 0) < lines)
+      set({ buildLogLines: { ...get().buildLogLines, [buildId]: lines } });
+    return;
+  }
   const task = build?.tasks.find((candidate) => candidate.task.id === taskId);
   if (!build || build.id !== buildId || !task || task.logLines >= lines) return;
   set({ build: withTask(build, taskId, (current) => ({ ...current, logLines: lines })) });
@@ -368,7 +376,7 @@ function noteStart(startedMs: Record<string, number>, taskId: string, state: Tas
 /** Applies one frame's worth of events to the store in a single update. */
 export function applyEvents(events: SlipwayEvent[]): void {
   set((state) => {
-    let { build, taskStartedMs, taskRegions, probe, history } = state;
+    let { build, taskStartedMs, taskRegions, probe, history, buildLogLines } = state;
     let refreshHistory = false;
     for (const event of events) {
       switch (event.type) {
@@ -383,7 +391,9 @@ export function applyEvents(events: SlipwayEvent[]): void {
           }
           break;
         case 'task.log':
-          if (build?.id === event.buildId) {
+          if (build?.id === event.buildId && build.logId === event.taskId) {
+            buildLogLines = { ...buildLogLines, [event.buildId]: event.lines };
+          } else if (build?.id === event.buildId) {
             build = withTask(build, event.taskId, (task) => ({ ...task, logLines: event.lines }));
           }
           break;
@@ -410,6 +420,6 @@ export function applyEvents(events: SlipwayEvent[]): void {
     }
     if (refreshHistory && state.screen === 'history') void loadHistory();
     else if (refreshHistory) history = null;
-    return { build, taskStartedMs, taskRegions, probe, history };
+    return { build, taskStartedMs, taskRegions, probe, history, buildLogLines };
   });
 }
