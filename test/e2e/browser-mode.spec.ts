@@ -1,6 +1,9 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { fixture } from '../support/fixtures';
+import { startFakeBalenaBuilder } from '../support/fake-balena-builder';
+import { fixture, tempDir } from '../support/fixtures';
 import { type ServedSlipway, serveSlipway } from '../support/serve';
 import { dropFolder, SCREENS_DIR } from '../support/ui';
 
@@ -102,5 +105,66 @@ test('a folder dropped on any screen opens, replacing the project shown', async 
   } finally {
     await first.cleanup();
     await second.cleanup();
+  }
+});
+
+test('a balena target takes a write-only token, and its build lists the builder’s own log', async ({ page }) => {
+  test.setTimeout(90_000);
+  const data = await tempDir('slipway-ui-balena-data-');
+  const project = await fixture('single');
+  const fake = await startFakeBalenaBuilder({
+    steps: [
+      { message: { type: 'metadata', resource: 'buildLogId', value: '777' } },
+      { message: { message: '[Info]     Starting build for org/fleet' } },
+      { message: { message: '[main]     Step 1/1 : FROM scratch' } },
+      { message: { message: '[Success]  Release successfully created!' } },
+    ],
+  });
+  const own = await serveSlipway(['--data-dir', data.path]);
+  const token = 'e2e-token-never-shown-0b7f';
+  try {
+    await page.goto(own.url);
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Add a target' }).click();
+    await page.getByLabel('Target name').fill('fleet');
+    await page.getByLabel('Builder kind').selectOption('balena');
+    await page.getByLabel('Fleet').fill('org/fleet');
+    await page.getByLabel('Region').fill('eu');
+    await page.getByLabel('Endpoint URL').fill(fake.url);
+    await page.getByRole('radio').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByText('Settings saved.')).toBeVisible();
+
+    const status = page.getByTestId('token-status');
+    await expect(status).toHaveText('not stored');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Store token' }).click();
+    await expect(status).toHaveText('stored');
+    await expect(page.getByLabel('API token')).toHaveValue('');
+    await page.reload();
+    await expect(page.getByTestId('token-status')).toHaveText('stored');
+    await expect(page.getByLabel('API token')).toHaveValue('');
+    await page.screenshot({ path: `${SCREENS_DIR}/settings-balena.png`, fullPage: true });
+    expect(await page.content()).not.toContain(token);
+    const secrets = join(data.path, 'secrets');
+    const [file] = await readdir(secrets);
+    expect((await stat(join(secrets, file as string))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(data.path, 'settings.json'), 'utf8')).not.toContain(token);
+
+    await dropFolder(page, pathToFileURL(project.path).href, 'main.screen');
+    await expect(page.getByTestId('task-main')).toBeVisible();
+    await page.getByRole('button', { name: 'Build Ctrl+B' }).click();
+    await expect(page.getByTestId('build-status')).toHaveText('Succeeded', { timeout: 60_000 });
+    expect(fake.builds[0]?.headers.authorization).toBe(`Bearer ${token}`);
+    await page.getByTestId('build-own-log').click();
+    await expect(page.getByText('Release successfully created!')).toBeVisible();
+    await expect(page.getByText('Starting build for org/fleet')).toBeVisible();
+    await page.screenshot({ path: `${SCREENS_DIR}/build-balena-log.png`, fullPage: true });
+    expect(await page.content()).not.toContain(token);
+  } finally {
+    await own.stop();
+    await fake.close();
+    await project.cleanup();
+    await data.cleanup();
   }
 });
