@@ -267,7 +267,17 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
 
   /** The token stored for a target (Settings), else the command line's: BALENA_TOKEN or ~/.balena/token. */
   private async storedBalenaToken(target: string): Promise<string> {
-    return (await this.secrets.get(target)) ?? readBalenaToken();
+    const stored = await this.secrets.get(target);
+    if (stored) return stored;
+    try {
+      return await readBalenaToken();
+    } catch (error) {
+      if (!(error instanceof SlipwayError) || error.code !== 'E_TOKEN_MISSING') throw error;
+      throw new SlipwayError('E_TOKEN_MISSING', `No API token is stored for the target ${target}. ${error.message}`, {
+        hint: `Store the token of ${target} in Settings, or set BALENA_TOKEN.`,
+        cause: error,
+      });
+    }
   }
 
   /** Starts a push when the default target is a balena fleet; null for any other target. */

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 // Electron cannot run here (no binary); safeStorage is mocked with a reversible stand-in cipher.
 const safeStorage = vi.hoisted(() => ({
   available: true,
+  backend: 'gnome_libsecret' as string,
   isEncryptionAvailable: vi.fn((): boolean => safeStorage.available),
+  getSelectedStorageBackend: vi.fn(() => safeStorage.backend as 'gnome_libsecret'),
   encryptString: vi.fn((text: string) => Buffer.from(`enc:${Buffer.from(text).toString('base64')}`)),
   decryptString: vi.fn((bytes: Buffer) => Buffer.from(bytes.toString().slice(4), 'base64').toString()),
 }));
@@ -18,6 +20,7 @@ import { tempDir } from '../support/fixtures';
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   safeStorage.available = true;
+  safeStorage.backend = 'gnome_libsecret';
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
@@ -29,7 +32,7 @@ async function electronEngine() {
     dataDir: data.path,
     mode: 'electron',
     version: 'test',
-    secrets: fileSecretStore(data.path, safeStorageCipher(mocked)),
+    secrets: fileSecretStore(data.path, safeStorageCipher(mocked, 'linux')),
   });
   return { engine, data: data.path };
 }
@@ -45,7 +48,7 @@ describe('the window’s tokens are kept with Electron’s safeStorage', () => {
     const onDisk = await readFile(`${secretsDir(data)}/${name}`, 'utf8');
     expect(onDisk.startsWith('enc:')).toBe(true);
     expect(onDisk).not.toContain(token);
-    expect(await fileSecretStore(data, safeStorageCipher(safeStorage)).get('fleet')).toBe(token);
+    expect(await fileSecretStore(data, safeStorageCipher(safeStorage, 'linux')).get('fleet')).toBe(token);
   });
 
   it('refuses with a clear error when the system offers no encryption, and writes nothing', async () => {
@@ -57,5 +60,14 @@ describe('the window’s tokens are kept with Electron’s safeStorage', () => {
     });
     expect(await readdir(secretsDir(data)).catch(() => [])).toEqual([]);
     expect(await engine.call('targets.setToken', { target: 'fleet' })).toEqual({ stored: false });
+  });
+
+  it('refuses on Linux without a keyring, where safeStorage would use a fixed public key', async () => {
+    const { engine } = await electronEngine();
+    safeStorage.backend = 'basic_text';
+    await expect(engine.call('targets.setToken', { target: 'fleet', token: 'abc' })).rejects.toMatchObject({
+      code: 'E_TOKEN_STORE_UNAVAILABLE',
+      message: expect.stringContaining('keyring'),
+    });
   });
 });

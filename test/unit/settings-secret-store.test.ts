@@ -1,4 +1,4 @@
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/core/engine';
@@ -79,6 +79,35 @@ describe('targets.setToken', () => {
     expect(await readFile(join(data, 'settings.json'), 'utf8').catch(() => '')).not.toContain(token);
     expect(await engine.call('targets.setToken', { target: 'fleet', token: null })).toEqual({ stored: false });
     await engine.close();
+  });
+
+  it('says where to store a token when a balena target has none', async () => {
+    const data = await dataDir();
+    const project = await tempDir('slipway-secrets-project-');
+    cleanups.push(project.cleanup);
+    await writeFile(join(project.path, 'Dockerfile'), 'FROM scratch\n');
+    const engine = new Engine({ dataDir: data, mode: 'browser', version: 'test' });
+    await engine.call('settings.update', {
+      targets: [
+        { name: 'fleet', kind: 'balena', endpoints: [{ region: 'eu', url: 'https://builder.example' }], fleet: 'o/f' },
+      ],
+      defaultTarget: 'fleet',
+    });
+    const opened = await engine.call('project.open', { path: project.path });
+    const saved = { token: process.env.BALENA_TOKEN, home: process.env.HOME };
+    delete process.env.BALENA_TOKEN;
+    process.env.HOME = data; // no ~/.balena/token there
+    try {
+      await expect(engine.call('build.start', { projectId: opened.id })).rejects.toMatchObject({
+        code: 'E_TOKEN_MISSING',
+        message: expect.stringContaining('No API token is stored for the target fleet'),
+        hint: expect.stringContaining('Settings'),
+      });
+    } finally {
+      if (saved.token !== undefined) process.env.BALENA_TOKEN = saved.token;
+      process.env.HOME = saved.home;
+      await engine.close();
+    }
   });
 
   it('rejects an empty token as bad input', async () => {
