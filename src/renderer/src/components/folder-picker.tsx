@@ -16,14 +16,21 @@ export function FolderPicker() {
   const [path, setPath] = useState('');
   const [failure, setFailure] = useState<string | null>(null);
   const field = useRef<HTMLInputElement>(null);
+  // Listings can arrive out of order (the home folder's after one the user asked for): only the latest
+  // request's answer is shown, and the first one never overwrites a path the user has started typing.
+  const latest = useRef(0);
+  const typed = useRef(false);
 
   const list = useCallback(async (target?: string) => {
+    const request = ++latest.current;
     try {
       const result = await slipway['folders.list'](target ? { path: target } : {});
+      if (request !== latest.current) return;
       setListing(result);
-      setPath(result.path);
+      if (target !== undefined || !typed.current) setPath(result.path);
       setFailure(null);
     } catch (error) {
+      if (request !== latest.current) return;
       setFailure(`${errorCode(error)}: ${errorMessage(error)}`);
     }
   }, []);
@@ -50,7 +57,10 @@ export function FolderPicker() {
             ref={field}
             aria-label="Folder path"
             value={path}
-            onChange={(event) => setPath(event.target.value)}
+            onChange={(event) => {
+              typed.current = true;
+              setPath(event.target.value);
+            }}
             spellCheck={false}
           />
           <button type="submit">Go</button>
