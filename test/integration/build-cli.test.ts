@@ -1,24 +1,12 @@
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
-import { engineUrl } from '../support/engine';
+import { engineUrl, imageExists } from '../support/engine';
 import { startFakeSinkBuilder } from '../support/fake-sink-builder';
 import { fixture, tempDir } from '../support/fixtures';
 
 const url = engineUrl();
-
-async function imageExists(tag: string): Promise<boolean> {
-  const dispatcher = new Agent({ connect: { socketPath: url.replace('unix://', '') } });
-  try {
-    const response = await request(`http://localhost/images/${encodeURIComponent(tag)}/json`, { dispatcher });
-    await response.body.dump();
-    return response.statusCode === 200;
-  } finally {
-    await dispatcher.close();
-  }
-}
 
 async function spooledLog(dataDir: string): Promise<string> {
   const [buildId] = await readdir(join(dataDir, 'builds'));
@@ -52,7 +40,7 @@ describe.skipIf(!url)('slipway build on a real engine', () => {
     expect(run.stdout).toContain('greeting: hello from the fixture');
     expect(run.stdout).toContain('.dockerignore');
     expect(run.stdout).not.toContain('ignored.log');
-    expect(await imageExists('slipway-test/single:1')).toBe(true);
+    expect(await imageExists(url, 'slipway-test/single:1')).toBe(true);
     const log = await spooledLog(dataDir);
     expect(log).toContain('STEP 1/4: FROM scratch');
     expect(log).toContain('STEP 3/4: COPY . /ctx/');

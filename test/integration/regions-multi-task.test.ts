@@ -1,25 +1,13 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildSession } from '../../src/core/builds/session';
 import type { Project, TaskPhase } from '../../src/shared/domain';
-import { engineUrl } from '../support/engine';
+import { engineUrl, imageExists } from '../support/engine';
 import { BUSYBOX, tempDir } from '../support/fixtures';
 
 const url = engineUrl();
 const SERVICES = ['api', 'web', 'worker', 'db-init'];
-
-async function imageExists(tag: string): Promise<boolean> {
-  const dispatcher = new Agent({ connect: { socketPath: url.replace('unix://', '') } });
-  try {
-    const response = await request(`http://localhost/images/${encodeURIComponent(tag)}/json`, { dispatcher });
-    await response.body.dump();
-    return response.statusCode === 200;
-  } finally {
-    await dispatcher.close();
-  }
-}
 
 describe.skipIf(!url)('a project of several services', () => {
   let folder: Awaited<ReturnType<typeof tempDir>>;
@@ -76,7 +64,7 @@ describe.skipIf(!url)('a project of several services', () => {
     expect(build.status).toBe('succeeded');
     expect(build.tasks.map((task) => task.state.phase)).toEqual(['done', 'done', 'done', 'done']);
     expect(mostAtOnce).toBe(2);
-    for (const service of SERVICES) expect(await imageExists(`slipway-test/four-${service}:1`)).toBe(true);
+    for (const service of SERVICES) expect(await imageExists(url, `slipway-test/four-${service}:1`)).toBe(true);
   });
 
   it('one failing service does not stop the others, unless fail-fast is asked', async () => {

@@ -9,6 +9,7 @@ import type { SlipwayEvent } from '../../shared/contract';
 import type { Endpoint, TaskState } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
+import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
 
 export const balenaUsage = `slipway build <dir> --balena ORG/FLEET [--builder REGION=URL ...] [--detached] [options]
@@ -139,15 +140,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
     else output.out(line.taskId === BALENA_BUILD_LOG_ID ? line.text : `[${line.taskId}] ${line.text}`);
   });
 
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
-    output.err('Cancelling (Ctrl-C again to quit at once)');
-    session.cancel();
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+  const stopListening = cancelOnInterrupt(session, output);
   try {
     const build = await session.run();
     if (!json) {
@@ -159,7 +152,6 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
     if (build.status === 'cancelled') return 130;
     return build.error ? exitCodeFor(build.error.code) : EXIT_BUILD_FAILED;
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    stopListening();
   }
 }

@@ -12,6 +12,7 @@ import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
+import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
 import { progressText, TerminalProgress } from '../task-progress';
 import { balenaBuildCommand, balenaUsage } from './balena';
@@ -171,15 +172,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     else output.out(text);
   });
 
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
-    output.err('Cancelling (Ctrl-C again to quit at once)');
-    session.cancel();
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+  const stopListening = cancelOnInterrupt(session, output);
   try {
     const build = await session.run();
     terminal?.finish();
@@ -193,7 +186,6 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     if (!json && build.error && codes.length === 0) printError(output, toErrorInfo(build.error));
     return code ? Math.max(...codes.map(exitCodeFor), exitCodeFor(code)) : EXIT_BUILD_FAILED;
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    stopListening();
   }
 }
