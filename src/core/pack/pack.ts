@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import tarFs from 'tar-fs';
 import type tarStream from 'tar-stream';
@@ -35,6 +35,12 @@ export const COALESCE_BYTES = 256 * 1024;
  */
 export const PACK_MEMORY_BYTES =
   READ_AHEAD_BYTES + 3 * FILE_CHUNK_BYTES + COALESCE_BYTES + 5 * PACK_HIGH_WATER_BYTES + 2 * FILE_CHUNK_BYTES;
+
+/**
+ * The root tar-fs is told. Only LookaheadFs touches the disk, so tar-fs's paths need not be real, and
+ * tar-fs joins and resolves the path of every entry against its root: a short one costs less per file.
+ */
+const TAR_FS_ROOT = '/c';
 
 type Callback<T> = (error: Error | null, value?: T) => void;
 
@@ -205,15 +211,20 @@ class LookaheadFs {
   private lookAhead(): void {
     const endMs = performance.now() + SYNC_SLICE_MS;
     while (this.canLook() && performance.now() < endMs) {
-      // tar-fs asks for path.join(root, item); items are clean relative paths, so this is the same string.
-      const path = `${this.root}/${this.items[this.looked++] as string}`;
+      // tar-fs asks for path.join(TAR_FS_ROOT, item); items are clean relative paths: the same string.
+      const path = `${TAR_FS_ROOT}/${this.items[this.looked++] as string}`;
       try {
-        this.ready.set(path, this.fetch(path));
+        this.ready.set(path, this.fetch(this.real(path)));
       } catch (error) {
         this.ready.set(path, error as Error);
       }
     }
     this.schedule();
+  }
+
+  /** The path on disk of a path tar-fs asks for. */
+  private real(path: string): string {
+    return `${this.root}${path.slice(TAR_FS_ROOT.length)}`;
   }
 
   private fetch(path: string): Fetched {
@@ -231,7 +242,7 @@ class LookaheadFs {
       this.ready.delete(path);
     } else {
       try {
-        result = this.fetch(path);
+        result = this.fetch(this.real(path));
       } catch (error) {
         result = error as Error;
       }
@@ -247,7 +258,7 @@ class LookaheadFs {
   };
 
   readonly readdir = (path: string, callback: Callback<string[]>): void => {
-    const folder = relative(this.root, path) || '.';
+    const folder = path === TAR_FS_ROOT ? '.' : path.slice(TAR_FS_ROOT.length + 1);
     let names: string[];
     try {
       names = listSent(this.root, folder, this.plan.ignore);
@@ -260,10 +271,10 @@ class LookaheadFs {
 
   readonly readlink = (path: string, callback: Callback<string>): void => {
     try {
-      const target = decodeName(readlinkSync(fsPath(path), { encoding: 'buffer' }));
+      const target = decodeName(readlinkSync(fsPath(this.real(path)), { encoding: 'buffer' }));
       queueMicrotask(() => callback(null, target));
     } catch (error) {
-      queueMicrotask(() => callback(unreadable(path, error)));
+      queueMicrotask(() => callback(unreadable(this.real(path), error)));
     }
   };
 
@@ -308,7 +319,7 @@ class LookaheadFs {
       });
     }
     if (bytes === 0) return Readable.from([]);
-    return new FileChunks(path, bytes);
+    return new FileChunks(this.real(path), bytes);
   };
 }
 
@@ -344,7 +355,7 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
     entry(header, content, rest[0]);
     return INERT_STREAM;
   }) as typeof pack.entry;
-  return tarFs.pack(root, {
+  return tarFs.pack(TAR_FS_ROOT, {
     fs: fs as never,
     entries,
     pack,

@@ -50,27 +50,29 @@ export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
       keepLargest(scan.largestFolders, top);
     }
   };
-  for await (const entry of walkContext(plan.root, plan.ignore)) {
-    const { stats } = entry;
-    close(entry.path);
-    if (stats.isFile()) {
-      scan.files += 1;
-      scan.bytes += stats.size;
-      scan.tarBytes += tarEntryBytes(entry.path, stats.size);
-      for (const folder of open) folder.bytes += stats.size;
-      keepLargest(scan.largestFiles, { path: entry.path, bytes: stats.size });
-    } else if (stats.isDirectory()) {
-      scan.tarBytes += tarEntryBytes(entry.path, 0);
-      open.push({ path: entry.path, bytes: 0 });
-    } else if (stats.isSymbolicLink()) {
-      scan.tarBytes += tarEntryBytes(entry.path, 0, entry.linkname);
-    } else {
-      skippedCount += 1;
-      if (scan.skipped.length < SKIPPED_LISTED) {
-        scan.skipped.push({
-          path: entry.path,
-          reason: stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'device or special file',
-        });
+  for await (const batch of walkContext(plan.root, plan.ignore)) {
+    for (const entry of batch) {
+      const { stats } = entry;
+      close(entry.path);
+      if (stats.isFile()) {
+        scan.files += 1;
+        scan.bytes += stats.size;
+        scan.tarBytes += tarEntryBytes(entry.path, stats.size);
+        for (const folder of open) folder.bytes += stats.size;
+        keepLargest(scan.largestFiles, { path: entry.path, bytes: stats.size });
+      } else if (stats.isDirectory()) {
+        scan.tarBytes += tarEntryBytes(entry.path, 0);
+        open.push({ path: entry.path, bytes: 0 });
+      } else if (stats.isSymbolicLink()) {
+        scan.tarBytes += tarEntryBytes(entry.path, 0, entry.linkname);
+      } else {
+        skippedCount += 1;
+        if (scan.skipped.length < SKIPPED_LISTED) {
+          scan.skipped.push({
+            path: entry.path,
+            reason: stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'device or special file',
+          });
+        }
       }
     }
   }

@@ -89,17 +89,24 @@ export function lookAt(absolute: string): { stats: Stats; linkname?: string } {
   }
 }
 
+/** Entries a walk hands over at once, at most (a slice of SYNC_SLICE_MS may end a batch sooner). */
+const WALK_BATCH_ENTRIES = 1024;
+
 /**
  * Walks a context as the packer sends it, depth first: lstat (links are never followed), the root
- * itself not sent (as the docker CLI). Holds one folder listing at a time per level of depth.
+ * itself not sent (as the docker CLI). Holds one folder listing at a time per level of depth. Entries
+ * come in batches, one per slice: an await per entry costs about as much as the lstat.
  */
-export async function* walkContext(root: string, ignore: IgnoreRule): AsyncGenerator<WalkEntry> {
+export async function* walkContext(root: string, ignore: IgnoreRule): AsyncGenerator<WalkEntry[]> {
   const stack: { folder: string; names: string[]; next: number }[] = [
     { folder: '.', names: listSent(root, '.', ignore), next: 0 },
   ];
+  let batch: WalkEntry[] = [];
   let sliceEndMs = performance.now() + SYNC_SLICE_MS;
   while (stack.length > 0) {
-    if (performance.now() > sliceEndMs) {
+    if (batch.length >= WALK_BATCH_ENTRIES || performance.now() > sliceEndMs) {
+      yield batch;
+      batch = [];
       await nextTurn();
       sliceEndMs = performance.now() + SYNC_SLICE_MS;
     }
@@ -110,7 +117,8 @@ export async function* walkContext(root: string, ignore: IgnoreRule): AsyncGener
     }
     const path = childPath(top.folder, top.names[top.next++] as string);
     const { stats, linkname } = lookAt(`${root}/${path}`);
-    yield linkname === undefined ? { path, stats } : { path, stats, linkname };
+    batch.push(linkname === undefined ? { path, stats } : { path, stats, linkname });
     if (stats.isDirectory()) stack.push({ folder: path, names: listSent(root, path, ignore), next: 0 });
   }
+  if (batch.length > 0) yield batch;
 }
