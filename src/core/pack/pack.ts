@@ -26,7 +26,8 @@ export const COALESCE_BYTES = 256 * 1024;
 
 /**
  * The most bytes of file content the packer holds at once, whatever the context's size: the small-file
- * read-ahead, one chunk of a big file being read plus the one tar-stream is passing on, the guard's
+ * read-ahead, one chunk of a big file being read (or one small file handed whole to tar-stream, at most
+ * SMALL_FILE_BYTES = FILE_CHUNK_BYTES / 2) plus the one tar-stream is passing on, the guard's
  * pieces being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three
  * stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each
  * possibly over by one chunk). 6 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add a few KiB.
