@@ -9,7 +9,7 @@ import { decodeName, fsPath } from './names';
 import type { ContextPlan } from './plan';
 import { TAR_END_BYTES } from './tar-size';
 import { rawNamePack } from './tar-writer';
-import { changed, listSent, lookAt, SYNC_SLICE_MS, unreadable } from './walk';
+import { changed, childPath, listSent, lookAt, SYNC_SLICE_MS, unreadable } from './walk';
 
 /** Bytes each stage of the pack pipeline (tar-stream's pack, the guard, the counter) may queue. */
 export const PACK_HIGH_WATER_BYTES = 256 * 1024;
@@ -31,8 +31,8 @@ export const COALESCE_BYTES = 256 * 1024;
  * pieces being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three
  * stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each
  * possibly over by one chunk). 6 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add a few KiB.
- * Not file content, and not counted here: tar-fs visits folders breadth first and keeps the relative
- * paths it has yet to visit (about 60 bytes each: 6 MB for 100,000 files queued at once).
+ * Not file content, and not counted here: the walk holds the names of one folder per level of depth
+ * (about 60 bytes each), which grows with the widest folders, not with the number of files.
  */
 export const PACK_MEMORY_BYTES =
   READ_AHEAD_BYTES + 3 * FILE_CHUNK_BYTES + COALESCE_BYTES + 5 * PACK_HIGH_WATER_BYTES + 2 * FILE_CHUNK_BYTES;
@@ -136,18 +136,20 @@ class FileChunks extends Readable {
 /**
  * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), and
  * each asynchronous call costs a thread pool round trip, so per-file latency adds up on many small
- * files. This fs knows the order tar-fs will ask in (its queue is first in, first out, fed by readdir)
- * and looks ahead of it: lstat and whole reads of small files, done synchronously in slices of at most
- * SYNC_SLICE_MS between turns of the event loop, bounded by LOOKAHEAD_ENTRIES and READ_AHEAD_BYTES.
- * readdir answers with what the docker CLI would send.
+ * files. This fs also hands tar-fs its to-do list (see queueForTarFs), so it knows what tar-fs will ask
+ * for next and looks ahead of it: lstat and whole reads of small files, done synchronously in slices of
+ * at most SYNC_SLICE_MS between turns of the event loop, bounded by LOOKAHEAD_ENTRIES and
+ * READ_AHEAD_BYTES. The list is made lazily, depth first in byte order as the docker CLI walks, from one
+ * listing per level of depth; readdir answers tar-fs with nothing, so tar-fs queues no paths itself.
  */
 class LookaheadFs {
-  /** tar-fs's own queue of relative paths (see queueForTarFs); [head, end) is still to come. */
-  private items: string[] = [];
+  /** Folders being walked (relative paths), each with what the docker CLI sends from it. */
+  private readonly stack: { folder: string; names: string[]; next: number }[];
+  /** Relative paths looked at ahead, [head, end) not yet taken by tar-fs. */
+  private window: string[] = [];
   private head = 0;
-  /** Entries [head, looked) have been looked at ahead; their results wait in `ready` by absolute path. */
-  private looked = 0;
   private readAheadBytes = 0;
+  /** What each path in the window looked like, by the path tar-fs asks for. */
   private readonly ready = new Map<string, Fetched | Error>();
   private current: { path: string; fetched: Fetched } | null = null;
   /** The path whose content went to the pack whole (takeContent), so its read stream is INERT_STREAM. */
@@ -157,39 +159,67 @@ class LookaheadFs {
   constructor(
     private readonly root: string,
     private readonly plan: ContextPlan,
-  ) {}
+  ) {
+    this.stack = [{ folder: '.', names: listSent(root, '.', plan.ignore), next: 0 }];
+  }
 
   /**
-   * tar-fs keeps its to-do list in the array `entries.slice(0)` gives it and takes from the front with
-   * shift(), which V8 does in O(n) once an array is large (100,000 queued files make it quadratic). The
-   * packer hands tar-fs this queue instead: O(1) shift, and it is also the order the look-ahead follows.
+   * tar-fs keeps its to-do list in the array `entries.slice(0)` gives it, takes from the front with
+   * shift() and appends what readdir lists. The packer hands tar-fs this queue instead: it walks the
+   * context as tar-fs takes from it (readdir lists nothing), so nothing grows with the context.
    */
-  queueForTarFs(first: string[]): string[] {
+  queueForTarFs(): string[] {
     const queue = {
-      push: (path: string) => {
-        this.items.push(path);
-        this.schedule();
-        return this.items.length - this.head;
+      push: () => {
+        throw new Error('tar-fs queued a path: readdir lists nothing');
       },
       shift: () => {
-        if (this.head >= this.items.length) return undefined;
-        const path = this.items[this.head++] as string;
-        if (this.looked < this.head) this.looked = this.head;
-        if (this.head > 4096 && this.head * 2 > this.items.length) {
-          this.items = this.items.slice(this.head);
-          this.looked -= this.head;
+        if (this.head >= this.window.length && !this.step()) return undefined;
+        const path = this.window[this.head++] as string;
+        if (this.head > 1024) {
+          this.window = this.window.slice(this.head);
           this.head = 0;
         }
+        this.schedule();
         return path;
       },
       get length() {
-        return fs.items.length - fs.head;
+        return fs.head < fs.window.length || fs.hasMore() ? 1 : 0;
       },
     };
     const fs = this;
-    for (const path of first) queue.push(path);
     // tar-fs calls entries.slice(0) once, and entries.indexOf only for an ENOENT, which this fs never gives.
     return { slice: () => queue, indexOf: () => -1 } as unknown as string[];
+  }
+
+  private hasMore(): boolean {
+    let top = this.stack[this.stack.length - 1];
+    while (top && top.next >= top.names.length) {
+      this.stack.pop();
+      top = this.stack[this.stack.length - 1];
+    }
+    return top !== undefined;
+  }
+
+  /** Looks at the next path of the walk, and lists it when it is a folder; false when the walk is done. */
+  private step(): boolean {
+    if (!this.hasMore()) return false;
+    const top = this.stack[this.stack.length - 1] as (typeof this.stack)[number];
+    const relativePath = childPath(top.folder, top.names[top.next++] as string);
+    // tar-fs asks for path.join(TAR_FS_ROOT, item); items are clean relative paths: the same string.
+    const path = `${TAR_FS_ROOT}/${relativePath}`;
+    let result: Fetched | Error;
+    try {
+      result = this.fetch(this.real(path));
+      if (result.stats.isDirectory()) {
+        this.stack.push({ folder: relativePath, names: listSent(this.root, relativePath, this.plan.ignore), next: 0 });
+      }
+    } catch (error) {
+      result = error as Error;
+    }
+    this.ready.set(path, result);
+    this.window.push(relativePath);
+    return true;
   }
 
   private schedule(): void {
@@ -203,23 +233,13 @@ class LookaheadFs {
 
   private canLook(): boolean {
     return (
-      this.looked < this.items.length &&
-      this.looked - this.head < LOOKAHEAD_ENTRIES &&
-      this.readAheadBytes < READ_AHEAD_BYTES
+      this.window.length - this.head < LOOKAHEAD_ENTRIES && this.readAheadBytes < READ_AHEAD_BYTES && this.hasMore()
     );
   }
 
   private lookAhead(): void {
     const endMs = performance.now() + SYNC_SLICE_MS;
-    while (this.canLook() && performance.now() < endMs) {
-      // tar-fs asks for path.join(TAR_FS_ROOT, item); items are clean relative paths: the same string.
-      const path = `${TAR_FS_ROOT}/${this.items[this.looked++] as string}`;
-      try {
-        this.ready.set(path, this.fetch(this.real(path)));
-      } catch (error) {
-        this.ready.set(path, error as Error);
-      }
-    }
+    while (this.canLook() && performance.now() < endMs) this.step();
     this.schedule();
   }
 
@@ -238,36 +258,19 @@ class LookaheadFs {
   }
 
   readonly lstat = (path: string, callback: Callback<Stats>): void => {
-    let result = this.ready.get(path);
-    if (result !== undefined) {
-      this.ready.delete(path);
-    } else {
-      try {
-        result = this.fetch(this.real(path));
-      } catch (error) {
-        result = error as Error;
-      }
-    }
-    this.schedule();
-    const settled = result;
-    if (settled instanceof Error) {
-      queueMicrotask(() => callback(settled));
+    const result = this.ready.get(path) ?? new Error(`The packer asked for ${path}, which is not next in its walk`);
+    this.ready.delete(path);
+    if (result instanceof Error) {
+      queueMicrotask(() => callback(result));
       return;
     }
-    this.current = { path, fetched: settled };
-    queueMicrotask(() => callback(null, settled.stats));
+    this.current = { path, fetched: result };
+    queueMicrotask(() => callback(null, result.stats));
   };
 
-  readonly readdir = (path: string, callback: Callback<string[]>): void => {
-    const folder = path === TAR_FS_ROOT ? '.' : path.slice(TAR_FS_ROOT.length + 1);
-    let names: string[];
-    try {
-      names = listSent(this.root, folder, this.plan.ignore);
-    } catch (error) {
-      queueMicrotask(() => callback(error as Error));
-      return;
-    }
-    queueMicrotask(() => callback(null, names));
+  /** The walk lists folders itself (see queueForTarFs). */
+  readonly readdir = (_path: string, callback: Callback<string[]>): void => {
+    queueMicrotask(() => callback(null, []));
   };
 
   readonly readlink = (path: string, callback: Callback<string>): void => {
@@ -346,7 +349,7 @@ const INERT_STREAM = {
 export async function packContext(plan: ContextPlan): Promise<Readable> {
   const root = resolve(plan.root);
   const fs = new LookaheadFs(root, plan);
-  const entries = fs.queueForTarFs(listSent(root, '.', plan.ignore));
+  const entries = fs.queueForTarFs();
   const pack = rawNamePack(PACK_HIGH_WATER_BYTES);
   const entry = pack.entry.bind(pack) as (header: tarStream.Headers, ...rest: unknown[]) => Writable;
   // tar-fs asks for an entry it then writes a file's stream into; a file read ahead is handed over whole.
