@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import tarFs from 'tar-fs';
 import type tarStream from 'tar-stream';
 import { SlipwayError } from '../../shared/errors';
@@ -351,14 +351,15 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
   const fs = new LookaheadFs(root, plan);
   const entries = fs.queueForTarFs();
   const pack = rawNamePack(PACK_HIGH_WATER_BYTES);
-  const entry = pack.entry.bind(pack) as (header: tarStream.Headers, ...rest: unknown[]) => Writable;
+  type Entry = (header: tarStream.Header, ...rest: unknown[]) => unknown;
+  const entry = pack.entry.bind(pack) as unknown as Entry;
   // tar-fs asks for an entry it then writes a file's stream into; a file read ahead is handed over whole.
-  pack.entry = ((header: tarStream.Headers, ...rest: unknown[]) => {
+  pack.entry = ((header: tarStream.Header, ...rest: unknown[]) => {
     const content = typeof rest[0] === 'function' && header.type === 'file' ? fs.takeContent(header.size ?? 0) : null;
     if (!content) return entry(header, ...rest);
     entry(header, content, rest[0]);
     return INERT_STREAM;
-  }) as typeof pack.entry;
+  }) as unknown as typeof pack.entry;
   return tarFs.pack(TAR_FS_ROOT, {
     fs: fs as never,
     entries,
