@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -60,6 +60,11 @@ function readWhole(path: string, bytes: number): Buffer {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw changed(path, 'vanished');
     throw unreadable(path, error);
   }
+  return readOpen(path, descriptor, bytes);
+}
+
+/** Reads exactly `bytes` from an open file, and closes it. */
+function readOpen(path: string, descriptor: number, bytes: number): Buffer {
   try {
     const buffer = Buffer.allocUnsafe(bytes);
     let filled = 0;
@@ -144,7 +149,7 @@ class FileChunks extends Readable {
  */
 class LookaheadFs {
   /** Folders being walked (relative paths), each with what the docker CLI sends from it. */
-  private readonly stack: { folder: string; names: string[]; next: number }[];
+  private readonly stack: { folder: string; names: string[]; regular: boolean[]; next: number }[];
   /** Relative paths looked at ahead, [head, end) not yet taken by tar-fs. */
   private window: string[] = [];
   private head = 0;
@@ -160,7 +165,8 @@ class LookaheadFs {
     private readonly root: string,
     private readonly plan: ContextPlan,
   ) {
-    this.stack = [{ folder: '.', names: listSent(root, '.', plan.ignore), next: 0 }];
+    const regular: boolean[] = [];
+    this.stack = [{ folder: '.', names: listSent(root, '.', plan.ignore, regular), regular, next: 0 }];
   }
 
   /**
@@ -205,14 +211,17 @@ class LookaheadFs {
   private step(): boolean {
     if (!this.hasMore()) return false;
     const top = this.stack[this.stack.length - 1] as (typeof this.stack)[number];
+    const isRegular = top.regular[top.next] === true;
     const relativePath = childPath(top.folder, top.names[top.next++] as string);
     // tar-fs asks for path.join(TAR_FS_ROOT, item); items are clean relative paths: the same string.
     const path = `${TAR_FS_ROOT}/${relativePath}`;
     let result: Fetched | Error;
     try {
-      result = this.fetch(this.real(path));
+      result = isRegular ? this.fetchFile(this.real(path)) : this.fetch(this.real(path));
       if (result.stats.isDirectory()) {
-        this.stack.push({ folder: relativePath, names: listSent(this.root, relativePath, this.plan.ignore), next: 0 });
+        const regular: boolean[] = [];
+        const names = listSent(this.root, relativePath, this.plan.ignore, regular);
+        this.stack.push({ folder: relativePath, names, regular, next: 0 });
       }
     } catch (error) {
       result = error as Error;
@@ -246,6 +255,35 @@ class LookaheadFs {
   /** The path on disk of a path tar-fs asks for. */
   private real(path: string): string {
     return `${this.root}${path.slice(TAR_FS_ROOT.length)}`;
+  }
+
+  /**
+   * fetch, for a path its folder listing says is a regular file: open (never following a link), then
+   * fstat, which saves the lstat's path lookup. Anything unexpected goes the way of fetch, whose errors
+   * name the path; a FIFO swapped in since the listing opens without blocking and is not read.
+   */
+  private fetchFile(path: string): Fetched {
+    let descriptor: number;
+    try {
+      descriptor = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch {
+      return this.fetch(path);
+    }
+    let stats: Stats;
+    try {
+      stats = fstatSync(descriptor);
+    } catch {
+      closeSync(descriptor);
+      return this.fetch(path);
+    }
+    const small = stats.isFile() && stats.size > 0 && stats.size <= SMALL_FILE_BYTES;
+    if (!small || this.readAheadBytes + stats.size > READ_AHEAD_BYTES) {
+      closeSync(descriptor);
+      return { stats, content: null };
+    }
+    const content = readOpen(path, descriptor, stats.size);
+    this.readAheadBytes += stats.size;
+    return { stats, content };
   }
 
   private fetch(path: string): Fetched {

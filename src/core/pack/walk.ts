@@ -44,8 +44,9 @@ export const SYNC_SLICE_MS = 4;
  * Lists what the docker CLI sends from one folder of the context, in byte order of names: the children
  * it sends, and (as relative paths with slashes) whatever it sends from inside excluded folders that it
  * only walks through because of a "!" exception. Those folders themselves are not sent, as in the CLI.
+ * `regular`, when given, gets one flag per name returned: whether the listing saw a regular file.
  */
-export function listSent(root: string, folder: string, ignore: IgnoreRule): string[] {
+export function listSent(root: string, folder: string, ignore: IgnoreRule, regular?: boolean[]): string[] {
   const absolute = folder === '.' ? root : `${root}/${folder}`;
   let children: Dirent<Buffer>[];
   try {
@@ -64,9 +65,11 @@ export function listSent(root: string, folder: string, ignore: IgnoreRule): stri
       isFolder = lstatSync(fsPath(`${root}/${path}`), { throwIfNoEntry: false })?.isDirectory() ?? false;
     }
     const verdict = ignore.verdict(path, isFolder);
-    if (verdict === 'send') sent.push(name);
-    else if (verdict === 'walk') {
-      for (const inner of listSent(root, path, ignore)) sent.push(`${name}/${inner}`);
+    if (verdict === 'send') {
+      sent.push(name);
+      regular?.push(child.isFile());
+    } else if (verdict === 'walk') {
+      for (const inner of listSent(root, path, ignore, regular)) sent.push(`${name}/${inner}`);
     }
   }
   return sent;
