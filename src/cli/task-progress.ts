@@ -1,5 +1,5 @@
-import { formatBytes, formatDuration } from '../core/format';
 import type { TaskState } from '../shared/domain';
+import { formatBytes, formatDuration } from '../shared/format';
 
 /** One task's progress as a line: phase, bytes, percentage, throughput, step n/m. */
 export function progressText(state: TaskState): string {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { listHistory, recoverInterrupted } from '../../core/builds/history';
 import { defaultDataDir } from '../../core/data-dir';
-import { formatDuration } from '../../core/format';
 import { SlipwayError } from '../../shared/errors';
+import { formatDuration } from '../../shared/format';
 import { EXIT_OK } from '../exit-codes';
 import type { Output } from '../output';
 

@@ -1,9 +1,9 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatBytes } from '../../core/format';
 import { inspectProject } from '../../core/pack/inspect';
 import { openProject } from '../../core/project/detect';
 import { SlipwayError } from '../../shared/errors';
+import { formatBytes } from '../../shared/format';
 import { EXIT_OK } from '../exit-codes';
 import type { Output } from '../output';
 

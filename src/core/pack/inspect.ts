@@ -1,5 +1,5 @@
 import type { Project, SizedPath, Task, TaskInspection } from '../../shared/domain';
-import { formatBytes } from '../format';
+import { formatBytes } from '../../shared/format';
 import { DEFAULT_MAX_LINE_BYTES } from '../logs/line-splitter';
 import { PACK_MEMORY_BYTES } from './pack';
 import { planContext } from './plan';

@@ -1,3 +1,5 @@
+// How figures read, the same in the CLI and the window: one formatter for both.
+
 /** Bytes as a person reads them: 1.5 MiB. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -15,6 +17,7 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1000);
+  // Floor, not round: 119.6 s is "1 min 59 s", never "1 min 60 s".
+  const seconds = Math.floor((ms % 60_000) / 1000);
   return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
 }
