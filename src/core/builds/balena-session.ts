@@ -23,7 +23,7 @@ import { SpoolWriter } from '../logs/spool';
 import { type BalenaPackPlan, packBalenaProject, planBalenaPack } from '../pack/balena-project';
 import { TarLengthGuard } from '../pack/pack';
 import { ProgressCounter } from '../pack/progress-counter';
-import { BuildRecordWriter, buildDir, newBuildId } from './build-store';
+import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
 import { Coalescer } from './throttle';
 
 /** Progress and line-count events are sent at most this often per task, as the docker session does. */
@@ -142,15 +142,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
       for (const coalescer of this.lineCounts.values()) coalescer.flush();
       await Promise.all([...this.spools.values()].map((spool) => spool.close().catch(() => undefined)));
     }
-    this.build.finishedAt = new Date().toISOString();
-    await this.record.save(this.build);
-    this.emit('event', {
-      type: 'build.finished',
-      buildId: this.build.id,
-      status: this.build.status,
-      error: this.build.error,
-    });
-    return this.build;
+    return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
   private async openSpool(logId: string): Promise<void> {

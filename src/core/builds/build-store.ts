@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { SlipwayEvent } from '../../shared/contract';
 import type { Build } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 
@@ -109,4 +110,16 @@ export async function readBuild(dataDir: string, buildId: string): Promise<Build
   } catch (error) {
     throw new SlipwayError('E_INTERNAL', `${path} is not valid JSON`, { cause: error });
   }
+}
+
+/** The last step of every session: stamps the build finished, writes build.json, and says so. */
+export async function recordFinished(
+  build: Build,
+  record: BuildRecordWriter,
+  emit: (event: SlipwayEvent) => void,
+): Promise<Build> {
+  build.finishedAt = new Date().toISOString();
+  await record.save(build);
+  emit({ type: 'build.finished', buildId: build.id, status: build.status, error: build.error });
+  return build;
 }

@@ -12,7 +12,7 @@ import { SpoolWriter } from '../logs/spool';
 import { type ContextPlan, planContext } from '../pack/plan';
 import { scanContext } from '../pack/scan';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
-import { BuildRecordWriter, buildDir, newBuildId } from './build-store';
+import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
 import { Coalescer } from './throttle';
 
 /** Progress and line-count events are sent at most this often per task. */
@@ -195,15 +195,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     this.build.status = this.cancelled ? 'cancelled' : failed || this.build.error ? 'failed' : 'succeeded';
     if (!this.build.error && failed?.state.phase === 'failed') this.build.error = failed.state.error;
     if (this.cancelled) this.build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
-    this.build.finishedAt = new Date().toISOString();
-    await this.record.save(this.build);
-    this.emit('event', {
-      type: 'build.finished',
-      buildId: this.build.id,
-      status: this.build.status,
-      error: this.build.error,
-    });
-    return this.build;
+    return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
   private connection(region: string): Connection {
