@@ -1,3 +1,4 @@
+import { concurrencyFromField } from '../format';
 import { setOptions, useStore } from '../store/store';
 import './build-options-form.css';
 
@@ -30,7 +31,7 @@ export function BuildOptionsForm() {
           min={1}
           max={16}
           value={options.concurrency}
-          onChange={(event) => setOptions({ concurrency: Math.min(16, Math.max(1, Number(event.target.value) || 1)) })}
+          onChange={(event) => setOptions({ concurrency: concurrencyFromField(event.target.value) })}
         />
       </label>
       <label>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { BuilderTarget, Settings } from '../../../shared/domain';
 import { TokenField } from '../components/token-field';
-import { formatBytes } from '../format';
+import { concurrencyFromField, formatBytes } from '../format';
 import { saveSettings, useStore } from '../store/store';
 import './settings-screen.css';
 
@@ -160,9 +160,7 @@ export function SettingsScreen() {
             min={1}
             max={16}
             value={draft.concurrency}
-            onChange={(event) =>
-              setDraft({ ...draft, concurrency: Math.min(16, Math.max(1, Number(event.target.value) || 1)) })
-            }
+            onChange={(event) => setDraft({ ...draft, concurrency: concurrencyFromField(event.target.value) })}
           />
         </label>
         <label>
