@@ -1,48 +1,68 @@
 import { limitProcessMemory } from '../core/process-memory';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
-import { buildCommand, buildUsage } from './commands/build';
-import { historyCommand, historyUsage } from './commands/history';
-import { inspectCommand, inspectUsage } from './commands/inspect';
-import { logsCommand, logsUsage } from './commands/logs';
-import { probeCommand, probeUsage } from './commands/probe';
-import { serveCommand, serveUsage } from './commands/serve';
 import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
 import { type Output, printError, processOutput } from './output';
 
-const usage = `Slipway: build container images from a project folder, streaming contexts and logs.
+interface Command {
+  run: (args: string[], output: Output) => Promise<number>;
+  usage: string;
+}
+
+/**
+ * Each command is loaded when it runs: a build need not pay for loading the browser mode's server
+ * and its schemas (zod), nor the rest; on a small context, loading the CLI is most of its time.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  build: async () => {
+    const { buildCommand, buildUsage } = await import('./commands/build');
+    return { run: buildCommand, usage: buildUsage };
+  },
+  inspect: async () => {
+    const { inspectCommand, inspectUsage } = await import('./commands/inspect');
+    return { run: inspectCommand, usage: inspectUsage };
+  },
+  probe: async () => {
+    const { probeCommand, probeUsage } = await import('./commands/probe');
+    return { run: probeCommand, usage: probeUsage };
+  },
+  serve: async () => {
+    const { serveCommand, serveUsage } = await import('./commands/serve');
+    return { run: serveCommand, usage: serveUsage };
+  },
+  history: async () => {
+    const { historyCommand, historyUsage } = await import('./commands/history');
+    return { run: historyCommand, usage: historyUsage };
+  },
+  logs: async () => {
+    const { logsCommand, logsUsage } = await import('./commands/logs');
+    return { run: logsCommand, usage: logsUsage };
+  },
+};
+
+async function usage(): Promise<string> {
+  const loaded = await Promise.all(Object.values(commands).map((load) => load()));
+  return `Slipway: build container images from a project folder, streaming contexts and logs.
 
 Usage:
-  ${buildUsage.split('\n')[0]}
-  ${inspectUsage.split('\n')[0]}
-  ${probeUsage.split('\n')[0]}
-  ${serveUsage.split('\n')[0]}
-  ${historyUsage.split('\n')[0]}
-  ${logsUsage.split('\n')[0]}
+${loaded.map((command) => `  ${command.usage.split('\n')[0]}`).join('\n')}
 
 Run "slipway <command> --help" for a command's options.`;
-
-const commands: Record<string, { run: (args: string[], output: Output) => Promise<number>; usage: string }> = {
-  build: { run: buildCommand, usage: buildUsage },
-  inspect: { run: inspectCommand, usage: inspectUsage },
-  probe: { run: probeCommand, usage: probeUsage },
-  serve: { run: serveCommand, usage: serveUsage },
-  history: { run: historyCommand, usage: historyUsage },
-  logs: { run: logsCommand, usage: logsUsage },
-};
+}
 
 /** Runs the CLI with its arguments; resolves with the exit code. */
 export async function main(argv: string[], output: Output = processOutput): Promise<number> {
   limitProcessMemory();
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    output.out(usage);
+    output.out(await usage());
     return name ? 0 : EXIT_BAD_INPUT;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     printError(output, { code: 'E_BAD_INPUT', message: `Unknown command: ${name}`, hint: 'Run "slipway --help".' });
     return EXIT_BAD_INPUT;
   }
+  const command = await load();
   if (args.includes('--help') || args.includes('-h')) {
     output.out(command.usage);
     return 0;

@@ -1,6 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { parse, YAMLParseError } from 'yaml';
 import type { ExternalService, Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 
@@ -93,6 +92,8 @@ export async function readComposeProject(
 ): Promise<{ tasks: Task[]; external: ExternalService[] }> {
   const shown = basename(composeFile);
   let document: unknown;
+  // Loaded here, not with the module: a project without a compose file never needs it.
+  const { parse, YAMLParseError } = await import('yaml');
   try {
     // merge: true gives YAML 1.1 merge keys (<<: *anchor), which Compose files use for shared settings.
     document = parse(await readFile(composeFile, 'utf8'), { merge: true, maxAliasCount: 10_000 });
