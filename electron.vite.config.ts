@@ -3,7 +3,14 @@ import { defineConfig } from 'electron-vite';
 
 export default defineConfig({
   main: {
-    build: { outDir: 'out/main', rollupOptions: { input: { index: 'src/main/index.ts' } } },
+    // The pack worker is a worker thread's entry; it and any chunk it shares sit beside index.js.
+    build: {
+      outDir: 'out/main',
+      rollupOptions: {
+        input: { index: 'src/main/index.ts', 'pack-worker': 'src/core/pack/pack-worker.ts' },
+        output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+      },
+    },
   },
   preload: {
     build: {

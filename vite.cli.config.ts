@@ -2,7 +2,8 @@ import { builtinModules } from 'node:module';
 import { defineConfig } from 'vite';
 import packageJson from './package.json' with { type: 'json' };
 
-// The CLI and browser-mode server: one ESM bundle for Node, dependencies left to node_modules.
+// The CLI and browser-mode server: an ESM bundle for Node, dependencies left to node_modules, with the
+// pack worker (a worker thread's entry) and any chunk they share beside it in the same folder.
 const external = [
   ...builtinModules,
   ...builtinModules.map((name) => `node:${name}`),
@@ -11,11 +12,15 @@ const external = [
 
 export default defineConfig({
   build: {
-    ssr: 'src/cli/index.ts',
+    ssr: true,
     outDir: 'out/cli',
     emptyOutDir: true,
     target: 'node20',
     sourcemap: true,
-    rollupOptions: { external, output: { format: 'es', entryFileNames: 'index.js' } },
+    rollupOptions: {
+      external,
+      input: { index: 'src/cli/index.ts', 'pack-worker': 'src/core/pack/pack-worker.ts' },
+      output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+    },
   },
 });

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { buildPackWorker } from './pack-worker';
 import { podmanMissing, startPodman } from './podman';
 
 declare module 'vitest' {
@@ -12,6 +13,7 @@ declare module 'vitest' {
 
 /** Starts one private Podman engine for the whole run. In CI a missing engine fails the run. */
 export default async function setup(project: TestProject) {
+  await buildPackWorker();
   const missing = podmanMissing();
   if (missing) {
     if (process.env.CI) throw new Error(`The engine tests need Podman, and CI must run them: ${missing}`);

@@ -77,21 +77,29 @@ describe('packing bad input', () => {
 
   it('fails naming a file that vanishes while the context is packed', async () => {
     const root = await context();
-    for (let index = 0; index < 1500; index++) await writeFile(join(root, `file-${index}.txt`), 'x');
+    // 10 MiB of files ahead of it: far more than the read-ahead holds, so the packer has listed the
+    // last file but not yet read it when the first chunk of the tar comes out.
+    const block = Buffer.alloc(256 * 1024, 1);
+    for (let index = 0; index < 40; index++) await writeFile(join(root, `file-${index}.bin`), block);
     await writeFile(join(root, 'zz-last.txt'), 'x');
     const plan = planFromText(root, '');
     const scan = await scanContext(plan);
-    const packing = await packContext(plan);
-    // Past the look-ahead window, so the packer has listed it but not yet looked at it.
-    await rm(join(root, 'zz-last.txt'));
+    let removed = false;
     const error = await pipeline(
-      packing,
+      await packContext(plan),
       new TarLengthGuard(scan.tarBytes, root),
-      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+      new Writable({
+        write: (_chunk, _encoding, callback) => {
+          if (removed) return callback();
+          removed = true;
+          rm(join(root, 'zz-last.txt')).then(() => callback(), callback);
+        },
+      }),
     ).then(
       () => null,
       (thrown: unknown) => thrown,
     );
+    expect(removed).toBe(true);
     expect((error as SlipwayError).code).toBe('E_CONTEXT_CHANGED');
     expect((error as SlipwayError).message).toContain(join(root, 'zz-last.txt'));
     expect((error as SlipwayError).message).toContain('vanished');

@@ -36,7 +36,8 @@ export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--reg
 
 ${balenaUsage}`;
 
-function describeState(state: TaskState): string | null {
+/** The line a state change is worth on a plain stderr, given the phase last printed for the task. */
+function describeState(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
   switch (state.phase) {
     case 'packing':
     case 'done':
@@ -44,7 +45,8 @@ function describeState(state: TaskState): string | null {
     case 'cancelled':
       return progressText(state);
     case 'uploading':
-      return state.bytesSent === 0 ? progressText(state) : null;
+      // The upload may be well under way when its total is known (see BuildSession): print its first state.
+      return printed === 'uploading' ? null : progressText(state);
     case 'building':
       return state.step === 0 ? 'building' : null;
     default:
@@ -142,6 +144,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
         )
       : null;
   const regionOf = new Map<string, string>();
+  const printedPhase = new Map<string, TaskState['phase']>();
   session.on('event', (event: SlipwayEvent) => {
     if (json) {
       output.out(JSON.stringify(event));
@@ -159,8 +162,11 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     } else if (event.type === 'task.state') {
       if (terminal) terminal.update(event.taskId, event.state, regionOf.get(event.taskId));
       else {
-        const text = describeState(event.state);
-        if (text) output.err(`[${event.taskId}] ${text}`);
+        const text = describeState(event.state, printedPhase.get(event.taskId));
+        if (text) {
+          output.err(`[${event.taskId}] ${text}`);
+          printedPhase.set(event.taskId, event.state.phase);
+        }
       }
       if (event.state.phase === 'failed')
         printError(terminal ? { out: output.out, err: (line) => terminal.print(line) } : output, event.state.error);

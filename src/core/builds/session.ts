@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
-import type { Build, BuilderTarget, BuildTask, Endpoint, Project, TaskState } from '../../shared/domain';
+import type { Build, BuilderTarget, BuildTask, ContextScan, Endpoint, Project, TaskState } from '../../shared/domain';
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
 import { BuilderRejection, transportError } from '../builders/docker';
 import { type Connection, connect } from '../builders/endpoint';
@@ -10,7 +10,8 @@ import { DockerBuildParser } from '../logs/docker-parser';
 import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
 import { type ContextPlan, planContext } from '../pack/plan';
-import { scanContext } from '../pack/scan';
+import { type ScanRun, startScan } from '../pack/scan';
+import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
 import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
 import { Coalescer } from './throttle';
@@ -217,6 +218,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     }
     buildTask.startedAt = new Date().toISOString();
     const { task } = buildTask;
+    let scanRun: ScanRun | null = null;
     const lineCount = new Coalescer<number>(EVENT_INTERVAL_MS, (lines) =>
       this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: task.id, lines }),
     );
@@ -242,16 +244,28 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       spool = await SpoolWriter.open(this.directory, task.id);
       this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
       const plan = await planContext(task);
-      const { largestFiles: _files, largestFolders: _folders, ...scan } = await scanContext(plan);
-      buildTask.scan = scan;
+      // The scan runs in a worker beside the first upload, which starts at once and is sent chunked;
+      // the task shows "packing" until the scan gives the exact size, then "uploading" against it.
+      scanRun = await startScan(plan, { spool: true });
       this.abort.signal.throwIfAborted();
-      await writeLines(
-        scan.skipped.map((entry) => ({
-          text: `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`,
-          flags: 0,
-        })),
+      const scanSpool = scanRun.spool as ScanSpool;
+      const scanning: Promise<ContextScan> = scanRun.result.then(
+        async ({ largestFiles: _files, largestFolders: _folders, ...scan }) => {
+          buildTask.scan = scan;
+          await writeLines(
+            scan.skipped.map((entry) => ({
+              text: `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`,
+              flags: 0,
+            })),
+          );
+          if (buildTask.state.phase === 'packing') {
+            this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
+          }
+          return scan;
+        },
       );
-      this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
+      // Whoever needs the scan awaits it; a failed scan also fails the upload's length guard.
+      scanning.catch(() => undefined);
       const healthy = this.regions.filter((region) => !this.leftRegions.has(region));
       const order = healthy.length > 0 ? healthy : this.regions;
       let reason =
@@ -260,7 +274,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         const region = order[attempt] as string;
         buildTask.region = region;
         this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: task.id, region, reason });
-        const outcome = await this.attempt(buildTask, region, plan, scan, writeLines).then(
+        const outcome = await this.attempt(buildTask, region, plan, { scanning, spool: scanSpool }, writeLines).then(
           (result) => ({ result, error: null }),
           (error: unknown) => ({ result: null, error }),
         );
@@ -269,7 +283,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
           return;
         }
-        const { error } = outcome;
+        // A context that cannot be scanned explains the failure better than the upload it broke.
+        const scanError = await scanning.then(
+          () => null,
+          (thrown: unknown) => thrown,
+        );
+        const error = scanError && !this.abort.signal.aborted ? scanError : outcome.error;
         const next = order[attempt + 1];
         const started = (error as { buildStarted?: boolean }).buildStarted === true;
         if (this.abort.signal.aborted || started || !next || !allowsFailover(error)) throw error;
@@ -300,6 +319,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         this.abort.abort(error);
       }
     } finally {
+      await scanRun?.dispose();
       buildTask.finishedAt = new Date().toISOString();
       lineCount.flush();
       await spool?.close().catch(() => undefined);
@@ -315,14 +335,15 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     buildTask: BuildTask,
     region: string,
     plan: ContextPlan,
-    scan: NonNullable<BuildTask['scan']>,
+    { scanning, spool }: { scanning: Promise<ContextScan>; spool: ScanSpool },
     writeLines: (lines: LogLine[]) => Promise<void>,
   ): Promise<{ imageId: string | null }> {
     const { task } = buildTask;
     const connection = this.connection(region);
     const attemptAbort = new AbortController();
     const onStop = () => attemptAbort.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    if (this.abort.signal.aborted) onStop();
+    else this.abort.signal.addEventListener('abort', onStop, { once: true });
     const silenceMs = this.options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     let watchdog: NodeJS.Timeout | null = null;
     const kick = () => {
@@ -352,26 +373,38 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     let packed: Promise<unknown> | null = null;
     try {
       const uploadStartMs = performance.now();
-      const uploading = (bytesSent: number): TaskState => ({
+      // Null until the scan beside the upload gives the exact size; "uploading" is only shown against it.
+      let total: number | null = null;
+      const uploading = (bytesSent: number, bytesTotal: number): TaskState => ({
         phase: 'uploading',
         bytesSent,
-        bytesTotal: scan.tarBytes,
+        bytesTotal,
         bytesPerSecond: Math.round(bytesSent / Math.max(0.001, (performance.now() - uploadStartMs) / 1000)),
       });
-      this.setState(buildTask, uploading(0));
+      const tarBytes = scanning.then((scan) => {
+        total = scan.tarBytes;
+        return total;
+      });
+      tarBytes.catch(() => undefined);
+      const known = buildTask.scan;
+      if (known) {
+        total = known.tarBytes;
+        this.setState(buildTask, uploading(0, total));
+      }
       const upload = await uploadContext({
         connection,
         task,
         plan,
-        scan,
+        spool,
+        tarBytes: known ? known.tarBytes : tarBytes,
         tag: buildTask.tag,
         gzip: shouldGzip(this.options.compress ?? 'auto', connection),
         noCache: this.options.noCache,
         onBytes: (bytes) => {
           kick();
-          if (bytes < scan.tarBytes) stallTimer.refresh();
+          if (total === null || bytes < total) stallTimer.refresh();
           else clearTimeout(stallTimer);
-          progress.push(uploading(bytes));
+          if (total !== null) progress.push(uploading(bytes, total));
         },
         signal: attemptAbort.signal,
       }).catch((error: unknown) => {

@@ -1,84 +1,95 @@
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import tarFs from 'tar-fs';
 import type tarStream from 'tar-stream';
 import { SlipwayError } from '../../shared/errors';
-import { decodeName, fsPath } from './names';
+import { fsPath } from './names';
 import type { ContextPlan } from './plan';
+import { BATCH_BYTES, ENTRY_FIELDS, READ_AHEAD_BATCHES, type ReadAheadBatch, SMALL_FILE_BYTES } from './read-ahead';
+import { startScan } from './scan';
+import { EntryKind, type ScanSpool } from './scan-spool';
 import { TAR_END_BYTES } from './tar-size';
-import { rawNamePack } from './tar-writer';
-import { changed, childPath, listSent, lookAt, SYNC_SLICE_MS, unreadable } from './walk';
+import { tarPack } from './tar-writer';
+import { changed, unreadable } from './walk';
+import { type PackWorkerRequest, startPackWorker } from './worker-host';
 
 /** Bytes each stage of the pack pipeline (tar-stream's pack, the guard, the counter) may queue. */
 export const PACK_HIGH_WATER_BYTES = 256 * 1024;
-/** Entries the packer's look-ahead may have looked at before tar-fs asks for them. */
-export const LOOKAHEAD_ENTRIES = 64;
-/** Files at most this big are read whole, ahead of the packer... */
-export const SMALL_FILE_BYTES = 256 * 1024;
-/** ...within this budget of bytes read but not yet packed. */
-export const READ_AHEAD_BYTES = 2 << 20;
-/** Bigger files are read in chunks of this size, one chunk ahead. */
+/** Files bigger than SMALL_FILE_BYTES are read by the packer in chunks of this size, one chunk ahead. */
 export const FILE_CHUNK_BYTES = 512 * 1024;
-/** The guard joins small pieces of the tar into chunks of at least this size. */
-export const COALESCE_BYTES = 256 * 1024;
+/**
+ * The pack copies the small pieces of the tar into chunks of this size (see tarPack). At least
+ * SMALL_FILE_BYTES, so that the content of every file read ahead is copied, and its batch's buffer can
+ * go back to the read-ahead.
+ */
+export const COALESCE_BYTES = SMALL_FILE_BYTES;
 
 /**
- * The most bytes of file content the packer holds at once, whatever the context's size: the small-file
- * read-ahead, one chunk of a big file being read (or one small file handed whole to tar-stream, at most
- * SMALL_FILE_BYTES = FILE_CHUNK_BYTES / 2) plus the one tar-stream is passing on, the guard's
- * pieces being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three
- * stages (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each
- * possibly over by one chunk). 6 MiB; the look-ahead's LOOKAHEAD_ENTRIES lstat results add a few KiB.
- * Not file content, and not counted here: the walk holds the names of one folder per level of depth
- * (about 60 bytes each), which grows with the widest folders, not with the number of files.
+ * The most bytes of file content the packer holds at once, whatever the context's size: the batches
+ * of the read-ahead (READ_AHEAD_BATCHES sent but not yet packed, plus the one being packed, each at
+ * most BATCH_BYTES; a batch stays in memory until the guard has joined the last of its files into a
+ * chunk), one chunk of a big file being read plus the one tar-stream is passing on, the guard's pieces
+ * being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three stages
+ * (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each possibly
+ * over by one chunk). About 8.5 MiB. Not file content, and not counted here: the read-ahead holds the
+ * names of one folder per level of depth (about 60 bytes each), which grows with the widest folders,
+ * not with the number of files.
  */
 export const PACK_MEMORY_BYTES =
-  READ_AHEAD_BYTES + 3 * FILE_CHUNK_BYTES + COALESCE_BYTES + 5 * PACK_HIGH_WATER_BYTES + 2 * FILE_CHUNK_BYTES;
+  (READ_AHEAD_BATCHES + 1) * BATCH_BYTES +
+  2 * FILE_CHUNK_BYTES +
+  COALESCE_BYTES +
+  FILE_CHUNK_BYTES +
+  5 * PACK_HIGH_WATER_BYTES +
+  2 * FILE_CHUNK_BYTES;
 
 /**
- * The root tar-fs is told. Only LookaheadFs touches the disk, so tar-fs's paths need not be real, and
- * tar-fs joins and resolves the path of every entry against its root: a short one costs less per file.
+ * What tar-fs is told as its root and as every path it takes from its to-do list: only ReadAheadFs
+ * touches the disk, and it knows which entry comes next, so tar-fs's paths need not be real (map()
+ * puts the real name in each header). tar-fs joins and resolves every path it takes: a short one costs
+ * less per file.
  */
 const TAR_FS_ROOT = '/c';
+const TAR_FS_PATH = '-';
 
 type Callback<T> = (error: Error | null, value?: T) => void;
 
-interface Fetched {
-  stats: Stats;
+/** The part of fs.Stats tar-fs reads, for an entry of a read-ahead batch. */
+class EntryStats {
+  constructor(
+    private readonly kind: number,
+    readonly mode: number,
+    readonly size: number,
+    private readonly mtimeMs: number,
+  ) {}
+  readonly uid = 0;
+  readonly gid = 0;
+  get mtime(): Date {
+    return new Date(this.mtimeMs);
+  }
+  isFile(): boolean {
+    return this.kind === EntryKind.file;
+  }
+  isDirectory(): boolean {
+    return this.kind === EntryKind.directory;
+  }
+  isSymbolicLink(): boolean {
+    return this.kind === EntryKind.symlink;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+}
+
+interface Entry {
+  path: string;
+  stats: EntryStats;
   /** The whole content of a small file, read ahead. */
   content: Buffer | null;
-}
-
-/** Reads a small file whole, exactly `bytes` of it, without blocking on a FIFO swapped in after the lstat. */
-function readWhole(path: string, bytes: number): Buffer {
-  let descriptor: number;
-  try {
-    descriptor = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw changed(path, 'vanished');
-    throw unreadable(path, error);
-  }
-  return readOpen(path, descriptor, bytes);
-}
-
-/** Reads exactly `bytes` from an open file, and closes it. */
-function readOpen(path: string, descriptor: number, bytes: number): Buffer {
-  try {
-    const buffer = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      const read = readSync(descriptor, buffer, filled, bytes - filled, filled);
-      if (read === 0) throw changed(path, `shrank from ${bytes} to ${filled} bytes`);
-      filled += read;
-    }
-    return buffer;
-  } catch (error) {
-    throw unreadable(path, error);
-  } finally {
-    closeSync(descriptor);
-  }
+  linkname: string | undefined;
 }
 
 /** Reads a big file in chunks, exactly `bytes` of it; a file that got shorter is an error naming it. */
@@ -100,7 +111,10 @@ class FileChunks extends Readable {
         this.handle = handle;
         callback();
       },
-      (error) => callback(unreadable(this.path, error)),
+      (error) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') callback(changed(this.path, 'vanished'));
+        else callback(unreadable(this.path, error));
+      },
     );
   }
 
@@ -138,186 +152,146 @@ class FileChunks extends Readable {
   }
 }
 
+/** tar-fs's end of its to-do list: an lstat that fails with ENOENT for a path not in `entries`. */
+function endOfWalk(): NodeJS.ErrnoException {
+  return Object.assign(new Error('The walk is done'), { code: 'ENOENT' });
+}
+
 /**
  * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), and
- * each asynchronous call costs a thread pool round trip, so per-file latency adds up on many small
- * files. This fs also hands tar-fs its to-do list (see queueForTarFs), so it knows what tar-fs will ask
- * for next and looks ahead of it: lstat and whole reads of small files, done synchronously in slices of
- * at most SYNC_SLICE_MS between turns of the event loop, bounded by LOOKAHEAD_ENTRIES and
- * READ_AHEAD_BYTES. The list is made lazily, depth first in byte order as the docker CLI walks, from one
- * listing per level of depth; readdir answers tar-fs with nothing, so tar-fs queues no paths itself.
+ * on a context of many small files those calls are most of the work. This fs has a worker thread
+ * (pack-worker.ts) walk the context and read small files whole ahead of tar-fs, on another core, and
+ * answers tar-fs from the batches it sends: tar-fs's own calls cost no syscall and no thread pool
+ * round trip. Only big files are read here, in chunks. The walk is depth first in byte order as the
+ * docker CLI walks; readdir answers tar-fs with nothing, so tar-fs queues no paths itself, and its
+ * to-do list (see queueForTarFs) says "one more" until the worker's last batch is used up.
  */
-class LookaheadFs {
-  /** Folders being walked (relative paths), each with what the docker CLI sends from it. */
-  private readonly stack: { folder: string; names: string[]; regular: boolean[]; next: number }[];
-  /** Relative paths looked at ahead, [head, end) not yet taken by tar-fs. */
-  private window: string[] = [];
-  private head = 0;
-  private readAheadBytes = 0;
-  /** What each path in the window looked like, by the path tar-fs asks for. */
-  private readonly ready = new Map<string, Fetched | Error>();
-  private current: { path: string; fetched: Fetched } | null = null;
-  /** The path whose content went to the pack whole (takeContent), so its read stream is INERT_STREAM. */
-  private taken: string | null = null;
-  private scheduled = false;
+class ReadAheadFs {
+  private readonly worker: Worker;
+  private readonly batches: ReadAheadBatch[] = [];
+  private batch: ReadAheadBatch | null = null;
+  private content: Buffer = Buffer.alloc(0);
+  private paths: string[] = [];
+  private index = 0;
+  private link = 0;
+  private waiting: Callback<EntryStats> | null = null;
+  private failure: Error | null = null;
+  private current: Entry | null = null;
+  /** True once the content of the current entry went to the pack whole (takeContent). */
+  private taken = false;
 
   constructor(
     private readonly root: string,
-    private readonly plan: ContextPlan,
+    spool: ScanSpool,
   ) {
-    const regular: boolean[] = [];
-    this.stack = [{ folder: '.', names: listSent(root, '.', plan.ignore, regular), regular, next: 0 }];
+    this.worker = startPackWorker({ kind: 'read-ahead', root, spool });
+    this.worker.on('message', (batch: ReadAheadBatch) => {
+      this.batches.push(batch);
+      this.answer();
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => {
+      if (!this.batches.at(-1)?.done && !this.batch?.done)
+        this.fail(new Error(`The pack worker stopped (exit code ${code})`));
+    });
+  }
+
+  /** Stops the worker early (the pack ended or was destroyed); harmless once it has stopped. */
+  stop(): void {
+    this.worker.postMessage('stop' satisfies PackWorkerRequest);
   }
 
   /**
    * tar-fs keeps its to-do list in the array `entries.slice(0)` gives it, takes from the front with
-   * shift() and appends what readdir lists. The packer hands tar-fs this queue instead: it walks the
-   * context as tar-fs takes from it (readdir lists nothing), so nothing grows with the context.
+   * shift() and appends what readdir lists. This queue always has one more path (TAR_FS_PATH: the next
+   * entry of the walk, whatever it is) until lstat tells tar-fs the walk is done.
    */
   queueForTarFs(): string[] {
     const queue = {
       push: () => {
         throw new Error('tar-fs queued a path: readdir lists nothing');
       },
-      shift: () => {
-        if (this.head >= this.window.length && !this.step()) return undefined;
-        const path = this.window[this.head++] as string;
-        if (this.head > 1024) {
-          this.window = this.window.slice(this.head);
-          this.head = 0;
-        }
-        this.schedule();
-        return path;
-      },
-      get length() {
-        return fs.head < fs.window.length || fs.hasMore() ? 1 : 0;
-      },
+      shift: () => TAR_FS_PATH,
+      length: 1,
     };
-    const fs = this;
-    // tar-fs calls entries.slice(0) once, and entries.indexOf only for an ENOENT, which this fs never gives.
+    // tar-fs calls entries.slice(0) once, and entries.indexOf for an ENOENT: -1 lets endOfWalk end the pack.
     return { slice: () => queue, indexOf: () => -1 } as unknown as string[];
   }
 
-  private hasMore(): boolean {
-    let top = this.stack[this.stack.length - 1];
-    while (top && top.next >= top.names.length) {
-      this.stack.pop();
-      top = this.stack[this.stack.length - 1];
-    }
-    return top !== undefined;
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.answer();
   }
 
-  /** Looks at the next path of the walk, and lists it when it is a folder; false when the walk is done. */
-  private step(): boolean {
-    if (!this.hasMore()) return false;
-    const top = this.stack[this.stack.length - 1] as (typeof this.stack)[number];
-    const isRegular = top.regular[top.next] === true;
-    const relativePath = childPath(top.folder, top.names[top.next++] as string);
-    // tar-fs asks for path.join(TAR_FS_ROOT, item); items are clean relative paths: the same string.
-    const path = `${TAR_FS_ROOT}/${relativePath}`;
-    let result: Fetched | Error;
-    try {
-      result = isRegular ? this.fetchFile(this.real(path)) : this.fetch(this.real(path));
-      if (result.stats.isDirectory()) {
-        const regular: boolean[] = [];
-        const names = listSent(this.root, relativePath, this.plan.ignore, regular);
-        this.stack.push({ folder: relativePath, names, regular, next: 0 });
-      }
-    } catch (error) {
-      result = error as Error;
-    }
-    this.ready.set(path, result);
-    this.window.push(relativePath);
-    return true;
-  }
-
-  private schedule(): void {
-    if (this.scheduled || !this.canLook()) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.lookAhead();
-    });
-  }
-
-  private canLook(): boolean {
-    return (
-      this.window.length - this.head < LOOKAHEAD_ENTRIES && this.readAheadBytes < READ_AHEAD_BYTES && this.hasMore()
-    );
-  }
-
-  private lookAhead(): void {
-    const endMs = performance.now() + SYNC_SLICE_MS;
-    while (this.canLook() && performance.now() < endMs) this.step();
-    this.schedule();
-  }
-
-  /** The path on disk of a path tar-fs asks for. */
-  private real(path: string): string {
-    return `${this.root}${path.slice(TAR_FS_ROOT.length)}`;
-  }
-
-  /**
-   * fetch, for a path its folder listing says is a regular file: open (never following a link), then
-   * fstat, which saves the lstat's path lookup. Anything unexpected goes the way of fetch, whose errors
-   * name the path; a FIFO swapped in since the listing opens without blocking and is not read.
-   */
-  private fetchFile(path: string): Fetched {
-    let descriptor: number;
-    try {
-      descriptor = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-    } catch {
-      return this.fetch(path);
-    }
-    let stats: Stats;
-    try {
-      stats = fstatSync(descriptor);
-    } catch {
-      closeSync(descriptor);
-      return this.fetch(path);
-    }
-    const small = stats.isFile() && stats.size > 0 && stats.size <= SMALL_FILE_BYTES;
-    if (!small || this.readAheadBytes + stats.size > READ_AHEAD_BYTES) {
-      closeSync(descriptor);
-      return { stats, content: null };
-    }
-    const content = readOpen(path, descriptor, stats.size);
-    this.readAheadBytes += stats.size;
-    return { stats, content };
-  }
-
-  private fetch(path: string): Fetched {
-    const { stats } = lookAt(path);
-    if (!stats.isFile() || stats.size === 0 || stats.size > SMALL_FILE_BYTES) return { stats, content: null };
-    if (this.readAheadBytes + stats.size > READ_AHEAD_BYTES) return { stats, content: null };
-    const content = readWhole(path, stats.size);
-    this.readAheadBytes += stats.size;
-    return { stats, content };
-  }
-
-  readonly lstat = (path: string, callback: Callback<Stats>): void => {
-    const result = this.ready.get(path) ?? new Error(`The packer asked for ${path}, which is not next in its walk`);
-    this.ready.delete(path);
-    if (result instanceof Error) {
-      queueMicrotask(() => callback(result));
-      return;
-    }
-    this.current = { path, fetched: result };
-    queueMicrotask(() => callback(null, result.stats));
+  readonly lstat = (_path: string, callback: Callback<EntryStats>): void => {
+    this.waiting = callback;
+    this.answer();
   };
+
+  /** Answers tar-fs's lstat with the next entry of the walk, once a batch holds it. */
+  private answer(): void {
+    const callback = this.waiting;
+    if (!callback) return;
+    while (!this.batch || this.index >= this.batch.entries) {
+      if (this.batch?.done) {
+        this.waiting = null;
+        const error = this.batch.error;
+        queueMicrotask(() =>
+          callback(error ? new SlipwayError(error.code, error.message, { hint: error.hint }) : endOfWalk()),
+        );
+        return;
+      }
+      const next = this.batches.shift();
+      if (!next) {
+        if (this.failure) {
+          this.waiting = null;
+          const failure = this.failure;
+          queueMicrotask(() => callback(failure));
+        }
+        return;
+      }
+      // tar-fs asks for the next entry once tar-stream has taken the last one, and tar-stream copies
+      // pieces the size of a small file (see tarPack): nothing refers to the old batch's buffer now.
+      if (this.batch) {
+        const recycle = this.batch.content;
+        this.worker.postMessage({ recycle } satisfies PackWorkerRequest, [recycle]);
+      }
+      this.batch = next;
+      this.content = Buffer.from(next.content);
+      this.paths = next.entries > 0 ? next.paths.split('\0') : [];
+      this.index = 0;
+      this.link = 0;
+    }
+    this.waiting = null;
+    const { fields } = this.batch;
+    const at = this.index * ENTRY_FIELDS;
+    const kind = fields[at] as number;
+    const stats = new EntryStats(kind, fields[at + 1] as number, fields[at + 2] as number, fields[at + 3] as number);
+    const offset = fields[at + 4] as number;
+    this.current = {
+      path: this.paths[this.index] as string,
+      stats,
+      content: offset >= 0 ? this.content.subarray(offset, offset + stats.size) : null,
+      linkname: kind === EntryKind.symlink ? this.batch.linknames[this.link++] : undefined,
+    };
+    this.index += 1;
+    this.taken = false;
+    queueMicrotask(() => callback(null, stats));
+  }
+
+  /** The name of the entry tar-fs is packing (its own path for it is TAR_FS_PATH). */
+  currentName(): string {
+    return (this.current as Entry).path;
+  }
 
   /** The walk lists folders itself (see queueForTarFs). */
   readonly readdir = (_path: string, callback: Callback<string[]>): void => {
     queueMicrotask(() => callback(null, []));
   };
 
-  readonly readlink = (path: string, callback: Callback<string>): void => {
-    try {
-      const target = decodeName(readlinkSync(fsPath(this.real(path)), { encoding: 'buffer' }));
-      queueMicrotask(() => callback(null, target));
-    } catch (error) {
-      queueMicrotask(() => callback(unreadable(this.real(path), error)));
-    }
+  readonly readlink = (_path: string, callback: Callback<string>): void => {
+    const linkname = this.current?.linkname ?? '';
+    queueMicrotask(() => callback(null, linkname));
   };
 
   /**
@@ -325,43 +299,18 @@ class LookaheadFs {
    * tar-fs then asks for its read stream, and gets INERT_STREAM.
    */
   takeContent(bytes: number): Buffer | null {
-    const content = this.current?.fetched.content;
+    const content = this.current?.content;
     if (!content || content.length !== bytes) return null;
-    this.taken = (this.current as { path: string }).path;
-    this.current = null;
-    this.readAheadBytes -= content.length;
-    this.schedule();
+    this.taken = true;
     return content;
   }
 
-  readonly createReadStream = (path: string): Readable => {
-    if (this.taken === path) {
-      this.taken = null;
-      return INERT_STREAM;
-    }
-    const current = this.current?.path === path ? this.current.fetched : null;
-    this.current = null;
-    const bytes = current?.stats.size ?? 0;
-    const content = current?.content;
-    if (content) {
-      const release = () => {
-        this.readAheadBytes -= content.length;
-        this.schedule();
-      };
-      let sent = false;
-      return new Readable({
-        read() {
-          if (!sent) {
-            sent = true;
-            release();
-            this.push(content);
-          }
-          this.push(null);
-        },
-      });
-    }
-    if (bytes === 0) return Readable.from([]);
-    return new FileChunks(this.real(path), bytes);
+  readonly createReadStream = (): Readable => {
+    if (this.taken) return INERT_STREAM;
+    const current = this.current as Entry;
+    if (current.content) return Readable.from([current.content]);
+    if (current.stats.size === 0) return Readable.from([]);
+    return new FileChunks(`${this.root}/${current.path}`, current.stats.size);
   };
 }
 
@@ -384,11 +333,12 @@ const INERT_STREAM = {
  * sent, links stored as links, FIFOs and sockets skipped, owners 0:0, modes as on disk, and the plan's
  * appended entries last. Its length is what scanContext computed.
  */
-export async function packContext(plan: ContextPlan): Promise<Readable> {
-  const root = resolve(plan.root);
-  const fs = new LookaheadFs(root, plan);
+export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise<Readable> {
+  // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
+  const own = spool ? null : await startScan(plan, { spool: true });
+  const fs = new ReadAheadFs(resolve(plan.root), spool ?? (own?.spool as ScanSpool));
   const entries = fs.queueForTarFs();
-  const pack = rawNamePack(PACK_HIGH_WATER_BYTES);
+  const pack = tarPack(COALESCE_BYTES);
   type Entry = (header: tarStream.Header, ...rest: unknown[]) => unknown;
   const entry = pack.entry.bind(pack) as unknown as Entry;
   // tar-fs asks for an entry it then writes a file's stream into; a file read ahead is handed over whole.
@@ -398,6 +348,12 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
     entry(header, content, rest[0]);
     return INERT_STREAM;
   }) as unknown as typeof pack.entry;
+  // A scan of its own that fails explains the failure better than the read-ahead, which only sees it end.
+  own?.result.catch((error: unknown) => pack.destroy(error as Error));
+  (pack as unknown as Readable).once('close', () => {
+    fs.stop();
+    void own?.dispose();
+  });
   return tarFs.pack(TAR_FS_ROOT, {
     fs: fs as never,
     entries,
@@ -405,6 +361,7 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
     strict: false,
     umask: 0,
     map: (header) => {
+      header.name = fs.currentName();
       header.uid = 0;
       header.gid = 0;
       return header;
@@ -430,55 +387,71 @@ export async function packContext(plan: ContextPlan): Promise<Readable> {
 
 /**
  * Counts the bytes of a tar stream against the exact size the scan computed, and holds back the
- * end-of-archive blocks until the count is right: a context that changed while it was packed never
- * reaches the builder as a complete archive. It also joins tar-stream's small pieces (a 512-byte
- * header, a 1 KiB file, its padding) into chunks of at least COALESCE_BYTES: every chunk costs a write
- * to the socket further down, and 100,000 small files make 300,000 pieces.
+ * end-of-archive blocks (the last TAR_END_BYTES) until the count is right: a context that changed
+ * while it was packed never reaches the builder as a complete archive. The size may come later than
+ * the stream (a scan running beside the pack, see scanContextInWorker): the guard checks it as soon as
+ * it knows it, and at the end waits for it.
  */
 export class TarLengthGuard extends Transform {
   bytes = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private expectedBytes: number | null = null;
+  private readonly expected: Promise<number>;
+  /** The last TAR_END_BYTES seen, or fewer at the start. */
+  private tail: Buffer = Buffer.alloc(0);
 
   constructor(
-    private readonly expectedBytes: number,
+    expectedBytes: number | Promise<number>,
     private readonly describe: string,
   ) {
     super({ highWaterMark: PACK_HIGH_WATER_BYTES });
+    this.expected = Promise.resolve(expectedBytes);
+    // A scan that fails is reported by whoever awaits it; here it only leaves the size unknown.
+    this.expected.then(
+      (bytes) => {
+        this.expectedBytes = bytes;
+      },
+      () => undefined,
+    );
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.expectedBytes) {
-      callback(this.changed());
+    if (this.expectedBytes !== null && this.bytes > this.expectedBytes) {
+      callback(this.changed(this.expectedBytes));
       return;
     }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    // The end-of-archive blocks (and whatever is pending with them) wait for _flush.
-    const mayPass = this.bytes <= this.expectedBytes - TAR_END_BYTES;
-    if (mayPass && this.pendingBytes >= COALESCE_BYTES) {
-      const joined = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-      callback(null, joined);
+    const held = this.tail.length + chunk.length;
+    if (held <= TAR_END_BYTES) {
+      this.tail = Buffer.concat([this.tail, chunk]);
+      callback();
       return;
     }
-    callback();
+    // Pass all but the last TAR_END_BYTES of what is held; the tail is copied, not kept as a view.
+    const passed = held - TAR_END_BYTES;
+    if (this.tail.length > 0) {
+      const fromTail = Math.min(passed, this.tail.length);
+      this.push(this.tail.subarray(0, fromTail));
+      this.tail = this.tail.subarray(fromTail);
+    }
+    const fromChunk = chunk.length - TAR_END_BYTES + this.tail.length;
+    this.tail = Buffer.concat([this.tail, chunk.subarray(fromChunk)]);
+    callback(null, fromChunk > 0 ? chunk.subarray(0, fromChunk) : undefined);
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.bytes !== this.expectedBytes) {
-      callback(this.changed());
-      return;
-    }
-    callback(null, Buffer.concat(this.pending, this.pendingBytes));
+    this.expected.then(
+      (expectedBytes) => {
+        if (this.bytes !== expectedBytes) callback(this.changed(expectedBytes));
+        else callback(null, this.tail);
+      },
+      (error: unknown) => callback(error as Error),
+    );
   }
 
-  private changed(): SlipwayError {
+  private changed(expectedBytes: number): SlipwayError {
     return new SlipwayError(
       'E_CONTEXT_CHANGED',
-      `The context ${this.describe} changed while it was being packed (${this.bytes} bytes packed, ${this.expectedBytes} expected)`,
+      `The context ${this.describe} changed while it was being packed (${this.bytes} bytes packed, ${expectedBytes} expected)`,
       { hint: 'Stop whatever is writing into the context, or ignore those files, and build again.' },
     );
   }

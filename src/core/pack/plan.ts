@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { type IgnoreRule, ignoreRuleFromText, readDockerignore } from '../project/ignore';
+import { type IgnoreRule, ignoreRuleFromSource, ignoreRuleFromText, readDockerignore } from '../project/ignore';
 
 /** An entry the packer writes after the walk, from memory (a Dockerfile of a few KiB and a .dockerignore). */
 export interface AppendedEntry {
@@ -60,12 +60,8 @@ export async function planContext(task: Task): Promise<ContextPlan> {
   }
   const now = new Date();
   const name = `.dockerfile.${randomBytes(10).toString('hex')}`;
-  const walked = ignoreRuleFromText(text, null);
   // The .dockerignore is replaced by the rewritten one below, so the walk leaves the file on disk out.
-  const ignore: IgnoreRule = {
-    lines: walked.lines,
-    verdict: (path, isFolder) => (path === '.dockerignore' ? 'skip' : walked.verdict(path, isFolder)),
-  };
+  const ignore = ignoreRuleFromSource({ text, dockerfile: null, leaveOutDockerignore: true });
   let ignoreMode = 0o600;
   let ignoreMtime = now;
   let ignoreText = `.dockerignore\n${name}\n`;

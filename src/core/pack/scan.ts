@@ -1,7 +1,14 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ContextScan, SizedPath } from '../../shared/domain';
+import { SlipwayError } from '../../shared/errors';
+import type { IgnoreRule } from '../project/ignore';
 import type { ContextPlan } from './plan';
+import { newSpoolProgress, type ScanSpool } from './scan-spool';
 import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
-import { walkContext } from './walk';
+import { type WalkEntry, walkContext } from './walk';
+import { type PackWorkerReply, type PackWorkerRequest, startPackWorker } from './worker-host';
 
 /** How many of the largest files and folders a scan keeps. */
 export const LARGEST_KEPT = 10;
@@ -31,6 +38,80 @@ function keepLargest(list: SizedPath[], entry: SizedPath): void {
  * and folders, and compute the exact size of the tar stream. Holds one folder listing per level of depth.
  */
 export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
+  return withAppended(await scanWalk(plan.root, plan.ignore), plan);
+}
+
+/** A scan running in a worker thread (see startScan). */
+export interface ScanRun {
+  result: Promise<DetailedScan>;
+  /** The spool the scan writes, for packContext; null when it was started without one. */
+  spool: ScanSpool | null;
+  /** Stops the scan if it still runs, and removes its spool once it has stopped. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts scanContext in a worker thread (pack-worker.ts), so that a build packs and uploads on this
+ * thread while the scan runs on another core. With `spool`, the scan also writes what it saw to a
+ * spool file in a new temporary folder (see scan-spool.ts), which the packer reads back as it goes.
+ */
+export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
+  const folder = options.spool ? await mkdtemp(join(tmpdir(), 'slipway-scan-')) : null;
+  const spool = folder ? { path: join(folder, 'scan.spool'), progress: newSpoolProgress() } : null;
+  // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
+  if (spool) await writeFile(spool.path, '', { mode: 0o600 });
+  const worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const result = new Promise<DetailedScan>((resolve, reject) => {
+    worker.once('message', (reply: PackWorkerReply) => {
+      if ('error' in reply) reject(new SlipwayError(reply.error.code, reply.error.message, { hint: reply.error.hint }));
+      else resolve(withAppended(reply.scan, plan));
+    });
+    worker.once('error', reject);
+    exited.then(() => reject(new Error('The scan worker stopped without an answer')));
+  });
+  // Whoever needs the result awaits it; a scan that is disposed of early fails unheard.
+  result.catch(() => undefined);
+  return {
+    result,
+    spool,
+    dispose: async () => {
+      worker.postMessage('stop' satisfies PackWorkerRequest);
+      await exited;
+      if (folder) await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** scanContext in a worker thread: the caller's thread stays free while a big context is walked. */
+export async function scanContextInWorker(plan: ContextPlan): Promise<DetailedScan> {
+  const run = await startScan(plan, { spool: false });
+  try {
+    return await run.result;
+  } finally {
+    await run.dispose();
+  }
+}
+
+/** Adds the plan's appended entries (a Dockerfile from elsewhere, the rewritten .dockerignore) to a scan. */
+function withAppended(scan: DetailedScan, plan: ContextPlan): DetailedScan {
+  for (const entry of plan.appended) {
+    scan.files += 1;
+    scan.bytes += entry.content.length;
+    scan.tarBytes += tarEntryBytes(entry.name, entry.content.length);
+  }
+  return scan;
+}
+
+/**
+ * The scan of what the walk sends, without the plan's appended entries. `onBatch` sees the walk's
+ * entries a batch at a time, as they come (the scan worker spools them).
+ */
+export async function scanWalk(
+  root: string,
+  ignore: IgnoreRule,
+  onBatch?: (batch: WalkEntry[]) => void,
+): Promise<DetailedScan> {
   const scan: DetailedScan = {
     files: 0,
     bytes: 0,
@@ -50,7 +131,8 @@ export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
       keepLargest(scan.largestFolders, top);
     }
   };
-  for await (const batch of walkContext(plan.root, plan.ignore)) {
+  for await (const batch of walkContext(root, ignore)) {
+    onBatch?.(batch);
     for (const entry of batch) {
       const { stats } = entry;
       close(entry.path);
@@ -79,11 +161,6 @@ export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
   close(null);
   if (skippedCount > SKIPPED_LISTED) {
     scan.skipped.push({ path: '…', reason: `${skippedCount - SKIPPED_LISTED} more skipped entries` });
-  }
-  for (const entry of plan.appended) {
-    scan.files += 1;
-    scan.bytes += entry.content.length;
-    scan.tarBytes += tarEntryBytes(entry.name, entry.content.length);
   }
   return scan;
 }

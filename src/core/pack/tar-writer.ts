@@ -11,12 +11,14 @@ interface EntryHeader {
   uid?: number;
   gid?: number;
   mtime?: Date;
+  pax?: unknown;
 }
 
-/** tar-stream's Pack with the two internal steps this module replaces (pinned version 3.2.x). */
+/** tar-stream's Pack with the internal steps this module replaces (pinned version 3.2.x). */
 interface PackInternals {
   _encode(header: EntryHeader): void;
   _encodePax(header: EntryHeader): void;
+  _read(callback: () => void): void;
   push(chunk: Buffer | null): boolean;
 }
 
@@ -25,21 +27,162 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
 }
 
+/** The typeflag byte of each entry type the packer writes; anything else goes to tar-stream's encoder. */
+const TYPEFLAGS: Record<string, number> = { file: 0x30, symlink: 0x32, directory: 0x35 };
+/** Octal fields the fast path writes whole: they hold values below 8^digits. */
+const MODE_MASK = 0o7777;
+const SIZE_DIGITS = 11;
+const MAX_OCTAL_SIZE = 8 ** SIZE_DIGITS;
+
 /**
- * A tar-stream pack whose PAX records carry names as raw bytes. tar-stream writes them as UTF-8 text,
- * which cannot hold a file name that is not UTF-8; the docker CLI (Go's archive/tar) writes the bytes.
- * Everything else, ustar headers included, is tar-stream's own encoder.
+ * The parts of a ustar header that are the same in every entry tar-stream writes for the packer: the
+ * magic and version, devmajor and devminor of 0. uid and gid are 0 in every entry (see packContext).
  */
-export function rawNamePack(highWaterMarkBytes: number): tarStream.Pack {
-  const pack = tarStream.pack({ highWaterMark: highWaterMarkBytes } as never);
+const TEMPLATE = (() => {
+  const block = Buffer.alloc(BLOCK_BYTES);
+  block.write('ustar\0', 257, 'latin1');
+  block.write('00', 263, 'latin1');
+  for (const offset of [108, 116, 329, 337]) block.write('000000 ', offset, 'latin1');
+  return block;
+})();
+
+/** The sum of the template's bytes, with the checksum field counted as eight spaces. */
+const TEMPLATE_SUM = (() => {
+  let sum = 8 * 0x20;
+  for (let index = 0; index < BLOCK_BYTES; index++) if (index < 148 || index >= 156) sum += TEMPLATE[index] as number;
+  return sum;
+})();
+
+/**
+ * Writes `value` as `digits` zero-padded octal digits and a space, as tar-stream's encodeOct does, over
+ * a field that holds zeros in the template; answers what the field adds to the header's checksum.
+ */
+function writeOctal(block: Buffer, offset: number, value: number, digits: number): number {
+  let rest = value;
+  let sum = 0x20;
+  for (let index = digits - 1; index >= 0; index--) {
+    const digit = rest % 8;
+    block[offset + index] = 0x30 + digit;
+    sum += 0x30 + digit;
+    rest = (rest - digit) / 8;
+  }
+  block[offset + digits] = 0x20;
+  return sum;
+}
+
+/**
+ * Writes a string of printable ASCII; answers the sum of its bytes, or -1 as soon as it meets any
+ * other character (what is written by then is left for the caller to overwrite).
+ */
+function writeAscii(block: Buffer, offset: number, text: string): number {
+  let sum = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code > 0x7e) return -1;
+    block[offset + index] = code;
+    sum += code;
+  }
+  return sum;
+}
+
+/**
+ * Writes a ustar header at `offset` exactly as tar-stream's headers.encode would, for the entries that
+ * most contexts are made of: an ASCII name of at most 100 bytes (no prefix field), a file, folder or
+ * link with uid and gid 0 and a size below 8 GiB. False for anything else, which tar-stream encodes.
+ */
+function encodeUstar(block: Buffer, offset: number, header: EntryHeader): boolean {
+  const typeflag = TYPEFLAGS[header.type ?? ''];
+  const { name, linkname } = header;
+  const size = header.size ?? 0;
+  // tar-stream's own arithmetic, which wraps past 2038: the fast path takes only what it writes plainly.
+  const mtimeSeconds = ((header.mtime as Date).getTime() / 1000) | 0;
+  if (
+    typeflag === undefined ||
+    header.pax ||
+    header.uid ||
+    header.gid ||
+    name.length > 100 ||
+    size >= MAX_OCTAL_SIZE ||
+    mtimeSeconds < 0 ||
+    (linkname && linkname.length > 100)
+  ) {
+    return false;
+  }
+  block.set(TEMPLATE, offset);
+  const nameSum = writeAscii(block, offset, name);
+  const linkSum = linkname ? writeAscii(block, offset + 157, linkname) : 0;
+  if (nameSum < 0 || linkSum < 0) return false;
+  let sum = TEMPLATE_SUM + typeflag + nameSum + linkSum;
+  sum += writeOctal(block, offset + 100, (header.mode ?? 0) & MODE_MASK, 6);
+  sum += writeOctal(block, offset + 124, size, SIZE_DIGITS);
+  sum += writeOctal(block, offset + 136, mtimeSeconds, SIZE_DIGITS);
+  block[offset + 156] = typeflag;
+  writeOctal(block, offset + 148, sum, 6);
+  return true;
+}
+
+/**
+ * The tar-stream pack the packer writes through, with three of its internal steps replaced (pinned
+ * version 3.2.x):
+ * - Names that are not UTF-8 go in PAX records as raw bytes. tar-stream writes them as UTF-8 text,
+ *   which cannot hold such a name; the docker CLI (Go's archive/tar) writes the bytes.
+ * - Every piece tar-stream pushes (a 512-byte header, a 1 KiB file, its padding) is copied into chunks
+ *   of `chunkBytes`; only bigger pieces pass as they are. So the packer may reuse the buffer a piece
+ *   of at most `chunkBytes` came from once tar-stream has taken it (see ReadAheadFs). Each push costs a turn of
+ *   tar-stream's stream machinery and of every stage after it, and 100,000 small files make 300,000
+ *   pieces. Backpressure is kept: a push answers false while the stream is full, whatever was copied.
+ * - Common ustar headers (see encodeUstar) are written straight into the chunk, byte for byte what
+ *   tar-stream writes; the rest go to tar-stream's encoder.
+ */
+export function tarPack(chunkBytes: number): tarStream.Pack {
+  const pack = tarStream.pack({ highWaterMark: chunkBytes } as never);
   const internals = pack as unknown as PackInternals;
+  const push = internals.push.bind(pack);
   const encode = internals._encode.bind(pack);
+  const read = internals._read.bind(pack);
+  let chunk = Buffer.allocUnsafe(chunkBytes);
+  let used = 0;
+  let flowing = true;
+  const flush = () => {
+    if (used === 0) return;
+    const full = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(chunkBytes);
+    used = 0;
+    flowing = push(full);
+  };
+  // The stream asks for more once it has room again: from then on pushes say so, until one fills it.
+  internals._read = (callback) => {
+    flowing = true;
+    read(callback);
+  };
+  internals.push = (data) => {
+    if (data === null) {
+      flush();
+      return push(null);
+    }
+    if (data.length > chunkBytes) {
+      flush();
+      flowing = push(data);
+      return flowing;
+    }
+    if (used + data.length > chunkBytes) flush();
+    chunk.set(data, used);
+    used += data.length;
+    if (used === chunkBytes) flush();
+    return flowing;
+  };
   internals._encode = (header) => {
     if (hasEscapedBytes(header.name) || (header.linkname && hasEscapedBytes(header.linkname))) {
       internals._encodePax(header);
-    } else {
-      encode(header);
+      return;
     }
+    if (used + BLOCK_BYTES > chunkBytes) flush();
+    if (!encodeUstar(chunk, used, header)) {
+      encode(header);
+      return;
+    }
+    used += BLOCK_BYTES;
+    if (used === chunkBytes) flush();
   };
   internals._encodePax = (header) => {
     const records = [paxRecord('path', encodeName(header.name))];

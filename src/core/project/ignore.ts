@@ -18,6 +18,27 @@ export interface IgnoreRule {
   verdict(relativePath: string, isFolder: boolean): Verdict;
   /** The .dockerignore lines as written, for messages. */
   readonly lines: string[];
+  /** What the rule was made from, so another thread (the packer's read-ahead) can make it again. */
+  readonly source: IgnoreSource;
+}
+
+/** The text and settings an IgnoreRule is made from; plain data that can go to a worker thread. */
+export interface IgnoreSource {
+  text: string;
+  dockerfile: string | null;
+  /** Leave the .dockerignore on disk out: the plan sends a rewritten one instead. */
+  leaveOutDockerignore?: boolean;
+}
+
+/** Makes an IgnoreRule again from its source. */
+export function ignoreRuleFromSource(source: IgnoreSource): IgnoreRule {
+  const rule = ignoreRuleFromText(source.text, source.dockerfile);
+  if (!source.leaveOutDockerignore) return rule;
+  return {
+    lines: rule.lines,
+    source,
+    verdict: (path, isFolder) => (path === '.dockerignore' ? 'skip' : rule.verdict(path, isFolder)),
+  };
 }
 
 interface BalenaRule {
@@ -78,6 +99,7 @@ export function ignoreRuleFromText(text: string, dockerfile: string | null): Ign
   const exceptions = internals._rules.filter((rule) => rule.negative).map((rule) => `${rule.pattern}/`);
   return {
     lines,
+    source: { text, dockerfile },
     verdict(relativePath, isFolder) {
       if (relativePath === '' || relativePath === '.') return 'send';
       if (!ignores(relativePath)) return 'send';

@@ -1,13 +1,14 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGzip } from 'node:zlib';
-import type { ContextScan, Task } from '../../shared/domain';
+import type { Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { startDockerBuild } from '../builders/docker';
 import type { Connection } from '../builders/endpoint';
 import { packContext, TarLengthGuard } from '../pack/pack';
 import type { ContextPlan } from '../pack/plan';
 import { ProgressCounter } from '../pack/progress-counter';
+import type { ScanSpool } from '../pack/scan-spool';
 
 export type CompressMode = 'auto' | 'always' | 'never';
 
@@ -24,7 +25,13 @@ export interface ContextUploadOptions {
   task: Task;
   /** How the context is sent (root, ignore rule, Dockerfile name), from planContext. */
   plan: ContextPlan;
-  scan: ContextScan;
+  /** The spool of the task's scan, which the packer reads back (see scan-spool.ts). */
+  spool: ScanSpool;
+  /**
+   * The exact size of the tar, from the scan. A promise while the scan still runs beside the upload:
+   * the body is then sent chunked, and the length guard checks the size once it comes.
+   */
+  tarBytes: number | Promise<number>;
   tag: string | null;
   gzip: boolean;
   noCache?: boolean;
@@ -45,16 +52,16 @@ export interface ContextUpload {
  * progress counter -> (gzip) -> socket, all in one pipeline that the signal tears down.
  */
 export async function uploadContext(options: ContextUploadOptions): Promise<ContextUpload> {
-  const { task, scan, signal } = options;
+  const { task, tarBytes, signal } = options;
   const abort = new AbortController();
   // Linked for the whole attempt: aborting the caller's signal also ends the response body.
   if (signal.aborted) abort.abort(signal.reason);
   else signal.addEventListener('abort', () => abort.abort(signal.reason), { once: true });
   const counter = new ProgressCounter(options.onBytes);
-  const stages: NodeJS.ReadWriteStream[] = [new TarLengthGuard(scan.tarBytes, task.contextPath), counter];
+  const stages: NodeJS.ReadWriteStream[] = [new TarLengthGuard(tarBytes, task.contextPath), counter];
   if (options.gzip) stages.push(createGzip({ level: GZIP_LEVEL }));
   const body = stages[stages.length - 1] as unknown as Readable;
-  const source = await packContext(options.plan);
+  const source = await packContext(options.plan, options.spool);
   const packed = pipeline([source, ...stages], { signal: abort.signal }).then(
     () => null,
     (error: unknown) => error,
@@ -62,7 +69,7 @@ export async function uploadContext(options: ContextUploadOptions): Promise<Cont
   try {
     const response = await startDockerBuild(options.connection, {
       body,
-      contentBytes: options.gzip ? null : scan.tarBytes,
+      contentBytes: options.gzip || typeof tarBytes !== 'number' ? null : tarBytes,
       dockerfile: options.plan.dockerfile,
       buildArgs: task.buildArgs,
       target: task.target,

@@ -1,0 +1,93 @@
+// The pack worker: a worker thread that scans a context and writes the scan's spool (see scan.ts,
+// scan-spool.ts), or reads the spool's small files ahead of the packer (see read-ahead.ts). Built as
+// its own entry beside the bundle that starts it (see worker-host.ts).
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { toErrorInfo } from '../../shared/errors';
+import { ignoreRuleFromSource } from '../project/ignore';
+import { READ_AHEAD_BATCHES, ReadAheadWalk } from './read-ahead';
+import { scanWalk } from './scan';
+import { SpoolWriter } from './scan-spool';
+import type { PackWorkerJob, PackWorkerReply, PackWorkerRequest } from './worker-host';
+
+type ReadAheadJob = Extract<PackWorkerJob, { kind: 'read-ahead' }>;
+type ScanJob = Extract<PackWorkerJob, { kind: 'scan' }>;
+
+function readAhead(port: MessagePort, job: ReadAheadJob): void {
+  let walk: ReadAheadWalk;
+  try {
+    walk = new ReadAheadWalk(job.root, job.spool);
+  } catch (error) {
+    const empty = { paths: '', entries: 0, fields: new Float64Array(0), linknames: [], content: new ArrayBuffer(0) };
+    port.postMessage({ ...empty, error: toErrorInfo(error), done: true });
+    port.close();
+    return;
+  }
+  // The packer hands back each batch's buffer once it is done with it: at most READ_AHEAD_BATCHES are out
+  // at once, and their buffers are used again rather than left to the garbage collector.
+  let credit = READ_AHEAD_BATCHES;
+  const free: ArrayBuffer[] = [];
+  let finished = false;
+  let waiting = false;
+  const send = () => {
+    while (credit > 0 && !finished && !waiting) {
+      const buffer = free.pop();
+      const next = walk.next(buffer);
+      if (next === 'wait') {
+        if (buffer) free.push(buffer);
+        waiting = true;
+        walk.waitForScan().then(() => {
+          waiting = false;
+          send();
+        });
+        return;
+      }
+      credit -= 1;
+      finished = next.batch.done;
+      port.postMessage(next.batch, next.transfer);
+    }
+    if (finished) port.close();
+  };
+  port.on('message', (request: PackWorkerRequest) => {
+    if (request === 'stop') {
+      finished = true;
+      port.close();
+      return;
+    }
+    credit += 1;
+    if (request.recycle.byteLength > 0) free.push(request.recycle);
+    send();
+  });
+  send();
+}
+
+async function scan(port: MessagePort, job: ScanJob): Promise<void> {
+  let stopped = false;
+  port.on('message', (request: PackWorkerRequest) => {
+    if (request === 'stop') stopped = true;
+  });
+  let reply: PackWorkerReply;
+  let spool: SpoolWriter | null = null;
+  try {
+    spool = job.spool ? new SpoolWriter(job.spool) : null;
+    const writer = spool;
+    const result = await scanWalk(job.root, ignoreRuleFromSource(job.ignore), (batch) => {
+      if (stopped) throw new Error('The scan was stopped');
+      if (!writer) return;
+      for (const entry of batch) writer.add(entry);
+      writer.publish();
+    });
+    spool?.finish(false);
+    spool = null;
+    reply = { scan: result };
+  } catch (error) {
+    spool?.finish(true);
+    reply = { error: toErrorInfo(error) };
+  }
+  port.postMessage(reply);
+  port.close();
+}
+
+const job = workerData as PackWorkerJob;
+if (!parentPort) throw new Error('pack-worker.ts runs as a worker thread');
+if (job.kind === 'scan') void scan(parentPort, job);
+else readAhead(parentPort, job);

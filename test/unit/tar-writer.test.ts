@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarStream from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { tarPack } from '../../src/core/pack/tar-writer';
+
+interface Written {
+  header: Partial<tarStream.Header> & { name: string };
+  content: Buffer;
+}
+
+const mtime = new Date('2026-11-26T12:34:56.789Z');
+const ENTRIES: Written[] = [
+  { header: { name: 'Dockerfile', type: 'file', mode: 0o100644, mtime }, content: Buffer.from('FROM scratch\n') },
+  { header: { name: 'empty', type: 'file', mode: 0o100600, mtime }, content: Buffer.alloc(0) },
+  { header: { name: 'src', type: 'directory', mode: 0o40755, mtime }, content: Buffer.alloc(0) },
+  { header: { name: 'src/run.sh', type: 'file', mode: 0o104755, mtime }, content: Buffer.alloc(513, 7) },
+  {
+    header: { name: 'link', type: 'symlink', linkname: '../outside', mode: 0o120777, mtime },
+    content: Buffer.alloc(0),
+  },
+  { header: { name: 'x'.repeat(100), type: 'file', mode: 0o644, mtime }, content: Buffer.alloc(512, 1) },
+  {
+    header: { name: `${'d'.repeat(60)}/${'f'.repeat(60)}`, type: 'file', mode: 0o644, mtime },
+    content: Buffer.from('a'),
+  },
+  { header: { name: 'ünïcode.txt', type: 'file', mode: 0o644, mtime }, content: Buffer.from('b') },
+  {
+    header: { name: 'to-ünïcode', type: 'symlink', linkname: 'ünïcode.txt', mode: 0o777, mtime },
+    content: Buffer.alloc(0),
+  },
+  {
+    header: { name: 'long-link', type: 'symlink', linkname: 'l'.repeat(101), mode: 0o777, mtime },
+    content: Buffer.alloc(0),
+  },
+  { header: { name: 'epoch', type: 'file', mode: 0o644, mtime: new Date(0) }, content: Buffer.from('c') },
+  { header: { name: 'future', type: 'file', mode: 0o644, mtime: new Date('2100-01-01') }, content: Buffer.from('d') },
+  { header: { name: 'owned', type: 'file', mode: 0o644, uid: 1000, gid: 1000, mtime }, content: Buffer.from('e') },
+  { header: { name: 'big-piece', type: 'file', mode: 0o644, mtime }, content: Buffer.alloc(300 * 1024, 3) },
+  ...Array.from({ length: 600 }, (_, index) => ({
+    header: { name: `many/file-${index}`, type: 'file' as const, mode: 0o644, mtime },
+    content: Buffer.alloc(index % 1500, index % 256),
+  })),
+];
+
+/** Writes the entries through a pack and collects the archive, reading it slowly when asked. */
+async function archive(pack: tarStream.Pack, slow: boolean): Promise<{ bytes: Buffer; chunks: number }> {
+  const chunks: Buffer[] = [];
+  const collecting = pipeline(
+    pack,
+    new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(Buffer.from(chunk));
+        if (slow) setTimeout(callback, 1);
+        else callback();
+      },
+    }),
+  );
+  for (const { header, content } of ENTRIES) {
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ ...header } as tarStream.Header, content, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+  pack.finalize();
+  await collecting;
+  return { bytes: Buffer.concat(chunks), chunks: chunks.length };
+}
+
+describe("the packer's tar writer", () => {
+  it('writes byte for byte the archive tar-stream writes, in a few big chunks', async () => {
+    const expected = await archive(tarStream.pack(), false);
+    const written = await archive(tarPack(64 * 1024), false);
+    expect(written.bytes.length).toBe(expected.bytes.length);
+    expect(written.bytes.equals(expected.bytes)).toBe(true);
+    expect(written.chunks).toBeLessThan(expected.chunks / 20);
+  });
+
+  it('keeps backpressure: a slow reader gets the same archive, nothing lost or stuck', async () => {
+    const expected = await archive(tarStream.pack(), false);
+    const written = await archive(tarPack(16 * 1024), true);
+    expect(written.bytes.equals(expected.bytes)).toBe(true);
+  });
+});
