@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { checkTokenUrl, DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../../core/builders/balena';
+import { checkTokenUrl, parseFleet } from '../../core/builders/balena';
 import { readBalenaToken } from '../../core/builders/balena-token';
 import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
 import { openBalenaProject } from '../../core/builds/balena-start';
@@ -11,23 +11,9 @@ import { formatBytes, formatDuration } from '../../shared/format';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
+import { balenaUsage } from './balena-usage';
 
-export const balenaUsage = `slipway build <dir> --balena ORG/FLEET [--builder REGION=URL ...] [--detached] [options]
-
-  Pushes the whole project to the balena builder, as "balena push" does, and spools each service's
-  log apart ("slipway logs <build-id> --task <service>") and the builder's own output as task ${BALENA_BUILD_LOG_ID}.
-  The API token comes from BALENA_TOKEN, or from --token-file (default ~/.balena/token, mode 0600).
-  --builder REGION=URL   a builder per region, tried in order (default ${DEFAULT_BALENA_BUILDER_URL})
-  --detached             return once the builder has started the release; it builds on without us
-  --dockerfile PATH      the Dockerfile of a project without a compose file
-  --emulated             build under emulation on an x86 builder
-  --no-cache             build without the builder's cache
-  --draft                make a draft release
-  --registry-secrets F   a JSON file of registry credentials, sent as .balena/registry-secrets.json
-  --token-file F         read the token from F (mode 0600) instead of BALENA_TOKEN
-  --api URL              the balena API that cancels releases (default: beside the builder)
-  --json                 print one JSON event per line
-  --data-dir DIR         where logs and history live`;
+export { balenaUsage };
 
 /** Reads `--builder REGION=URL` (a bare URL gets the region "default"). */
 function parseBuilders(values: string[] | undefined): Endpoint[] | undefined {

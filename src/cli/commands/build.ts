@@ -1,12 +1,9 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
-import { applyHistoryQuota } from '../../core/builds/history';
-import { BuildSession } from '../../core/builds/session';
 import { defaultDataDir } from '../../core/data-dir';
+import { disposePrepared, type PreparedContext, prepareContext } from '../../core/pack/prepare';
 import { openProject } from '../../core/project/detect';
-import { failoverOrder } from '../../core/regions/choose';
-import { probeRegions } from '../../core/regions/probe';
 import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
@@ -15,7 +12,7 @@ import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
 import { progressText, TerminalProgress } from '../task-progress';
-import { balenaBuildCommand, balenaUsage } from './balena';
+import { balenaUsage } from './balena-usage';
 
 export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--region NAME|auto] [--concurrency N] [--json]
 
@@ -65,7 +62,10 @@ function positiveInt(value: string | undefined, name: string, max: number): numb
 
 /** `slipway build`: exits 0 when every task built, 1 when a build failed, 2 on bad input. */
 export async function buildCommand(args: string[], output: Output): Promise<number> {
-  if (args.some((arg) => arg === '--balena' || arg.startsWith('--balena='))) return balenaBuildCommand(args, output);
+  if (args.some((arg) => arg === '--balena' || arg.startsWith('--balena='))) {
+    const { balenaBuildCommand } = await import('./balena');
+    return balenaBuildCommand(args, output);
+  }
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -103,38 +103,58 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     );
   }
   const json = values.json;
-  // The build needs latencies, not /version (Podman takes most of a second to answer it).
-  const probe = await probeRegions(target.endpoints, {
-    samples: 3,
-    pinned: asked ?? settings.pinnedRegion,
-    waitForEngine: false,
-  });
-  if (!probe.chosen) {
-    const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
-    throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
-      hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
-    });
+  // The first tasks' scans start now, in workers, while this thread loads the engine's code and picks a
+  // region: on a context of many files the scan is what the upload waits for.
+  const prepared = new Map<string, Promise<PreparedContext>>();
+  for (const task of project.tasks.slice(0, concurrency ?? settings.concurrency ?? 2)) {
+    const preparing = prepareContext(task);
+    preparing.catch(() => undefined);
+    prepared.set(task.id, preparing);
   }
-  const chosen = probe.probes.find((entry) => entry.region === probe.chosen);
-  if (json) output.out(JSON.stringify({ type: 'regions.probed', result: probe } satisfies SlipwayEvent));
-  else output.err(`Region ${probe.chosen} (${probe.reason}) at ${chosen?.url}`);
+  let session: import('../../core/builds/session').BuildSession;
+  try {
+    const [{ BuildSession }, { probeRegions }, { failoverOrder }] = await Promise.all([
+      import('../../core/builds/session'),
+      import('../../core/regions/probe'),
+      import('../../core/regions/choose'),
+    ]);
+    // The build needs latencies, not /version (Podman takes most of a second to answer it).
+    const probe = await probeRegions(target.endpoints, {
+      samples: 3,
+      pinned: asked ?? settings.pinnedRegion,
+      waitForEngine: false,
+    });
+    if (!probe.chosen) {
+      const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
+      throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
+        hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
+      });
+    }
+    const chosen = probe.probes.find((entry) => entry.region === probe.chosen);
+    if (json) output.out(JSON.stringify({ type: 'regions.probed', result: probe } satisfies SlipwayEvent));
+    else output.err(`Region ${probe.chosen} (${probe.reason}) at ${chosen?.url}`);
 
-  const session = new BuildSession({
-    dataDir,
-    project,
-    target,
-    regions: failoverOrder(probe.probes, probe.chosen),
-    reason: probe.reason,
-    tag: values.tag ?? null,
-    concurrency: concurrency ?? settings.concurrency,
-    failFast: values['fail-fast'],
-    compress: compress ?? settings.compress,
-    noCache: values['no-cache'],
-    silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
-    // Writes to a pipe are asynchronous in Node: past 1 MiB queued, wait for the reader to catch up.
-    outputReady: () =>
-      process.stdout.writableLength > 1 << 20 ? once(process.stdout, 'drain').then(() => undefined) : undefined,
-  });
+    session = new BuildSession({
+      dataDir,
+      project,
+      target,
+      regions: failoverOrder(probe.probes, probe.chosen),
+      reason: probe.reason,
+      tag: values.tag ?? null,
+      concurrency: concurrency ?? settings.concurrency,
+      failFast: values['fail-fast'],
+      compress: compress ?? settings.compress,
+      noCache: values['no-cache'],
+      silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
+      // Writes to a pipe are asynchronous in Node: past 1 MiB queued, wait for the reader to catch up.
+      outputReady: () =>
+        process.stdout.writableLength > 1 << 20 ? once(process.stdout, 'drain').then(() => undefined) : undefined,
+      prepared,
+    });
+  } catch (error) {
+    await disposePrepared(prepared.values());
+    throw error;
+  }
   const many = project.tasks.length > 1;
   const terminal =
     !json && process.stderr.isTTY
@@ -183,6 +203,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     const build = await session.run();
     terminal?.finish();
     // The oldest builds past the quota go now that this one is kept.
+    const { applyHistoryQuota } = await import('../../core/builds/history');
     await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
     if (!json) output.err(`Build ${build.status}; logs in ${session.directory}`);
     if (build.status === 'succeeded') return EXIT_OK;

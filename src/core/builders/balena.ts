@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { SlipwayError } from '../../shared/errors';
+import { DEFAULT_BALENA_BUILDER_URL } from './balena-names';
 import { transportError } from './docker';
 import type { Connection } from './endpoint';
 
-/** balenaCloud's builder; a region's builder is given as REGION=URL. */
-export const DEFAULT_BALENA_BUILDER_URL = 'https://builder.balena-cloud.com';
+export { DEFAULT_BALENA_BUILDER_URL };
 
 /** The options of one build, as the builder's query string names them. */
 export interface BalenaBuildOptions {

@@ -15,6 +15,7 @@ import {
   DEFAULT_BALENA_BUILDER_URL,
   startBalenaBuild,
 } from '../builders/balena';
+import { BALENA_BUILD_LOG_ID } from '../builders/balena-names';
 import { transportError } from '../builders/docker';
 import { type Connection, connect, redactUrl } from '../builders/endpoint';
 import { BalenaBuildParser, type BalenaRecord } from '../logs/balena-parser';
@@ -32,8 +33,7 @@ const EVENT_INTERVAL_MS = 100;
 /** How long an upload may trail the builder's complete answer before it is taken as cut short. */
 const UPLOAD_GRACE_MS = 1000;
 
-/** The build's own log (the builder's [Info], [Success], [Warn], [Error] output), beside the tasks' logs. */
-export const BALENA_BUILD_LOG_ID = '_build';
+export { BALENA_BUILD_LOG_ID };
 
 export interface BalenaSessionOptions {
   dataDir: string;

@@ -9,8 +9,9 @@ import { redactTarget } from '../builders/targets';
 import { DockerBuildParser } from '../logs/docker-parser';
 import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
-import { type ContextPlan, planContext } from '../pack/plan';
-import { type ScanRun, startScan } from '../pack/scan';
+import type { ContextPlan } from '../pack/plan';
+import { disposePrepared, type PreparedContext, prepareContext } from '../pack/prepare';
+import type { ScanRun } from '../pack/scan';
 import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
 import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
@@ -54,6 +55,12 @@ export interface BuildSessionOptions {
    * output is backed up, so a slow terminal or pipe slows the build's reading instead of filling memory.
    */
   outputReady?: () => Promise<void> | undefined;
+  /**
+   * Contexts already planned and being scanned, by task id (see prepareContext): a shell that starts
+   * them before it has picked a region gives the scan a head start. The session disposes of any it
+   * does not use.
+   */
+  prepared?: Map<string, Promise<PreparedContext>>;
 }
 
 interface SessionEvents {
@@ -187,6 +194,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     } catch (error) {
       this.build.error = toErrorInfo(error);
     } finally {
+      if (this.options.prepared) await disposePrepared(this.options.prepared.values());
       // Closing the pools closes every socket, including any the engine still holds a build on.
       const pools = [...this.connections.values()];
       this.connections.clear();
@@ -243,10 +251,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     try {
       spool = await SpoolWriter.open(this.directory, task.id);
       this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
-      const plan = await planContext(task);
+      const preparing = this.options.prepared?.get(task.id) ?? prepareContext(task);
+      this.options.prepared?.delete(task.id);
       // The scan runs in a worker beside the first upload, which starts at once and is sent chunked;
       // the task shows "packing" until the scan gives the exact size, then "uploading" against it.
-      scanRun = await startScan(plan, { spool: true });
+      const { plan, scan: started } = await preparing;
+      scanRun = started;
       this.abort.signal.throwIfAborted();
       const scanSpool = scanRun.spool as ScanSpool;
       const scanning: Promise<ContextScan> = scanRun.result.then(

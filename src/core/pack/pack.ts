@@ -28,23 +28,22 @@ export const FILE_CHUNK_BYTES = 512 * 1024;
 export const COALESCE_BYTES = SMALL_FILE_BYTES;
 
 /**
- * The most bytes of file content the packer holds at once, whatever the context's size: the batches
- * of the read-ahead (READ_AHEAD_BATCHES sent but not yet packed, plus the one being packed, each at
- * most BATCH_BYTES; a batch stays in memory until the guard has joined the last of its files into a
- * chunk), one chunk of a big file being read plus the one tar-stream is passing on, the guard's pieces
- * being joined (under COALESCE_BYTES plus one chunk), and the high-water marks of the three stages
- * (tar-stream's pack, TarLengthGuard and ProgressCounter, each readable + writable side, each possibly
- * over by one chunk). About 8.5 MiB. Not file content, and not counted here: the read-ahead holds the
- * names of one folder per level of depth (about 60 bytes each), which grows with the widest folders,
- * not with the number of files.
+ * The most bytes of file content a pack holds at once, whatever the context's size:
+ * - the read-ahead's batches: READ_AHEAD_BATCHES sent but not yet packed, plus the one being packed,
+ *   each BATCH_BYTES (their buffers go back to the worker and are reused);
+ * - one chunk of a big file being read, plus the one tar-stream is passing on;
+ * - the chunk tarPack is filling (COALESCE_BYTES);
+ * - the high-water marks of the three stages after it (tar-stream's pack, TarLengthGuard and
+ *   ProgressCounter: each a readable and a writable side, each possibly over by one chunk).
+ * About 7 MiB. Not counted here, and not file content: the scan worker holds the names of one folder
+ * per level of depth (about 60 bytes each), which grows with the widest folders, not with the number
+ * of files, and the workers' own heaps (a few MiB each). What the scan saw is on disk, in its spool.
  */
 export const PACK_MEMORY_BYTES =
   (READ_AHEAD_BATCHES + 1) * BATCH_BYTES +
   2 * FILE_CHUNK_BYTES +
   COALESCE_BYTES +
-  FILE_CHUNK_BYTES +
-  5 * PACK_HIGH_WATER_BYTES +
-  2 * FILE_CHUNK_BYTES;
+  3 * (2 * PACK_HIGH_WATER_BYTES + FILE_CHUNK_BYTES);
 
 /**
  * What tar-fs is told as its root and as every path it takes from its to-do list: only ReadAheadFs

@@ -35,8 +35,8 @@ export function childPath(folder: string, name: string): string {
 
 /**
  * Metadata calls on a warm cache take a few microseconds, while each asynchronous call costs a thread
- * pool round trip many times that; so the walk and the packer's look-ahead call fs synchronously, in
- * slices of at most this long, and yield to the event loop between slices.
+ * pool round trip many times that; so the walk (in the scan worker, or on the thread of a scan run in
+ * place) calls fs synchronously, in slices of at most this long, and yields to the event loop between.
  */
 export const SYNC_SLICE_MS = 4;
 
@@ -44,9 +44,8 @@ export const SYNC_SLICE_MS = 4;
  * Lists what the docker CLI sends from one folder of the context, in byte order of names: the children
  * it sends, and (as relative paths with slashes) whatever it sends from inside excluded folders that it
  * only walks through because of a "!" exception. Those folders themselves are not sent, as in the CLI.
- * `regular`, when given, gets one flag per name returned: whether the listing saw a regular file.
  */
-export function listSent(root: string, folder: string, ignore: IgnoreRule, regular?: boolean[]): string[] {
+export function listSent(root: string, folder: string, ignore: IgnoreRule): string[] {
   const absolute = folder === '.' ? root : `${root}/${folder}`;
   let children: Dirent<Buffer>[];
   try {
@@ -67,9 +66,8 @@ export function listSent(root: string, folder: string, ignore: IgnoreRule, regul
     const verdict = ignore.verdict(path, isFolder);
     if (verdict === 'send') {
       sent.push(name);
-      regular?.push(child.isFile());
     } else if (verdict === 'walk') {
-      for (const inner of listSent(root, path, ignore, regular)) sent.push(`${name}/${inner}`);
+      for (const inner of listSent(root, path, ignore)) sent.push(`${name}/${inner}`);
     }
   }
   return sent;

@@ -1,0 +1,206 @@
+import { readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { packContext, TarLengthGuard } from '../../src/core/pack/pack';
+import { planFromText } from '../../src/core/pack/plan';
+import { startScan } from '../../src/core/pack/scan';
+import { newSpoolProgress, SpoolReader, SpoolWriter } from '../../src/core/pack/scan-spool';
+import type { WalkEntry } from '../../src/core/pack/walk';
+import { SlipwayError } from '../../src/shared/errors';
+import { tempDir } from '../support/fixtures';
+import { describeEntries, listTar } from '../support/tar-list';
+
+let cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+});
+
+async function folder(prefix = 'slipway-spool-'): Promise<string> {
+  const dir = await tempDir(prefix);
+  cleanups.push(dir.cleanup);
+  return dir.path;
+}
+
+/** A walk entry as lstat would describe it. */
+function entry(path: string, kind: 'file' | 'directory' | 'symlink', size = 0, linkname?: string): WalkEntry {
+  const stats = {
+    isFile: () => kind === 'file',
+    isDirectory: () => kind === 'directory',
+    isSymbolicLink: () => kind === 'symlink',
+    mode: kind === 'directory' ? 0o40755 : 0o100644,
+    size,
+    mtimeMs: 1_764_000_000_123,
+  };
+  return { path, stats: stats as unknown as WalkEntry['stats'], linkname };
+}
+
+/** Scan-sized contexts are packed into a file and listed. */
+async function packToList(root: string): Promise<{ error: unknown; entries: string[] }> {
+  const plan = planFromText(root, '');
+  const run = await startScan(plan, { spool: true });
+  cleanups.push(() => run.dispose());
+  const tar = join(await folder('slipway-spool-out-'), 'out.tar');
+  const chunks: Buffer[] = [];
+  const error = await pipeline(
+    await packContext(plan, run.spool ?? undefined),
+    new TarLengthGuard(
+      run.result.then((scan) => scan.tarBytes),
+      root,
+    ),
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    }),
+  ).then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
+  if (error) return { error, entries: [] };
+  await writeFile(tar, Buffer.concat(chunks));
+  return { error: null, entries: describeEntries(await listTar(tar)) };
+}
+
+describe("the scan's spool", () => {
+  it('gives back every entry as written, names that are not UTF-8 and link targets included, while it grows', async () => {
+    const dir = await folder();
+    const spool = { path: join(dir, 'scan.spool'), progress: newSpoolProgress() };
+    await writeFile(spool.path, '');
+    const writer = new SpoolWriter(spool);
+    const reader = new SpoolReader(spool);
+    expect(reader.next()).toBe('wait');
+    const odd = `caf\udce9/x`;
+    writer.add(entry('src', 'directory'));
+    writer.add(entry(odd, 'file', 7));
+    writer.publish();
+    expect(reader.next()).toMatchObject({ kind: 1, path: 'src', size: 0, mode: 0o40755 });
+    expect(reader.next()).toMatchObject({ kind: 0, path: odd, size: 7, mtimeMs: 1_764_000_000_123 });
+    expect(reader.next()).toBe('wait');
+    const waited = reader.changed();
+    // Past one write block, so a record straddles two reads.
+    for (let index = 0; index < 3000; index++)
+      writer.add(entry(`many/${'n'.repeat(index % 40)}-${index}`, 'file', index));
+    writer.add(entry('link', 'symlink', 0, '../somewhere'));
+    writer.finish(false);
+    await waited;
+    for (let index = 0; index < 3000; index++) {
+      expect(reader.next()).toMatchObject({ path: `many/${'n'.repeat(index % 40)}-${index}`, size: index });
+    }
+    expect(reader.next()).toMatchObject({ kind: 2, path: 'link', linkname: '../somewhere' });
+    expect(reader.next()).toBeNull();
+    reader.close();
+  });
+
+  it('tells the reader when the scan broke off', async () => {
+    const dir = await folder();
+    const spool = { path: join(dir, 'scan.spool'), progress: newSpoolProgress() };
+    await writeFile(spool.path, '');
+    const writer = new SpoolWriter(spool);
+    const reader = new SpoolReader(spool);
+    writer.finish(true);
+    expect(() => reader.next()).toThrow('The scan broke off');
+    reader.close();
+  });
+});
+
+describe('packing from the scan', () => {
+  it('sends exactly what the scan saw: a file added afterwards is not sent, and the size still matches', async () => {
+    const root = await folder();
+    await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
+    await writeFile(join(root, 'kept.txt'), 'kept');
+    await symlink('kept.txt', join(root, 'link'));
+    const plan = planFromText(root, '');
+    const run = await startScan(plan, { spool: true });
+    cleanups.push(() => run.dispose());
+    const scan = await run.result;
+    await writeFile(join(root, 'late.txt'), 'too late');
+    const chunks: Buffer[] = [];
+    await pipeline(
+      await packContext(plan, run.spool ?? undefined),
+      new TarLengthGuard(scan.tarBytes, root),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }),
+    );
+    const tar = join(await folder('slipway-spool-out-'), 'out.tar');
+    await writeFile(tar, Buffer.concat(chunks));
+    expect(Buffer.concat(chunks).length).toBe(scan.tarBytes);
+    expect(describeEntries(await listTar(tar))).toEqual([
+      'file Dockerfile 13',
+      'file kept.txt 4',
+      'symlink link -> kept.txt',
+    ]);
+  });
+
+  it('fails naming a file that shrank after the scan, and never completes the archive', async () => {
+    const root = await folder();
+    await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
+    await writeFile(join(root, 'shrinks.txt'), 'x'.repeat(4096));
+    const plan = planFromText(root, '');
+    const run = await startScan(plan, { spool: true });
+    cleanups.push(() => run.dispose());
+    await run.result;
+    await writeFile(join(root, 'shrinks.txt'), 'x');
+    const error = await pipeline(
+      await packContext(plan, run.spool ?? undefined),
+      new TarLengthGuard(
+        run.result.then((scan) => scan.tarBytes),
+        root,
+      ),
+      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
+    ).then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(SlipwayError);
+    expect((error as SlipwayError).code).toBe('E_CONTEXT_CHANGED');
+    expect((error as SlipwayError).message).toContain(join(root, 'shrinks.txt'));
+    expect((error as SlipwayError).message).toContain('shrank from 4096 to 1 bytes');
+  });
+
+  it('packs a context of many small files in the scanned order, with the exact scanned size', async () => {
+    const root = await folder();
+    await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
+    // More than one read-ahead batch of entries, and more than a batch of content.
+    for (let index = 0; index < 2500; index++)
+      await writeFile(join(root, `f-${String(index).padStart(4, '0')}`), 'y'.repeat(index % 700));
+    const packed = await packToList(root);
+    expect(packed.error).toBeNull();
+    expect(packed.entries).toHaveLength(2501);
+    expect(packed.entries[0]).toBe('file Dockerfile 13');
+    expect(packed.entries[2500]).toBe(`file f-2499 ${2499 % 700}`);
+  });
+
+  it('reports the scan of a context it cannot read, and leaves no spool behind', async () => {
+    const before = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
+    const missing = join(await folder(), 'gone');
+    const plan = planFromText(missing, '');
+    const run = await startScan(plan, { spool: true });
+    await expect(run.result).rejects.toMatchObject({ code: 'E_CONTEXT_UNREADABLE' });
+    await run.dispose();
+    const after = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
+    expect(after.filter((name) => !before.includes(name))).toEqual([]);
+  });
+
+  it('a pack without a scan of its own cleans up after itself', async () => {
+    const before = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
+    const root = await folder();
+    await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
+    const stream = await packContext(planFromText(root, ''));
+    for await (const _chunk of stream) {
+      // drain
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
+    expect(after.filter((name) => !before.includes(name))).toEqual([]);
+    await rm(root, { recursive: true, force: true });
+  });
+});
