@@ -203,4 +203,34 @@ describe('packing from the scan', () => {
     expect(after.filter((name) => !before.includes(name))).toEqual([]);
     await rm(root, { recursive: true, force: true });
   });
+
+  it('holds back the end of the archive until the scan gives the size, and keeps it when the size is wrong', async () => {
+    const run = async (actual: number) => {
+      let settle: (bytes: number) => void = () => undefined;
+      const size = new Promise<number>((resolve) => {
+        settle = resolve;
+      });
+      const guard = new TarLengthGuard(size, 'ctx');
+      const out: Buffer[] = [];
+      guard.on('data', (chunk: Buffer) => out.push(chunk));
+      const done = new Promise<unknown>((resolve) => {
+        guard.on('end', () => resolve(null));
+        guard.on('error', resolve);
+      });
+      const input = Buffer.alloc(3000, 7);
+      for (let at = 0; at < input.length; at += 300) guard.write(input.subarray(at, at + 300));
+      guard.end();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const before = Buffer.concat(out).length;
+      settle(actual);
+      return { before, error: await done, after: Buffer.concat(out).length };
+    };
+    const right = await run(3000);
+    expect(right.before).toBeLessThanOrEqual(3000 - 1024);
+    expect(right.error).toBeNull();
+    expect(right.after).toBe(3000);
+    const wrong = await run(3001);
+    expect(wrong.error).toMatchObject({ code: 'E_CONTEXT_CHANGED' });
+    expect(wrong.after).toBeLessThanOrEqual(3000 - 1024);
+  });
 });

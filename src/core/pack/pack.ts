@@ -386,8 +386,8 @@ export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise
 
 /**
  * Counts the bytes of a tar stream against the exact size the scan computed, and holds back the
- * end-of-archive blocks (the last TAR_END_BYTES) until the count is right: a context that changed
- * while it was packed never reaches the builder as a complete archive. The size may come later than
+ * end-of-archive blocks (the chunks that hold the last TAR_END_BYTES) until the count is right: a
+ * context that changed while it was packed never reaches the builder as a complete archive. The size may come later than
  * the stream (a scan running beside the pack, see scanContextInWorker): the guard checks it as soon as
  * it knows it, and at the end waits for it.
  */
@@ -395,8 +395,9 @@ export class TarLengthGuard extends Transform {
   bytes = 0;
   private expectedBytes: number | null = null;
   private readonly expected: Promise<number>;
-  /** The last TAR_END_BYTES seen, or fewer at the start. */
-  private tail: Buffer = Buffer.alloc(0);
+  /** The last chunks seen, as few as hold at least TAR_END_BYTES: passed on whole, never split or copied. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
 
   constructor(
     expectedBytes: number | Promise<number>,
@@ -419,29 +420,25 @@ export class TarLengthGuard extends Transform {
       callback(this.changed(this.expectedBytes));
       return;
     }
-    const held = this.tail.length + chunk.length;
-    if (held <= TAR_END_BYTES) {
-      this.tail = Buffer.concat([this.tail, chunk]);
-      callback();
-      return;
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    while (this.heldBytes - (this.held[0] as Buffer).length >= TAR_END_BYTES) {
+      const passed = this.held.shift() as Buffer;
+      this.heldBytes -= passed.length;
+      this.push(passed);
     }
-    // Pass all but the last TAR_END_BYTES of what is held; the tail is copied, not kept as a view.
-    const passed = held - TAR_END_BYTES;
-    if (this.tail.length > 0) {
-      const fromTail = Math.min(passed, this.tail.length);
-      this.push(this.tail.subarray(0, fromTail));
-      this.tail = this.tail.subarray(fromTail);
-    }
-    const fromChunk = chunk.length - TAR_END_BYTES + this.tail.length;
-    this.tail = Buffer.concat([this.tail, chunk.subarray(fromChunk)]);
-    callback(null, fromChunk > 0 ? chunk.subarray(0, fromChunk) : undefined);
+    callback();
   }
 
   override _flush(callback: TransformCallback): void {
     this.expected.then(
       (expectedBytes) => {
-        if (this.bytes !== expectedBytes) callback(this.changed(expectedBytes));
-        else callback(null, this.tail);
+        if (this.bytes !== expectedBytes) {
+          callback(this.changed(expectedBytes));
+          return;
+        }
+        for (const chunk of this.held) this.push(chunk);
+        callback();
       },
       (error: unknown) => callback(error as Error),
     );
