@@ -1,7 +1,7 @@
 // bench/pack: Slipway's pack+upload (the built CLI) against `DOCKER_BUILDKIT=0 docker build` and
 // `tar -cf - . | curl -T -`, all uploading to the same local sink, on two generated contexts.
 // Run with `npm run bench:pack` after `npm run build`. Peak RSS and CPU time come from GNU time, per
-// process (tar and curl summed). SLIPWAY_BENCH_ROUNDS=n keeps each side's fastest of n rounds: on a
+// process (tar and curl summed). Each side's fastest of SLIPWAY_BENCH_ROUNDS rounds (default 3) counts: on a
 // shared machine wall times swing with the load, CPU times much less.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { ensureContexts } from './contexts.mjs';
 import { startSink } from './sink.mjs';
 
 const BASE = process.env.SLIPWAY_BENCH_DIR ?? join(tmpdir(), 'slipway-bench-pack');
-const ROUNDS = Number(process.env.SLIPWAY_BENCH_ROUNDS ?? 1);
+const ROUNDS = Number(process.env.SLIPWAY_BENCH_ROUNDS ?? 3);
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
 const DOCKER = process.env.DOCKER ?? '/usr/local/bin/docker';
 
