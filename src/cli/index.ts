@@ -12,35 +12,17 @@ interface Command {
  * Each command is loaded when it runs: a build need not pay for loading the browser mode's server
  * and its schemas (zod), nor the rest; on a small context, loading the CLI is most of its time.
  */
-const commands: Record<string, () => Promise<Command>> = {
-  build: async () => {
-    const { buildCommand, buildUsage } = await import('./commands/build');
-    return { run: buildCommand, usage: buildUsage };
-  },
-  inspect: async () => {
-    const { inspectCommand, inspectUsage } = await import('./commands/inspect');
-    return { run: inspectCommand, usage: inspectUsage };
-  },
-  probe: async () => {
-    const { probeCommand, probeUsage } = await import('./commands/probe');
-    return { run: probeCommand, usage: probeUsage };
-  },
-  serve: async () => {
-    const { serveCommand, serveUsage } = await import('./commands/serve');
-    return { run: serveCommand, usage: serveUsage };
-  },
-  history: async () => {
-    const { historyCommand, historyUsage } = await import('./commands/history');
-    return { run: historyCommand, usage: historyUsage };
-  },
-  logs: async () => {
-    const { logsCommand, logsUsage } = await import('./commands/logs');
-    return { run: logsCommand, usage: logsUsage };
-  },
+const commands: Record<string, () => Promise<{ command: Command }>> = {
+  build: () => import('./commands/build'),
+  inspect: () => import('./commands/inspect'),
+  probe: () => import('./commands/probe'),
+  serve: () => import('./commands/serve'),
+  history: () => import('./commands/history'),
+  logs: () => import('./commands/logs'),
 };
 
 async function usage(): Promise<string> {
-  const loaded = await Promise.all(Object.values(commands).map((load) => load()));
+  const loaded = await Promise.all(Object.values(commands).map(async (load) => (await load()).command));
   return `Slipway: build container images from a project folder, streaming contexts and logs.
 
 Usage:
@@ -62,7 +44,7 @@ export async function main(argv: string[], output: Output = processOutput): Prom
     printError(output, { code: 'E_BAD_INPUT', message: `Unknown command: ${name}`, hint: 'Run "slipway --help".' });
     return EXIT_BAD_INPUT;
   }
-  const command = await load();
+  const { command } = await load();
   if (args.includes('--help') || args.includes('-h')) {
     output.out(command.usage);
     return 0;

@@ -1,4 +1,4 @@
-import { readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { readdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -38,12 +38,21 @@ function entry(path: string, kind: 'file' | 'directory' | 'symlink', size = 0, l
   return { path, stats: stats as unknown as WalkEntry['stats'], linkname };
 }
 
-/** Scan-sized contexts are packed into a file and listed. */
-async function packToList(root: string): Promise<{ error: unknown; entries: string[] }> {
+/**
+ * Scans a context, runs `afterScan` once the scan is done (when given), then packs from the scan's
+ * spool through the length guard into a file, and lists it.
+ */
+async function packToList(
+  root: string,
+  afterScan?: () => Promise<void>,
+): Promise<{ error: unknown; entries: string[]; bytes: number; tarBytes: number }> {
   const plan = planFromText(root, '');
   const run = await startScan(plan, { spool: true });
   cleanups.push(() => run.dispose());
-  const tar = join(await folder('slipway-spool-out-'), 'out.tar');
+  if (afterScan) {
+    await run.result;
+    await afterScan();
+  }
   const chunks: Buffer[] = [];
   const error = await pipeline(
     await packContext(plan, run.spool ?? undefined),
@@ -61,9 +70,12 @@ async function packToList(root: string): Promise<{ error: unknown; entries: stri
     () => null,
     (thrown: unknown) => thrown,
   );
-  if (error) return { error, entries: [] };
+  const { tarBytes } = await run.result;
+  const bytes = Buffer.concat(chunks).length;
+  if (error) return { error, entries: [], bytes, tarBytes };
+  const tar = join(await folder('slipway-spool-out-'), 'out.tar');
   await writeFile(tar, Buffer.concat(chunks));
-  return { error: null, entries: describeEntries(await listTar(tar)) };
+  return { error: null, entries: describeEntries(await listTar(tar)), bytes, tarBytes };
 }
 
 describe("the scan's spool", () => {
@@ -114,52 +126,18 @@ describe('packing from the scan', () => {
     await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
     await writeFile(join(root, 'kept.txt'), 'kept');
     await symlink('kept.txt', join(root, 'link'));
-    const plan = planFromText(root, '');
-    const run = await startScan(plan, { spool: true });
-    cleanups.push(() => run.dispose());
-    const scan = await run.result;
-    await writeFile(join(root, 'late.txt'), 'too late');
-    const chunks: Buffer[] = [];
-    await pipeline(
-      await packContext(plan, run.spool ?? undefined),
-      new TarLengthGuard(scan.tarBytes, root),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
-    const tar = join(await folder('slipway-spool-out-'), 'out.tar');
-    await writeFile(tar, Buffer.concat(chunks));
-    expect(Buffer.concat(chunks).length).toBe(scan.tarBytes);
-    expect(describeEntries(await listTar(tar))).toEqual([
-      'file Dockerfile 13',
-      'file kept.txt 4',
-      'symlink link -> kept.txt',
-    ]);
+    const packed = await packToList(root, () => writeFile(join(root, 'late.txt'), 'too late'));
+    expect(packed.error).toBeNull();
+    expect(packed.bytes).toBe(packed.tarBytes);
+    expect(packed.entries).toEqual(['file Dockerfile 13', 'file kept.txt 4', 'symlink link -> kept.txt']);
   });
 
   it('fails naming a file that shrank after the scan, and never completes the archive', async () => {
     const root = await folder();
     await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
     await writeFile(join(root, 'shrinks.txt'), 'x'.repeat(4096));
-    const plan = planFromText(root, '');
-    const run = await startScan(plan, { spool: true });
-    cleanups.push(() => run.dispose());
-    await run.result;
-    await writeFile(join(root, 'shrinks.txt'), 'x');
-    const error = await pipeline(
-      await packContext(plan, run.spool ?? undefined),
-      new TarLengthGuard(
-        run.result.then((scan) => scan.tarBytes),
-        root,
-      ),
-      new Writable({ write: (_chunk, _encoding, callback) => callback() }),
-    ).then(
-      () => null,
-      (thrown: unknown) => thrown,
-    );
+    const { error, bytes, tarBytes } = await packToList(root, () => writeFile(join(root, 'shrinks.txt'), 'x'));
+    expect(bytes).toBeLessThan(tarBytes);
     expect(error).toBeInstanceOf(SlipwayError);
     expect((error as SlipwayError).code).toBe('E_CONTEXT_CHANGED');
     expect((error as SlipwayError).message).toContain(join(root, 'shrinks.txt'));
@@ -179,29 +157,47 @@ describe('packing from the scan', () => {
     expect(packed.entries[2500]).toBe(`file f-2499 ${2499 % 700}`);
   });
 
+  /**
+   * Runs `work` with a temporary folder of its own (TMPDIR), and answers what is left in it once the
+   * clean-up that follows a stream's end has had up to two seconds.
+   */
+  async function leftInTmpdir(work: () => Promise<void>): Promise<string[]> {
+    const own = await folder('slipway-tmpdir-');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = own;
+    try {
+      expect(tmpdir()).toBe(own);
+      await work();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    for (let tries = 0; tries < 20 && (await readdir(own)).length > 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return readdir(own);
+  }
+
   it('reports the scan of a context it cannot read, and leaves no spool behind', async () => {
-    const before = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
     const missing = join(await folder(), 'gone');
-    const plan = planFromText(missing, '');
-    const run = await startScan(plan, { spool: true });
-    await expect(run.result).rejects.toMatchObject({ code: 'E_CONTEXT_UNREADABLE' });
-    await run.dispose();
-    const after = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
-    expect(after.filter((name) => !before.includes(name))).toEqual([]);
+    const left = await leftInTmpdir(async () => {
+      const run = await startScan(planFromText(missing, ''), { spool: true });
+      await expect(run.result).rejects.toMatchObject({ code: 'E_CONTEXT_UNREADABLE' });
+      await run.dispose();
+    });
+    expect(left).toEqual([]);
   });
 
   it('a pack without a scan of its own cleans up after itself', async () => {
-    const before = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
     const root = await folder();
     await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
-    const stream = await packContext(planFromText(root, ''));
-    for await (const _chunk of stream) {
-      // drain
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const after = (await readdir(tmpdir())).filter((name) => name.startsWith('slipway-scan-'));
-    expect(after.filter((name) => !before.includes(name))).toEqual([]);
-    await rm(root, { recursive: true, force: true });
+    const left = await leftInTmpdir(async () => {
+      const stream = await packContext(planFromText(root, ''));
+      for await (const _chunk of stream) {
+        // drain
+      }
+    });
+    expect(left).toEqual([]);
   });
 
   it('holds back the end of the archive until the scan gives the size, and keeps it when the size is wrong', async () => {

@@ -216,3 +216,6 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     stopListening();
   }
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: buildCommand, usage: buildUsage };

@@ -48,3 +48,6 @@ export async function historyCommand(args: string[], output: Output): Promise<nu
   }
   return EXIT_OK;
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: historyCommand, usage: historyUsage };

@@ -61,3 +61,6 @@ export async function inspectCommand(args: string[], output: Output): Promise<nu
   for (const service of project.external) output.out(`\n[${service.service}] pulled, not built: ${service.image}`);
   return EXIT_OK;
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: inspectCommand, usage: inspectUsage };

@@ -191,3 +191,6 @@ async function printLog(request: LogRequest, output: Output, abort: AbortControl
     line = window.fromLine + window.lines.length;
   }
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: logsCommand, usage: logsUsage };

@@ -50,3 +50,6 @@ export async function probeCommand(args: string[], output: Output): Promise<numb
   else for (const line of formatProbe(result)) output.out(line);
   return result.chosen ? EXIT_OK : EXIT_BAD_INPUT;
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: probeCommand, usage: probeUsage };

@@ -59,3 +59,6 @@ export async function serveCommand(args: string[], output: Output): Promise<numb
   await server.close();
   return 0;
 }
+
+/** The command as the CLI's table loads it. */
+export const command = { run: serveCommand, usage: serveUsage };
