@@ -7,7 +7,8 @@ export function progressText(state: TaskState): string {
     case 'queued':
       return 'queued';
     case 'packing':
-      return state.files > 0 ? `packing: ${state.files} files, ${formatBytes(state.bytes)}` : 'packing: scanning';
+      if (state.files > 0) return `packing: ${state.files} files, ${formatBytes(state.bytes)}`;
+      return state.bytesSent ? `packing: scanning, ${formatBytes(state.bytesSent)} sent so far` : 'packing: scanning';
     case 'uploading': {
       const percent = state.bytesTotal > 0 ? Math.floor((100 * state.bytesSent) / state.bytesTotal) : 0;
       return `uploading ${formatBytes(state.bytesSent)} / ${formatBytes(state.bytesTotal)} ${percent}% ${formatBytes(state.bytesPerSecond)}/s`;

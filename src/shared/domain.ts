@@ -127,7 +127,13 @@ export interface ProbeResult {
 /** The state of a task: a discriminated union with the figures of each phase. */
 export type TaskState =
   | { phase: 'queued' }
-  | { phase: 'packing'; files: number; bytes: number }
+  | {
+      phase: 'packing';
+      files: number;
+      bytes: number;
+      /** Tar bytes already sent while the scan still runs: the upload starts before the scan ends. */
+      bytesSent?: number;
+    }
   | {
       phase: 'uploading';
       bytesSent: number;

@@ -123,4 +123,12 @@ describe('upload and progress', () => {
     ).toBe('uploading 5.0 MiB / 20 MiB 25% 1.0 MiB/s');
     expect(progressText({ phase: 'building', step: 3, steps: 7 })).toBe('building step 3/7');
   });
+
+  it('says what the upload sent while the scan beside it still runs, then the scan itself', () => {
+    expect(progressText({ phase: 'packing', files: 0, bytes: 0 })).toBe('packing: scanning');
+    expect(progressText({ phase: 'packing', files: 0, bytes: 0, bytesSent: 3 * 2 ** 20 })).toBe(
+      'packing: scanning, 3.0 MiB sent so far',
+    );
+    expect(progressText({ phase: 'packing', files: 12, bytes: 2048 })).toBe('packing: 12 files, 2.0 KiB');
+  });
 });

@@ -37,6 +37,8 @@ ${balenaUsage}`;
 function describeState(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
   switch (state.phase) {
     case 'packing':
+      // Bytes sent while the scan runs come every 100 ms; a plain stderr gets the scan's start and result.
+      return printed === 'packing' && state.files === 0 ? null : progressText(state);
     case 'done':
     case 'failed':
     case 'cancelled':

@@ -378,13 +378,17 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         ),
       );
     }, stallMs);
-    const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => this.setState(buildTask, state, false));
+    // Null until the scan beside the upload gives the exact size; "uploading" is only shown against it.
+    let total: number | null = null;
+    const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => {
+      // Bytes sent during the scan, held back until after the scan's own figures, are stale by then.
+      if (state.phase === 'packing' && (total !== null || buildTask.state.phase !== 'packing')) return;
+      this.setState(buildTask, state, false);
+    });
     let response: Readable | null = null;
     let packed: Promise<unknown> | null = null;
     try {
       const uploadStartMs = performance.now();
-      // Null until the scan beside the upload gives the exact size; "uploading" is only shown against it.
-      let total: number | null = null;
       const uploading = (bytesSent: number, bytesTotal: number): TaskState => ({
         phase: 'uploading',
         bytesSent,
@@ -415,6 +419,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           if (total === null || bytes < total) stallTimer.refresh();
           else clearTimeout(stallTimer);
           if (total !== null) progress.push(uploading(bytes, total));
+          else if (buildTask.state.phase === 'packing')
+            progress.push({ phase: 'packing', files: 0, bytes: 0, bytesSent: bytes });
         },
         signal: attemptAbort.signal,
       }).catch((error: unknown) => {

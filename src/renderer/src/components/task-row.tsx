@@ -18,6 +18,7 @@ function progressText(task: BuildTask): string {
     return `${formatBytes(state.bytesSent)} of ${formatBytes(state.bytesTotal)} · ${formatBytes(state.bytesPerSecond)}/s`;
   }
   if (state.phase === 'packing' && state.bytes > 0) return `${formatBytes(state.bytes)} of content`;
+  if (state.phase === 'packing' && state.bytesSent) return `${formatBytes(state.bytesSent)} sent so far`;
   if (state.phase === 'done') return task.scan ? `${formatBytes(task.scan.tarBytes)} sent` : '';
   return '';
 }
