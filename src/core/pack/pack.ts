@@ -166,11 +166,11 @@ function endOfWalk(): NodeJS.ErrnoException {
 /**
  * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), and
  * on a context of many small files those calls are most of the work. This fs has a worker thread
- * (pack-worker.ts) walk the context and read small files whole ahead of tar-fs, on another core, and
- * answers tar-fs from the batches it sends: tar-fs's own calls cost no syscall and no thread pool
- * round trip. Only big files are read here, in chunks. The walk is depth first in byte order as the
- * docker CLI walks; readdir answers tar-fs with nothing, so tar-fs queues no paths itself, and its
- * to-do list (see queueForTarFs) says "one more" until the worker's last batch is used up.
+ * (pack-worker.ts) read the scan's spool, entry by entry in the order the docker CLI walks, and read
+ * small files whole, on another core; it answers tar-fs from the batches the worker sends, so tar-fs's
+ * own calls cost no syscall and no thread pool round trip. Only big files are read here, in chunks.
+ * readdir answers tar-fs with nothing, so tar-fs queues no paths itself, and its to-do list (see
+ * queueForTarFs) says "one more" until the worker's last batch is used up.
  */
 class ReadAheadFs {
   private readonly worker: Worker;
