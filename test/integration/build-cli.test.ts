@@ -1,4 +1,4 @@
-import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
@@ -20,20 +20,18 @@ describe.skipIf(!url)('slipway build on a real engine', () => {
   });
   afterAll(() => data.cleanup());
 
-  it('builds a FROM scratch image with COPY and RUN, tags it, and spools the step lines', async () => {
+  it('builds a FROM scratch image with COPY and RUN, tags it, spools the step lines, and leaves no scan spool', async () => {
     const project = await fixture('single');
     const dataDir = join(data.path, 'ok');
-    const run = await runCli([
-      'build',
-      project.path,
-      '--builder',
-      url,
-      '--tag',
-      'slipway-test/single:1',
-      '--data-dir',
-      dataDir,
-    ]);
+    // The scan's spool goes to TMPDIR: a folder of this test's own shows what the build left there.
+    const ownTmp = join(data.path, 'tmp');
+    await mkdir(ownTmp);
+    const run = await runCli(
+      ['build', project.path, '--builder', url, '--tag', 'slipway-test/single:1', '--data-dir', dataDir],
+      { env: { TMPDIR: ownTmp } },
+    );
     await project.cleanup();
+    expect(await readdir(ownTmp)).toEqual([]);
     expect(run.stderr).toContain('done in');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('STEP 4/4: RUN');

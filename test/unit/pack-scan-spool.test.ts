@@ -161,13 +161,13 @@ describe('packing from the scan', () => {
    * Runs `work` with a temporary folder of its own (TMPDIR), and answers what is left in it once the
    * clean-up that follows a stream's end has had up to two seconds.
    */
-  async function leftInTmpdir(work: () => Promise<void>): Promise<string[]> {
+  async function leftInTmpdir(work: (own: string) => Promise<void>): Promise<string[]> {
     const own = await folder('slipway-tmpdir-');
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = own;
     try {
       expect(tmpdir()).toBe(own);
-      await work();
+      await work(own);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
@@ -180,9 +180,10 @@ describe('packing from the scan', () => {
 
   it('reports the scan of a context it cannot read, and leaves no spool behind', async () => {
     const missing = join(await folder(), 'gone');
-    const left = await leftInTmpdir(async () => {
+    const left = await leftInTmpdir(async (own) => {
       const run = await startScan(planFromText(missing, ''), { spool: true });
       await expect(run.result).rejects.toMatchObject({ code: 'E_CONTEXT_UNREADABLE' });
+      expect((await readdir(own)).map((name) => name.replace(/-\w+$/, ''))).toEqual(['slipway-scan']);
       await run.dispose();
     });
     expect(left).toEqual([]);
