@@ -1,4 +1,4 @@
-import { readdir, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,6 +12,7 @@ import type { WalkEntry } from '../../src/core/pack/walk';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
 import { describeEntries, listTar } from '../support/tar-list';
+import { mountSmallDisk } from '../support/tmpfs';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -230,4 +231,59 @@ describe('packing from the scan', () => {
     expect(wrong.error).toMatchObject({ code: 'E_CONTEXT_CHANGED' });
     expect(wrong.after).toBeLessThanOrEqual(3000 - 1024);
   });
+
+  it('fails with E_SPOOL_DISK_FULL when the spool fills its disk, the spool closed once and removed', async (context) => {
+    const disk = await mountSmallDisk(64 * 1024);
+    if (!disk) {
+      context.skip();
+      return;
+    }
+    cleanups.push(disk.cleanup);
+    const root = await folder();
+    // Names long enough that their records outgrow the 64 KiB disk.
+    for (let index = 0; index < 600; index++) await writeFile(join(root, `${'n'.repeat(120)}-${index}`), '');
+    const before = await spoolDescriptors();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = disk.path;
+    try {
+      const run = await startScan(planFromText(root, ''), { spool: true });
+      await expect(run.result).rejects.toMatchObject({ code: 'E_SPOOL_DISK_FULL' });
+      await run.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(await readdir(disk.path)).toEqual([]);
+    expect(await spoolDescriptors()).toEqual(before);
+  });
+
+  it('leaves no descriptor on the spool open when the pack is stopped early', async () => {
+    const root = await folder();
+    // Far more batches than the read-ahead may have out at once.
+    const block = Buffer.alloc(16 * 1024, 1);
+    for (let index = 0; index < 1000; index++) await writeFile(join(root, `file-${index}`), block);
+    const before = await spoolDescriptors();
+    const plan = planFromText(root, '');
+    const run = await startScan(plan, { spool: true });
+    await run.result;
+    const stream = await packContext(plan, run.spool ?? undefined);
+    for await (const _chunk of stream) break;
+    await run.dispose();
+    let open = await spoolDescriptors();
+    for (let tries = 0; tries < 20 && open.length > before.length; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      open = await spoolDescriptors();
+    }
+    expect(open).toEqual(before);
+  });
 });
+
+/** This process's descriptors that point at a scan's spool (deleted or not). */
+async function spoolDescriptors(): Promise<string[]> {
+  const found: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.includes('scan.spool')) found.push(target);
+  }
+  return found.sort();
+}

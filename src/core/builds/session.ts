@@ -181,7 +181,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
 
   /** Runs every task; resolves with the finished build. Never rejects: failures are in the build. */
   async run(): Promise<Build> {
-    await this.record.save(this.build);
+    try {
+      await this.record.save(this.build);
+    } catch (error) {
+      if (this.options.prepared) await disposePrepared(this.options.prepared.values());
+      throw error;
+    }
     this.emit('event', { type: 'build.started', build: this.build });
     const queue = [...this.build.tasks];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));

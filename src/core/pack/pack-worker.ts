@@ -50,6 +50,7 @@ function readAhead(port: MessagePort, job: ReadAheadJob): void {
   port.on('message', (request: PackWorkerRequest) => {
     if (request === 'stop') {
       finished = true;
+      walk.close();
       port.close();
       return;
     }
@@ -76,11 +77,15 @@ async function scan(port: MessagePort, job: ScanJob): Promise<void> {
       for (const entry of batch) writer.add(entry);
       writer.publish();
     });
+    // The last write may fail (a full disk): that fails the scan too, and the spool says so.
     spool?.finish(false);
-    spool = null;
     reply = { scan: result };
   } catch (error) {
-    spool?.finish(true);
+    try {
+      spool?.finish(true);
+    } catch {
+      // The spool is closed by now; the scan's own error says what went wrong.
+    }
     reply = { error: toErrorInfo(error) };
   }
   port.postMessage(reply);

@@ -111,14 +111,17 @@ class FileChunks extends Readable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    // O_NONBLOCK: a FIFO swapped in after the lstat must not hold a thread pool thread forever.
-    open(fsPath(this.path), constants.O_RDONLY | constants.O_NONBLOCK).then(
+    // O_NONBLOCK: a FIFO swapped in after the scan must not hold a thread pool thread forever; and
+    // O_NOFOLLOW: a link swapped in is never followed out of the context.
+    open(fsPath(this.path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).then(
       (handle) => {
         this.handle = handle;
         callback();
       },
       (error) => {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') callback(changed(this.path, 'vanished'));
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') callback(changed(this.path, 'vanished'));
+        else if (code === 'ELOOP') callback(changed(this.path, 'became a link'));
         else callback(unreadable(this.path, error));
       },
     );
@@ -344,7 +347,13 @@ const INERT_STREAM = {
 export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise<Readable> {
   // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
   const own = spool ? null : await startScan(plan, { spool: true });
-  const fs = new ReadAheadFs(resolve(plan.root), spool ?? (own?.spool as ScanSpool));
+  let fs: ReadAheadFs;
+  try {
+    fs = new ReadAheadFs(resolve(plan.root), spool ?? (own?.spool as ScanSpool));
+  } catch (error) {
+    await own?.dispose();
+    throw error;
+  }
   const entries = fs.queueForTarFs();
   const pack = tarPack(COALESCE_BYTES);
   type Entry = (header: tarStream.Header, ...rest: unknown[]) => unknown;
@@ -360,7 +369,7 @@ export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise
   own?.result.catch((error: unknown) => pack.destroy(error as Error));
   (pack as unknown as Readable).once('close', () => {
     fs.stop();
-    void own?.dispose();
+    own?.dispose().catch(() => undefined);
   });
   return tarFs.pack(TAR_FS_ROOT, {
     fs: fs as never,

@@ -109,6 +109,11 @@ export class ReadAheadWalk {
     return { batch, transfer: [content, numbers.buffer as ArrayBuffer] };
   }
 
+  /** Stops reading: closes the spool (the packer has stopped, or the walk is done). */
+  close(): void {
+    this.reader.close();
+  }
+
   /** Resolves once the scan has written more of the spool, or finished. */
   waitForScan(): Promise<void> {
     return this.reader.changed();

@@ -76,6 +76,8 @@ export class SpoolWriter {
   private block = Buffer.allocUnsafe(BLOCK_BYTES);
   private used = 0;
   private written = 0;
+  /** Once finished, the descriptor is closed: another finish must not close that number again. */
+  private finished = false;
 
   constructor(private readonly spool: ScanSpool) {
     this.shared = new BigInt64Array(spool.progress);
@@ -124,11 +126,15 @@ export class SpoolWriter {
 
   /** Closes the spool; `failed` tells the reader the scan broke off (the scan's own error says why). */
   finish(failed: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    let written = false;
     try {
       if (!failed) this.write();
+      written = !failed;
     } finally {
       closeSync(this.descriptor);
-      this.signal(failed ? FAILED : DONE);
+      this.signal(written ? DONE : FAILED);
     }
   }
 
@@ -154,6 +160,7 @@ export class SpoolWriter {
 /** Reads the spool back, in the read-ahead worker, no further than the scan has written it. */
 export class SpoolReader {
   private readonly descriptor: number;
+  private closed = false;
   private readonly shared: BigInt64Array;
   private block = Buffer.alloc(0);
   private at = 0;
@@ -206,7 +213,10 @@ export class SpoolReader {
     await waitAsync(this.shared, VERSION, version).value;
   }
 
+  /** Closes the spool; harmless once closed. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.descriptor);
   }
 

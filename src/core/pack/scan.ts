@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { ContextScan, SizedPath } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import type { IgnoreRule } from '../project/ignore';
@@ -58,9 +59,15 @@ export interface ScanRun {
 export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
   const folder = options.spool ? await mkdtemp(join(tmpdir(), 'slipway-scan-')) : null;
   const spool = folder ? { path: join(folder, 'scan.spool'), progress: newSpoolProgress() } : null;
-  // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
-  if (spool) await writeFile(spool.path, '', { mode: 0o600 });
-  const worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool });
+  let worker: Worker;
+  try {
+    // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
+    if (spool) await writeFile(spool.path, '', { mode: 0o600 });
+    worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool });
+  } catch (error) {
+    if (folder) await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const result = new Promise<DetailedScan>((resolve, reject) => {
     worker.once('message', (reply: PackWorkerReply) => {
