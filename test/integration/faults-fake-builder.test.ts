@@ -58,9 +58,10 @@ describe('a (FAKE) faulty builder ends every build in a clear error', () => {
         expect(finished.error.message).toMatch(message);
         expect(run.code).toBe(1);
         console.log(`${fault}: ${code}, CLI peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
-        // 80 to 110 MiB with nothing held; the 50 MB line held whole (bytes, then a string) would pass 180.
+        // 80 to 115 MiB with nothing held, up to 146 on a loaded machine (the pack's two worker threads
+        // add about 20 MiB while they live); the 50 MB line held whole (bytes, then a string) would pass 190.
         expect(run.peakRssBytes).toBeGreaterThan(0);
-        expect(run.peakRssBytes).toBeLessThan(145 * 1024 * 1024);
+        expect(run.peakRssBytes).toBeLessThan(160 * 1024 * 1024);
         const { log, build } = await spooled(data.path);
         expect(build.status).toBe('failed');
         expect(build.tasks[0]?.state.error?.code).toBe(code);
