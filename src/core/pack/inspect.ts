@@ -3,7 +3,7 @@ import { formatBytes } from '../../shared/format';
 import { DEFAULT_MAX_LINE_BYTES } from '../logs/line-splitter';
 import { PACK_MEMORY_BYTES } from './pack';
 import { planContext } from './plan';
-import { scanContextInWorker } from './scan';
+import { scanContext } from './scan';
 
 /** A context past either of these is worth a warning before it is uploaded. */
 export const LARGE_CONTEXT_BYTES = 256 << 20;
@@ -95,7 +95,7 @@ function dominantFolders(folders: SizedPath[], totalBytes: number): SizedPath[] 
 /** Scans one task's context: sizes, exact tar size, largest paths, memory estimate, warnings. */
 export async function inspectTask(task: Task): Promise<TaskInspection> {
   const plan = await planContext(task);
-  const { largestFiles, largestFolders, ...scan } = await scanContextInWorker(plan);
+  const { largestFiles, largestFolders, ...scan } = await scanContext(plan);
   const warnings: string[] = [];
   const suggestedIgnores: string[] = [];
   const suggest = (line: string | null) => {

@@ -406,7 +406,7 @@ export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise
  * Counts the bytes of a tar stream against the exact size the scan computed, and holds back the
  * end-of-archive blocks (the chunks that hold the last TAR_END_BYTES) until the count is right: a
  * context that changed while it was packed never reaches the builder as a complete archive. The size may come later than
- * the stream (a scan running beside the pack, see scanContextInWorker): the guard checks it as soon as
+ * the stream (a scan running beside the pack, see startScan): the guard checks it as soon as
  * it knows it, and at the end waits for it.
  */
 export class TarLengthGuard extends Transform {

@@ -34,14 +34,6 @@ function keepLargest(list: SizedPath[], entry: SizedPath): void {
   if (list.length > LARGEST_KEPT) list.pop();
 }
 
-/**
- * Walks a context once, as the packer will send it, to count files and bytes, find the largest files
- * and folders, and compute the exact size of the tar stream. Holds one folder listing per level of depth.
- */
-export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
-  return withAppended(await scanWalk(plan.root, plan.ignore), plan);
-}
-
 /** A scan running in a worker thread (see startScan). */
 export interface ScanRun {
   result: Promise<DetailedScan>;
@@ -52,8 +44,8 @@ export interface ScanRun {
 }
 
 /**
- * Starts scanContext in a worker thread (pack-worker.ts), so that a build packs and uploads on this
- * thread while the scan runs on another core. With `spool`, the scan also writes what it saw to a
+ * Starts a scan (see scanContext) in a worker thread (pack-worker.ts), so that a build packs and
+ * uploads on this thread while the scan runs on another core. With `spool`, the scan also writes what it saw to a
  * spool file in a new temporary folder (see scan-spool.ts), which the packer reads back as it goes.
  */
 export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
@@ -90,8 +82,12 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
   };
 }
 
-/** scanContext in a worker thread: the caller's thread stays free while a big context is walked. */
-export async function scanContextInWorker(plan: ContextPlan): Promise<DetailedScan> {
+/**
+ * Walks a context once, as the packer will send it, to count files and bytes, find the largest files
+ * and folders, and compute the exact size of the tar stream. Holds one folder listing per level of
+ * depth. It runs in a worker thread (see startScan): the caller's thread stays free meanwhile.
+ */
+export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
   const run = await startScan(plan, { spool: false });
   try {
     return await run.result;
