@@ -182,11 +182,15 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   /** Runs every task; resolves with the finished build. Never rejects: failures are in the build. */
   async run(): Promise<Build> {
     try {
-      await this.record.save(this.build);
-    } catch (error) {
+      return await this.runTasks();
+    } finally {
+      // Contexts prepared for tasks that never ran (cancelled, failed fast, or no build at all).
       if (this.options.prepared) await disposePrepared(this.options.prepared.values());
-      throw error;
     }
+  }
+
+  private async runTasks(): Promise<Build> {
+    await this.record.save(this.build);
     this.emit('event', { type: 'build.started', build: this.build });
     const queue = [...this.build.tasks];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
@@ -199,7 +203,6 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     } catch (error) {
       this.build.error = toErrorInfo(error);
     } finally {
-      if (this.options.prepared) await disposePrepared(this.options.prepared.values());
       // Closing the pools closes every socket, including any the engine still holds a build on.
       const pools = [...this.connections.values()];
       this.connections.clear();
