@@ -2,11 +2,6 @@ import type { TaskState } from '../../shared/domain';
 
 export { formatBytes, formatDuration } from '../../shared/format';
 
-/** Tasks at once, as typed in a field: a whole number within the contract's 1..16. */
-export function concurrencyFromField(text: string): number {
-  return Math.min(16, Math.max(1, Math.trunc(Number(text)) || 1));
-}
-
 export function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }

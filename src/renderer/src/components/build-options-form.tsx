@@ -1,6 +1,6 @@
-import { concurrencyFromField } from '../format';
 import { setOptions, useStore } from '../store/store';
 import './build-options-form.css';
+import { ConcurrencyField } from './concurrency-field';
 
 /** Tag, no-cache, build args and concurrency of the next build. */
 export function BuildOptionsForm() {
@@ -24,16 +24,7 @@ export function BuildOptionsForm() {
         />
         <span>No cache</span>
       </label>
-      <label>
-        <span>Tasks at once</span>
-        <input
-          type="number"
-          min={1}
-          max={16}
-          value={options.concurrency}
-          onChange={(event) => setOptions({ concurrency: concurrencyFromField(event.target.value) })}
-        />
-      </label>
+      <ConcurrencyField value={options.concurrency} onChange={(concurrency) => setOptions({ concurrency })} />
       <label>
         <span>Build args</span>
         <textarea

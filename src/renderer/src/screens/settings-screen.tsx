@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { BuilderTarget, Settings } from '../../../shared/domain';
+import { ConcurrencyField } from '../components/concurrency-field';
 import { TokenField } from '../components/token-field';
-import { concurrencyFromField, formatBytes } from '../format';
+import { formatBytes } from '../format';
 import { saveSettings, useStore } from '../store/store';
 import './settings-screen.css';
 
@@ -153,16 +154,7 @@ export function SettingsScreen() {
       </section>
       <section className="card settings-grid">
         <h2>Defaults</h2>
-        <label>
-          <span>Tasks at once</span>
-          <input
-            type="number"
-            min={1}
-            max={16}
-            value={draft.concurrency}
-            onChange={(event) => setDraft({ ...draft, concurrency: concurrencyFromField(event.target.value) })}
-          />
-        </label>
+        <ConcurrencyField value={draft.concurrency} onChange={(concurrency) => setDraft({ ...draft, concurrency })} />
         <label>
           <span>Compress uploads</span>
           <select
