@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { type ErrorInfo, toErrorInfo } from '../../shared/errors';
 import { fsPath } from './names';
-import { EntryKind, type ScanSpool, type SpoolEntry, SpoolReader } from './scan-spool';
+import { EntryKind, type ScanSpool, SpoolReader } from './scan-spool';
 import { changed, unreadable } from './walk';
 
 /** Files at most this big are read whole by the read-ahead; bigger ones are read in chunks by the packer. */
@@ -70,9 +70,8 @@ export class ReadAheadWalk {
     const fields: number[] = [];
     let used = 0;
     while (!this.error && !this.done && used < BATCH_CONTENT_BYTES && paths.length < BATCH_ENTRIES) {
-      let entry: SpoolEntry | 'wait' | null;
       try {
-        entry = this.reader.next();
+        const entry = this.reader.next();
         if (entry === 'wait') {
           if (paths.length === 0) return 'wait';
           break;
@@ -95,7 +94,7 @@ export class ReadAheadWalk {
       }
     }
     const done = this.done || this.error !== null;
-    if (done) this.reader.close();
+    if (done) this.close();
     const numbers = new Float64Array(fields);
     const batch: ReadAheadBatch = {
       paths: paths.join('\0'),
