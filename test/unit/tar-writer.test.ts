@@ -1,8 +1,16 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { tarPack } from '../../src/core/pack/tar-writer';
+import { encodeUstar, tarPack } from '../../src/core/pack/tar-writer';
+
+// tar-stream's own header encoder, which its package does not export: the reference for encodeUstar.
+const require = createRequire(import.meta.url);
+const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as {
+  encode(header: object): Buffer;
+};
 
 interface Written {
   header: Partial<tarStream.Header> & { name: string };
@@ -80,5 +88,19 @@ describe("the packer's tar writer", () => {
     const expected = await archive(tarStream.pack(), false);
     const written = await archive(tarPack(16 * 1024), true);
     expect(written.bytes.equals(expected.bytes)).toBe(true);
+  });
+
+  it('writes the octal fields tar-stream writes, for sizes and times past 31 bits too', () => {
+    const sizes = [0, 1, 0o7777, 0x7fffffff, 0x80000000, 5 * 1024 ** 3 + 7, 8 ** 11 - 1];
+    const times = [new Date(0), mtime, new Date(0x7fffffff * 1000)];
+    for (const size of sizes) {
+      for (const time of times) {
+        const header = { name: 'big', type: 'file', mode: 0o100644, uid: 0, gid: 0, size, mtime: time };
+        const block = Buffer.alloc(512, 0xff);
+        expect(encodeUstar(block, 0, header)).toBe(true);
+        expect(block.equals(headers.encode(header))).toBe(true);
+      }
+    }
+    expect(encodeUstar(Buffer.alloc(512), 0, { name: 'too-big', type: 'file', size: 8 ** 11, mtime })).toBe(false);
   });
 });
