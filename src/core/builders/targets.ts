@@ -1,6 +1,6 @@
 import type { BuilderTarget, Endpoint, Settings } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { localEngineUrl, redactUrl, tlsFromEnv } from './endpoint';
+import { localEngineUrl, redactUrl, tlsFromEnv } from './endpoint-url';
 
 /** The region of an endpoint given as a bare URL. */
 export const LOCAL_REGION = 'local';

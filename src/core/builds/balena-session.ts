@@ -17,7 +17,8 @@ import {
 } from '../builders/balena';
 import { BALENA_BUILD_LOG_ID } from '../builders/balena-names';
 import { transportError } from '../builders/docker';
-import { type Connection, connect, redactUrl } from '../builders/endpoint';
+import { type Connection, connect } from '../builders/endpoint';
+import { redactUrl } from '../builders/endpoint-url';
 import { BalenaBuildParser, type BalenaRecord } from '../logs/balena-parser';
 import { LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';

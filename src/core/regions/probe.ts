@@ -1,7 +1,8 @@
 import type { Endpoint, EngineInfo, ProbeResult, RegionProbe } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
 import { ping } from '../builders/docker';
-import { type Connection, connect, redactUrl } from '../builders/endpoint';
+import { type Connection, connect } from '../builders/endpoint';
+import { redactUrl } from '../builders/endpoint-url';
 import { engineInfo } from '../builders/engine-info';
 import { chooseRegion, median } from './choose';
 

@@ -1,6 +1,6 @@
 import type { BuilderTarget, Settings } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { redactUrl } from '../builders/endpoint';
+import { redactUrl } from '../builders/endpoint-url';
 
 const SCHEMES = new Set(['unix:', 'tcp:', 'http:', 'https:']);
 
