@@ -1,4 +1,4 @@
-import { mkdir, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { planFromText } from '../../src/core/pack/plan';
 import { scanContext } from '../../src/core/pack/scan';
 import { ignoreRuleFromText } from '../../src/core/project/ignore';
 import { tempDir } from '../support/fixtures';
+import { listTar } from '../support/tar-list';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -73,6 +74,46 @@ describe('names that are not UTF-8', () => {
     expect(tar.length).toBe(scan.tarBytes);
     expect(tar.includes(Buffer.concat([Buffer.from(' path='), odd, Buffer.from('\n')]))).toBe(true);
     expect(tar.includes(Buffer.concat([Buffer.from(' linkpath=target-'), odd, Buffer.from('\n')]))).toBe(true);
+  });
+});
+
+describe('the order of entries', () => {
+  it('is the byte order of names in every folder, ASCII or not, as the docker CLI walks', async () => {
+    const dir = await tempDir('slipway-order-');
+    cleanups.push(dir.cleanup);
+    const ascii = ['b', 'B', '_x', '-y', 'a.b', 'a-b', '0'];
+    // UTF-16 order puts U+1F680 (a surrogate pair) before U+FF5E; byte order puts it after U+FFFD.
+    const mixed = [...ascii, '\u{1f680}', '\uff5e', '\ufffd-literal', '\u00e9'].map((name) => Buffer.from(name));
+    mixed.push(Buffer.from([0x7a, 0xff]));
+    await mkdir(join(dir.path, 'ascii'));
+    await mkdir(join(dir.path, 'mixed'));
+    for (const name of ascii) await writeFile(join(dir.path, 'ascii', name), name);
+    for (const name of mixed) await writeFile(Buffer.concat([Buffer.from(`${dir.path}/mixed/`), name]), 'x');
+    const chunks: Buffer[] = [];
+    await pipeline(
+      await packContext(planFromText(dir.path, '')),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }),
+    );
+    const tarFile = join(dir.path, '..', `${dir.path.split('/').at(-1)}.tar`);
+    await writeFile(tarFile, Buffer.concat(chunks));
+    cleanups.push(() => rm(tarFile, { force: true }));
+    const names = (await listTar(tarFile)).map((entry) => entry.name);
+    const inFolder = (folder: string) =>
+      names.filter((name) => name.subarray(0, folder.length + 1).equals(Buffer.from(`${folder}/`)));
+    const sortedBytes = (list: Buffer[], folder: string) =>
+      [...list].sort(Buffer.compare).map((name) => Buffer.concat([Buffer.from(`${folder}/`), name]));
+    expect(inFolder('ascii')).toEqual(
+      sortedBytes(
+        ascii.map((name) => Buffer.from(name)),
+        'ascii',
+      ),
+    );
+    expect(inFolder('mixed')).toEqual(sortedBytes(mixed, 'mixed'));
   });
 });
 

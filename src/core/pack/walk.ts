@@ -40,6 +40,30 @@ export function childPath(folder: string, name: string): string {
  */
 export const SYNC_SLICE_MS = 4;
 
+/** Any character outside ASCII. */
+const NOT_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A folder's children and their names (see names.ts), in byte order of names, as Go's filepath.Walk
+ * visits them and the tar keeps them. Names are read as strings, which costs far less than one Buffer
+ * per name; a folder with any name that is not plain ASCII is read again as bytes, so that a name that
+ * is not UTF-8 keeps its bytes, and the order is that of the bytes.
+ */
+function readFolder(absolute: string): { names: string[]; children: Dirent<string | Buffer>[] } {
+  try {
+    const children = readdirSync(fsPath(absolute) as string, { withFileTypes: true });
+    if (!children.some((child) => NOT_ASCII.test(child.name))) {
+      children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return { names: children.map((child) => child.name), children };
+    }
+    const bytes = readdirSync(fsPath(absolute) as string, { withFileTypes: true, encoding: 'buffer' });
+    bytes.sort((a, b) => Buffer.compare(a.name, b.name));
+    return { names: bytes.map((child) => decodeName(child.name)), children: bytes };
+  } catch (error) {
+    throw unreadable(absolute, error);
+  }
+}
+
 /**
  * Lists what the docker CLI sends from one folder of the context, in byte order of names: the children
  * it sends, and (as relative paths with slashes) whatever it sends from inside excluded folders that it
@@ -47,17 +71,11 @@ export const SYNC_SLICE_MS = 4;
  */
 export function listSent(root: string, folder: string, ignore: IgnoreRule): string[] {
   const absolute = folder === '.' ? root : `${root}/${folder}`;
-  let children: Dirent<Buffer>[];
-  try {
-    children = readdirSync(fsPath(absolute) as string, { withFileTypes: true, encoding: 'buffer' });
-  } catch (error) {
-    throw unreadable(absolute, error);
-  }
-  // Go's filepath.Walk visits names in byte order; the tar keeps that order.
-  children.sort((a, b) => Buffer.compare(a.name, b.name));
+  const { names, children } = readFolder(absolute);
   const sent: string[] = [];
-  for (const child of children) {
-    const name = decodeName(child.name);
+  for (let index = 0; index < children.length; index++) {
+    const child = children[index] as Dirent<string | Buffer>;
+    const name = names[index] as string;
     const path = childPath(folder, name);
     let isFolder = child.isDirectory();
     if (!isFolder && !child.isFile() && !child.isSymbolicLink() && !child.isFIFO() && !child.isSocket()) {
