@@ -70,6 +70,29 @@ async function archive(pack: tarStream.Pack, slow: boolean): Promise<{ bytes: Bu
       pack.entry({ ...header } as tarStream.Header, content, (error) => (error ? reject(error) : resolve())),
     );
   }
+  // A file given as a stream (as tar-fs gives big files), and entries asked for while it is written:
+  // tar-stream queues them behind it, and they must come out after it.
+  const streamed = new Promise<void>((resolve, reject) => {
+    const header = { name: 'streamed', type: 'file', mode: 0o644, mtime, size: 3000 } as const;
+    const sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+    sink.write(Buffer.alloc(1000, 9));
+    setTimeout(() => sink.end(Buffer.alloc(2000, 8)), 5);
+  });
+  const done = (resolve: () => void, reject: (error: Error) => void) => (error?: Error | null) =>
+    error ? reject(error) : resolve();
+  const queued = [
+    new Promise<void>((resolve, reject) =>
+      pack.entry(
+        { name: 'queued-file', type: 'file', mode: 0o644, mtime },
+        Buffer.from('queued'),
+        done(resolve, reject),
+      ),
+    ),
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name: 'queued-folder', type: 'directory', mode: 0o755, mtime }, done(resolve, reject)),
+    ),
+  ];
+  await Promise.all([streamed, ...queued]);
   pack.finalize();
   await collecting;
   return { bytes: Buffer.concat(chunks), chunks: chunks.length };

@@ -327,9 +327,10 @@ class ReadAheadFs {
 
 /**
  * What tar-fs pipes (with pump) from a file read ahead into that file's entry, when the content went to
- * tar-stream's pack.entry(header, buffer) instead: it never emits, so pump never acts on it. A Node
- * Readable, a streamx Sink and the pipe between them cost about a third of the packer's time per small
- * file; tar-stream's buffer path has the same backpressure (the entry ends once the pack drains).
+ * the pack's entry(header, buffer) instead, which writes it whole (see tarPack): it never emits, so
+ * pump never acts on it. A Node Readable, a streamx Sink and the pipe between them cost about a third
+ * of the packer's time per small file; the buffer path has the same backpressure (the entry ends once
+ * the pack has room).
  */
 const INERT_STREAM = {
   on: () => INERT_STREAM,

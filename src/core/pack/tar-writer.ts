@@ -14,8 +14,16 @@ interface EntryHeader {
   pax?: unknown;
 }
 
-/** tar-stream's Pack with the internal steps this module replaces (pinned version 3.2.x). */
+/** tar-stream's Pack with the internal steps and state this module uses (pinned version 3.2.x). */
 interface PackInternals {
+  /** The entry being written, and those waiting for it: an entry written whole needs both empty. */
+  _stream: unknown;
+  _pending: unknown[];
+  _finalized: boolean;
+  destroying: boolean;
+  /** What the pack calls when it has room again (a full pack holds the entry's callback here). */
+  _drain: () => void;
+  entry(header: EntryHeader, ...rest: unknown[]): unknown;
   _encode(header: EntryHeader): void;
   _encodePax(header: EntryHeader): void;
   _read(callback: () => void): void;
@@ -26,6 +34,8 @@ function paxRecord(key: string, value: Buffer): Buffer {
   const length = paxRecordBytes(key, value.length);
   return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
 }
+
+const ZEROS = Buffer.alloc(BLOCK_BYTES);
 
 /** The typeflag byte of each entry type the packer writes; anything else goes to tar-stream's encoder. */
 const TYPEFLAGS: Record<string, number> = { file: 0x30, symlink: 0x32, directory: 0x35 };
@@ -131,7 +141,7 @@ export function encodeUstar(block: Buffer, offset: number, header: EntryHeader):
 }
 
 /**
- * The tar-stream pack the packer writes through, with three of its internal steps replaced (pinned
+ * The tar-stream pack the packer writes through, with four of its internal steps replaced (pinned
  * version 3.2.x):
  * - Names that are not UTF-8 go in PAX records as raw bytes. tar-stream writes them as UTF-8 text,
  *   which cannot hold such a name; the docker CLI (Go's archive/tar) writes the bytes.
@@ -142,6 +152,9 @@ export function encodeUstar(block: Buffer, offset: number, header: EntryHeader):
  *   pieces. Backpressure is kept: a push answers false while the stream is full, whatever was copied.
  * - Common ustar headers (see encodeUstar) are written straight into the chunk, byte for byte what
  *   tar-stream writes; the rest go to tar-stream's encoder.
+ * - An entry whose content is all there (a folder, a link, a file given as a buffer) is written whole
+ *   (see writeWhole) when no entry is in progress, without the writable stream tar-stream makes for
+ *   every entry. An entry given as a stream (a big file) goes through tar-stream as before.
  */
 export function tarPack(chunkBytes: number): tarStream.Pack {
   const pack = tarStream.pack({ highWaterMark: chunkBytes } as never);
@@ -204,6 +217,49 @@ export function tarPack(chunkBytes: number): tarStream.Pack {
     const rest = pax.length % BLOCK_BYTES;
     if (rest > 0) internals.push(Buffer.alloc(BLOCK_BYTES - rest));
     encode({ ...base, name: 'PaxHeader', type: header.type, size: header.size, linkname });
+  };
+  const entry = internals.entry.bind(pack);
+  /**
+   * Writes an entry as tar-stream's entry() would, and answers true, when it can be written at once:
+   * its header, its content and the padding to a whole block. The callback comes once the pack has
+   * room again, as tar-stream's own would.
+   */
+  const writeWhole = (header: EntryHeader, content: Buffer | null, callback: unknown): boolean => {
+    const whole = content
+      ? header.type === 'file'
+      : header.type === 'directory' || (header.type === 'symlink' && !!header.linkname);
+    if (
+      !whole ||
+      typeof callback !== 'function' ||
+      internals._stream !== null ||
+      internals._pending.length > 0 ||
+      internals._finalized ||
+      internals.destroying
+    ) {
+      return false;
+    }
+    // tar-stream's defaults for what the header leaves out.
+    header.size = content ? content.length : 0;
+    header.mode ||= header.type === 'directory' ? 0o755 : 0o644;
+    header.uid ||= 0;
+    header.gid ||= 0;
+    header.mtime ??= new Date();
+    internals._encode(header);
+    if (content && content.length > 0) {
+      internals.push(content);
+      const rest = content.length % BLOCK_BYTES;
+      if (rest > 0) internals.push(ZEROS.subarray(0, BLOCK_BYTES - rest));
+    }
+    const done = () => (callback as (error: null) => void)(null);
+    if (flowing) queueMicrotask(done);
+    else internals._drain = done;
+    return true;
+  };
+  // Answers null for an entry written whole: there is no stream to write into, and none is needed.
+  internals.entry = (header, ...rest) => {
+    const content = Buffer.isBuffer(rest[0]) ? rest[0] : null;
+    if (writeWhole(header, content, content ? rest[1] : rest[0])) return null;
+    return entry(header, ...rest);
   };
   return pack;
 }
