@@ -7,8 +7,8 @@ import type { WalkEntry } from './walk';
  * of it (and a link's target), in a file beside the build. The packer's read-ahead reads it back while
  * the scan is still writing it, so the context is walked once: the packer opens and reads small files
  * and makes no other call to the disk, and the tar holds exactly the entries, modes and sizes the scan
- * counted. On disk, not in memory: it grows with the number of files (about 40 bytes plus twice the
- * path's length per entry).
+ * counted. On disk, not in memory: it grows with the number of files (about 30 bytes plus the path's
+ * length per entry, twice that for a path with characters past U+00FF).
  */
 
 /** What an entry of the spool (and of a read-ahead batch) is. FIFOs, sockets and devices are left out. */
@@ -54,6 +54,13 @@ const waitAsync = (
 
 /** kind (1) mode (4) size (8) mtime (8) path length in UTF-16 units (4) link length (4). */
 const FIXED_BYTES = 29;
+/**
+ * Set in the kind byte when the path and link are stored as UTF-16; otherwise every character is below
+ * U+0100 and they are stored one byte each (latin1), which is half the bytes, and strings that take
+ * half the memory once read back.
+ */
+const WIDE = 0x80;
+const WIDE_CHARACTER = /[\u0100-\uffff]/;
 /** Writes go to disk in blocks of about this size. */
 const BLOCK_BYTES = 64 * 1024;
 
@@ -67,8 +74,8 @@ function spoolError(path: string, error: unknown): SlipwayError {
 }
 
 /**
- * Writes the spool, in the scan worker. Paths are stored as UTF-16 code units, so a name that is not
- * UTF-8 (escaped, see names.ts) comes back exactly.
+ * Writes the spool, in the scan worker. Paths are stored as latin1 or UTF-16 code units (see WIDE), so a
+ * name that is not UTF-8 (escaped, see names.ts) comes back exactly.
  */
 export class SpoolWriter {
   private readonly descriptor: number;
@@ -99,22 +106,24 @@ export class SpoolWriter {
           : null;
     if (kind === null) return;
     const link = linkname ?? '';
-    const bytes = FIXED_BYTES + 2 * (path.length + link.length);
+    const wide = WIDE_CHARACTER.test(path) || WIDE_CHARACTER.test(link);
+    const bytes = FIXED_BYTES + (wide ? 2 : 1) * (path.length + link.length);
     if (this.used + bytes > this.block.length) {
       this.write();
       if (bytes > this.block.length) this.block = Buffer.allocUnsafe(bytes);
     }
     const block = this.block;
     let at = this.used;
-    block[at] = kind;
+    block[at] = wide ? kind | WIDE : kind;
     block.writeUInt32LE(stats.mode, at + 1);
     block.writeDoubleLE(kind === EntryKind.file ? stats.size : 0, at + 5);
     block.writeDoubleLE(stats.mtimeMs, at + 13);
     block.writeUInt32LE(path.length, at + 21);
     block.writeUInt32LE(link.length, at + 25);
     at += FIXED_BYTES;
-    at += block.write(path, at, 'utf16le');
-    at += block.write(link, at, 'utf16le');
+    const encoding = wide ? 'utf16le' : 'latin1';
+    at += block.write(path, at, encoding);
+    at += block.write(link, at, encoding);
     this.used = at;
   }
 
@@ -190,19 +199,20 @@ export class SpoolReader {
     }
     const block = this.block;
     const at = this.at;
-    const kind = block[at] as number;
-    const pathUnits = block.readUInt32LE(at + 21);
-    const linkUnits = block.readUInt32LE(at + 25);
+    const wide = ((block[at] as number) & WIDE) !== 0;
+    const kind = (block[at] as number) & ~WIDE;
+    const unit = wide ? 2 : 1;
+    const encoding = wide ? 'utf16le' : 'latin1';
     const pathStart = at + FIXED_BYTES;
-    const linkStart = pathStart + 2 * pathUnits;
-    this.at = linkStart + 2 * linkUnits;
+    const linkStart = pathStart + unit * block.readUInt32LE(at + 21);
+    this.at = linkStart + unit * block.readUInt32LE(at + 25);
     return {
       kind,
       mode: block.readUInt32LE(at + 1),
       size: block.readDoubleLE(at + 5),
       mtimeMs: block.readDoubleLE(at + 13),
-      path: block.toString('utf16le', pathStart, linkStart),
-      linkname: kind === EntryKind.symlink ? block.toString('utf16le', linkStart, this.at) : undefined,
+      path: block.toString(encoding, pathStart, linkStart),
+      linkname: kind === EntryKind.symlink ? block.toString(encoding, linkStart, this.at) : undefined,
     };
   }
 
@@ -225,7 +235,8 @@ export class SpoolReader {
   }
 
   private recordBytes(): number {
-    return FIXED_BYTES + 2 * (this.block.readUInt32LE(this.at + 21) + this.block.readUInt32LE(this.at + 25));
+    const unit = ((this.block[this.at] as number) & WIDE) !== 0 ? 2 : 1;
+    return FIXED_BYTES + unit * (this.block.readUInt32LE(this.at + 21) + this.block.readUInt32LE(this.at + 25));
   }
 
   /** Reads on from the file, up to `written`, keeping what is left of the current block. */
