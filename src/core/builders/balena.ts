@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { request } from 'undici';
 import { SlipwayError } from '../../shared/errors';
 import { DEFAULT_BALENA_BUILDER_URL } from './balena-names';
 import { transportError } from './docker';
 import type { Connection } from './endpoint';
+import { request } from './undici';
 
 export { DEFAULT_BALENA_BUILDER_URL };
 

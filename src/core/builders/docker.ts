@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { request } from 'undici';
 import { SlipwayError } from '../../shared/errors';
 import type { Connection } from './endpoint';
+import { request } from './undici';
 
 const CONNECT_FAILURES = new Set([
   'ECONNREFUSED',

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import type { buildConnector as Connector } from 'undici';
 import type { Endpoint } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { redactUrl } from './endpoint-url';
+import { Agent, buildConnector, type Dispatcher } from './undici';
 
 /** An endpoint made ready for requests: an origin for URLs and the dispatcher that reaches it. */
 export interface Connection {
@@ -25,10 +26,10 @@ export interface ConnectOptions {
 }
 
 /** undici's own connector, timed when someone asks how long handshakes take. */
-function connector(options: buildConnector.BuildOptions, onConnected?: (handshakeMs: number) => void) {
+function connector(options: Connector.BuildOptions, onConnected?: (handshakeMs: number) => void) {
   if (!onConnected) return options;
   const base = buildConnector(options);
-  const timed: buildConnector.connector = (connectOptions, callback) => {
+  const timed: Connector.connector = (connectOptions, callback) => {
     const startMs = performance.now();
     base(connectOptions, (...result) => {
       if (result[0] === null) onConnected(performance.now() - startMs);

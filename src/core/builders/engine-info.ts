@@ -1,8 +1,8 @@
-import { request } from 'undici';
 import type { EngineInfo } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { transportError } from './docker';
 import type { Connection } from './endpoint';
+import { request } from './undici';
 
 interface VersionDocument {
   Version?: unknown;
