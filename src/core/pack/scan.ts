@@ -11,6 +11,8 @@ import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
 import { type WalkEntry, walkContext } from './walk';
 import { type PackWorkerReply, type PackWorkerRequest, startPackWorker } from './worker-host';
 
+const SLASH = 0x2f;
+
 /** How many of the largest files and folders a scan keeps. */
 export const LARGEST_KEPT = 10;
 /** Skipped entries listed one by one; past this many they are only counted in the last line. */
@@ -23,14 +25,15 @@ export interface DetailedScan extends ContextScan {
   largestFolders: SizedPath[];
 }
 
-/** Keeps the n largest, sorted largest first (a folder before its equally large subfolder), in O(n) memory. */
-function keepLargest(list: SizedPath[], entry: SizedPath): void {
-  if (list.length === LARGEST_KEPT && (list[LARGEST_KEPT - 1] as SizedPath).bytes >= entry.bytes) return;
-  let index = list.findIndex(
-    (kept) => kept.bytes < entry.bytes || (kept.bytes === entry.bytes && kept.path.length > entry.path.length),
-  );
+/**
+ * Keeps the n largest, sorted largest first (a folder before its equally large subfolder), in O(n)
+ * memory. Most paths are not among them, and make no object.
+ */
+function keepLargest(list: SizedPath[], path: string, bytes: number): void {
+  if (list.length === LARGEST_KEPT && (list[LARGEST_KEPT - 1] as SizedPath).bytes >= bytes) return;
+  let index = list.findIndex((kept) => kept.bytes < bytes || (kept.bytes === bytes && kept.path.length > path.length));
   if (index === -1) index = list.length;
-  list.splice(index, 0, entry);
+  list.splice(index, 0, { path, bytes });
   if (list.length > LARGEST_KEPT) list.pop();
 }
 
@@ -129,9 +132,9 @@ export async function scanWalk(
   const close = (path: string | null) => {
     while (open.length > 0) {
       const top = open[open.length - 1] as SizedPath;
-      if (path?.startsWith(`${top.path}/`)) return;
+      if (path?.startsWith(top.path) && path.charCodeAt(top.path.length) === SLASH) return;
       open.pop();
-      keepLargest(scan.largestFolders, top);
+      keepLargest(scan.largestFolders, top.path, top.bytes);
     }
   };
   for await (const batch of walkContext(root, ignore)) {
@@ -144,7 +147,7 @@ export async function scanWalk(
         scan.bytes += stats.size;
         scan.tarBytes += tarEntryBytes(entry.path, stats.size);
         for (const folder of open) folder.bytes += stats.size;
-        keepLargest(scan.largestFiles, { path: entry.path, bytes: stats.size });
+        keepLargest(scan.largestFiles, entry.path, stats.size);
       } else if (stats.isDirectory()) {
         scan.tarBytes += tarEntryBytes(entry.path, 0);
         open.push({ path: entry.path, bytes: 0 });

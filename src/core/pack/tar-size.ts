@@ -17,8 +17,9 @@ function padded(bytes: number): number {
 
 /** Mirrors tar-stream's headers.encode: null there means a PAX header. */
 export function fitsUstar(name: string, linkname: string | undefined): boolean {
-  if (hasEscapedBytes(name) || (linkname && hasEscapedBytes(linkname))) return false;
+  // A name that is not ASCII (which includes any with escaped bytes) needs PAX.
   if (Buffer.byteLength(name) !== name.length) return false;
+  if (linkname && hasEscapedBytes(linkname)) return false;
   let rest = name;
   let prefix = '';
   while (rest.length > 100) {
