@@ -126,4 +126,21 @@ describe("the packer's tar writer", () => {
     }
     expect(encodeUstar(Buffer.alloc(512), 0, { name: 'too-big', type: 'file', size: 8 ** 11, mtime })).toBe(false);
   });
+
+  it('drops an entry asked for while the pack is being destroyed, instead of throwing', () => {
+    const pack = tarPack(16 * 1024);
+    pack.on('error', () => undefined);
+    pack.destroy(new Error('stopped'));
+    // tar-fs checks only `destroyed`, which is not true yet: it may still ask for an entry here.
+    expect((pack as unknown as { destroyed: boolean }).destroyed).toBe(false);
+    let called = false;
+    const dropped = pack.entry({ name: 'late', type: 'file', mode: 0o644, mtime }, () => {
+      called = true;
+    });
+    expect(dropped.destroyed).toBe(true);
+    pack.entry({ name: 'late-buffer', type: 'file', mode: 0o644, mtime }, Buffer.from('x'), () => {
+      called = true;
+    });
+    expect(called).toBe(false);
+  });
 });

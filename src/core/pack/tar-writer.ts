@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { encodeName, hasEscapedBytes } from './names';
 import { BLOCK_BYTES, paxRecordBytes } from './tar-size';
@@ -257,6 +258,10 @@ export function tarPack(chunkBytes: number): tarStream.Pack {
   };
   // Answers null for an entry written whole: there is no stream to write into, and none is needed.
   internals.entry = (header, ...rest) => {
+    // tar-fs stops once the pack is `destroyed`, which comes a turn after destroy(); tar-stream throws
+    // at an entry asked for in between. Such an entry is dropped: its stream is already destroyed, so
+    // whatever tar-fs pipes into it is destroyed too (a big file's reader closes its file).
+    if (internals.destroying) return new Writable().destroy();
     const content = Buffer.isBuffer(rest[0]) ? rest[0] : null;
     if (writeWhole(header, content, content ? rest[1] : rest[0])) return null;
     return entry(header, ...rest);
