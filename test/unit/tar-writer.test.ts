@@ -143,4 +143,60 @@ describe("the packer's tar writer", () => {
     });
     expect(called).toBe(false);
   });
+
+  describe('with a reader that has not started yet (the pack is full)', () => {
+    /** Runs `steps` on a pack nobody reads yet, then reads it all: the callbacks in order, and the bytes. */
+    async function whileFull(
+      pack: tarStream.Pack,
+      steps: (pack: tarStream.Pack, log: (name: string) => (error?: Error | null) => void) => void,
+    ): Promise<{ calls: string[]; bytes: Buffer }> {
+      const calls: string[] = [];
+      steps(pack, (name) => (error) => calls.push(`${name} ${error ? 'error' : 'ok'}`));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const chunks: Buffer[] = [];
+      for await (const chunk of pack as unknown as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
+      return { calls, bytes: Buffer.concat(chunks) };
+    }
+
+    it('calls back every entry written meanwhile, in order, and finalize() waits for them', async () => {
+      const steps = (pack: tarStream.Pack, log: (name: string) => (error?: Error | null) => void) => {
+        pack.entry({ name: 'a', type: 'file', mode: 0o644, mtime }, Buffer.alloc(2048, 1), log('a'));
+        pack.entry({ name: 'b', type: 'file', mode: 0o644, mtime }, Buffer.alloc(700, 2), log('b'));
+        pack.entry({ name: 'c', type: 'directory', mode: 0o755, mtime }, log('c'));
+        pack.finalize();
+      };
+      const expected = await whileFull(tarStream.pack({ highWaterMark: 1024 } as never), steps);
+      const written = await whileFull(tarPack(1024), steps);
+      expect([...written.calls].sort()).toEqual(['a ok', 'b ok', 'c ok']);
+      expect(written.calls).toEqual(expected.calls);
+      expect(written.bytes.equals(expected.bytes)).toBe(true);
+    });
+
+    it('calls back an entry waiting for room with an error when the pack is destroyed', async () => {
+      for (const pack of [tarStream.pack({ highWaterMark: 1024 } as never), tarPack(1024)]) {
+        pack.on('error', () => undefined);
+        const calls: string[] = [];
+        const entry = pack.entry({ name: 'a', type: 'file', mode: 0o644, mtime }, Buffer.alloc(4096, 1), (error) =>
+          calls.push(error ? 'error' : 'ok'),
+        ) as ReturnType<tarStream.Pack['entry']> | null;
+        // tar-stream's entry is a stream, which the destroy fails too; tarPack's has none.
+        entry?.on('error', () => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        pack.destroy(new Error('stopped'));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(calls).toEqual(['error']);
+      }
+    });
+  });
+
+  it('still refuses an entry once the pack has ended', async () => {
+    const pack = tarPack(16 * 1024);
+    pack.finalize();
+    for await (const _chunk of pack as unknown as AsyncIterable<Buffer>) {
+      // Reads the end-of-archive blocks.
+    }
+    expect(() => pack.entry({ name: 'late', type: 'directory', mode: 0o755, mtime }, () => undefined)).toThrow(
+      /already finalized/,
+    );
+  });
 });

@@ -24,6 +24,8 @@ interface PackInternals {
   destroying: boolean;
   /** What the pack calls when it has room again (a full pack holds the entry's callback here). */
   _drain: () => void;
+  /** Ends the entry that holds the pack: the next one waiting starts, or a finalize() that waited. */
+  _done(entry: unknown): void;
   entry(header: EntryHeader, ...rest: unknown[]): unknown;
   _encode(header: EntryHeader): void;
   _encodePax(header: EntryHeader): void;
@@ -251,17 +253,38 @@ export function tarPack(chunkBytes: number): tarStream.Pack {
       const rest = content.length % BLOCK_BYTES;
       if (rest > 0) internals.push(ZEROS.subarray(0, BLOCK_BYTES - rest));
     }
-    const done = () => (callback as (error: null) => void)(null);
-    if (flowing) queueMicrotask(done);
-    else internals._drain = done;
+    const done = callback as (error: Error | null) => void;
+    if (flowing) {
+      queueMicrotask(() => done(internals.destroying ? new Error('tar entry destroyed') : null));
+      return true;
+    }
+    // The pack is full: the entry holds the pack, as tar-stream's own entry would until it ends, so
+    // that what comes next waits behind it (later entries, finalize()). Room again ends it and calls
+    // back; destroy() ends it with the error.
+    let settled = false;
+    const held = {
+      destroy: (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        done(error ?? new Error('tar entry destroyed'));
+      },
+    };
+    internals._stream = held;
+    internals._drain = () => {
+      if (settled) return;
+      settled = true;
+      internals._done(held);
+      done(null);
+    };
     return true;
   };
   // Answers null for an entry written whole: there is no stream to write into, and none is needed.
   internals.entry = (header, ...rest) => {
     // tar-fs stops once the pack is `destroyed`, which comes a turn after destroy(); tar-stream throws
     // at an entry asked for in between. Such an entry is dropped: its stream is already destroyed, so
-    // whatever tar-fs pipes into it is destroyed too (a big file's reader closes its file).
-    if (internals.destroying) return new Writable().destroy();
+    // whatever tar-fs pipes into it is destroyed too (a big file's reader closes its file). A pack that
+    // ended normally still throws, as tar-stream's does.
+    if (internals.destroying && !internals._finalized) return new Writable().destroy();
     const content = Buffer.isBuffer(rest[0]) ? rest[0] : null;
     if (writeWhole(header, content, content ? rest[1] : rest[0])) return null;
     return entry(header, ...rest);
