@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packContext, TarLengthGuard } from '../../src/core/pack/pack';
 import { planFromText } from '../../src/core/pack/plan';
+import { disposePrepared, prepareContext } from '../../src/core/pack/prepare';
 import { startScan } from '../../src/core/pack/scan';
 import { newSpoolProgress, SpoolReader, SpoolWriter } from '../../src/core/pack/scan-spool';
 import type { WalkEntry } from '../../src/core/pack/walk';
@@ -275,6 +276,50 @@ describe('packing from the scan', () => {
       open = await spoolDescriptors();
     }
     expect(open).toEqual(before);
+  });
+});
+
+describe('a prepared context', () => {
+  /** A context of far more batches than the read-ahead may have out at once. */
+  async function project(files: number): Promise<string> {
+    const root = await folder();
+    await writeFile(join(root, 'Dockerfile'), 'FROM scratch\n');
+    const block = Buffer.alloc(16 * 1024, 1);
+    for (let index = 0; index < files; index++) await writeFile(join(root, `file-${index}`), block);
+    return root;
+  }
+  const task = (root: string) => ({ id: 'main', service: 'main', contextPath: root, dockerfile: 'Dockerfile' });
+
+  it('packs through the read-ahead it started, and leaves nothing behind', async () => {
+    const root = await project(1000);
+    const before = await spoolDescriptors();
+    const prepared = await prepareContext(task(root));
+    const scan = await prepared.scan.result;
+    const chunks: Buffer[] = [];
+    await pipeline(
+      await packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead),
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          chunks.push(chunk);
+          callback();
+        },
+      }),
+    );
+    await prepared.readAhead.stop();
+    await prepared.scan.dispose();
+    expect(Buffer.concat(chunks).length).toBe(scan.tarBytes);
+    expect(await spoolDescriptors()).toEqual(before);
+  });
+
+  it('stops its scan and read-ahead when it is never packed', async () => {
+    const root = await project(1000);
+    const before = await spoolDescriptors();
+    const prepared = prepareContext(task(root));
+    const { scan } = await prepared;
+    await disposePrepared([prepared]);
+    expect(await spoolDescriptors()).toEqual(before);
+    // The spool's folder is gone with it.
+    await expect(readdir(join(scan.spool?.path ?? '', '..'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

@@ -11,6 +11,7 @@ import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
 import type { ContextPlan } from '../pack/plan';
 import { disposePrepared, type PreparedContext, prepareContext } from '../pack/prepare';
+import type { ReadAhead } from '../pack/read-ahead-host';
 import type { ScanRun } from '../pack/scan';
 import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
@@ -235,6 +236,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     buildTask.startedAt = new Date().toISOString();
     const { task } = buildTask;
     let scanRun: ScanRun | null = null;
+    let readAhead: ReadAhead | null = null;
     const lineCount = new Coalescer<number>(EVENT_INTERVAL_MS, (lines) =>
       this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: task.id, lines }),
     );
@@ -263,8 +265,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       this.options.prepared?.delete(task.id);
       // The scan runs in a worker beside the first upload, which starts at once and is sent chunked;
       // the task shows "packing" until the scan gives the exact size, then "uploading" against it.
-      const { plan, scan: started } = await preparing;
+      const { plan, scan: started, readAhead: firstReadAhead } = await preparing;
       scanRun = started;
+      readAhead = firstReadAhead;
       this.abort.signal.throwIfAborted();
       const scanSpool = scanRun.spool as ScanSpool;
       const scanning: Promise<ContextScan> = scanRun.result.then(
@@ -292,10 +295,15 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         const region = order[attempt] as string;
         buildTask.region = region;
         this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: task.id, region, reason });
-        const outcome = await this.attempt(buildTask, region, plan, { scanning, spool: scanSpool }, writeLines).then(
+        const source = { scanning, spool: scanSpool, readAhead: readAhead ?? undefined };
+        const outcome = await this.attempt(buildTask, region, plan, source, writeLines).then(
           (result) => ({ result, error: null }),
           (error: unknown) => ({ result: null, error }),
         );
+        // The read-ahead started with the scan serves the first attempt only (and is stopped here if
+        // that attempt never got to packing); a failover reads the spool anew.
+        await readAhead?.stop();
+        readAhead = null;
         if (!outcome.error) {
           const { imageId } = outcome.result as { imageId: string | null };
           this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
@@ -337,6 +345,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         this.abort.abort(error);
       }
     } finally {
+      await readAhead?.stop();
       await scanRun?.dispose();
       buildTask.finishedAt = new Date().toISOString();
       lineCount.flush();
@@ -353,7 +362,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     buildTask: BuildTask,
     region: string,
     plan: ContextPlan,
-    { scanning, spool }: { scanning: Promise<ContextScan>; spool: ScanSpool },
+    { scanning, spool, readAhead }: { scanning: Promise<ContextScan>; spool: ScanSpool; readAhead?: ReadAhead },
     writeLines: (lines: LogLine[]) => Promise<void>,
   ): Promise<{ imageId: string | null }> {
     const { task } = buildTask;
@@ -418,6 +427,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         task,
         plan,
         spool,
+        readAhead,
         tarBytes: known ? known.tarBytes : tarBytes,
         tag: buildTask.tag,
         gzip: shouldGzip(this.options.compress ?? 'auto', connection),

@@ -2,19 +2,18 @@ import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { Worker } from 'node:worker_threads';
 import tarFs from 'tar-fs';
 import type tarStream from 'tar-stream';
 import { SlipwayError } from '../../shared/errors';
 import { fsPath } from './names';
 import type { ContextPlan } from './plan';
 import { BATCH_BYTES, ENTRY_FIELDS, READ_AHEAD_BATCHES, type ReadAheadBatch, SMALL_FILE_BYTES } from './read-ahead';
+import { ReadAhead } from './read-ahead-host';
 import { startScan } from './scan';
 import { EntryKind, type ScanSpool } from './scan-spool';
 import { TAR_END_BYTES } from './tar-size';
 import { tarPack } from './tar-writer';
 import { changed, unreadable } from './walk';
-import { type PackWorkerRequest, startPackWorker } from './worker-host';
 
 /** Bytes each stage of the pack pipeline (tar-stream's pack, the guard, the counter) may queue. */
 export const PACK_HIGH_WATER_BYTES = 256 * 1024;
@@ -176,15 +175,12 @@ function endOfWalk(): NodeJS.ErrnoException {
  * queueForTarFs) says "one more" until the worker's last batch is used up.
  */
 class ReadAheadFs {
-  private readonly worker: Worker;
-  private readonly batches: ReadAheadBatch[] = [];
   private batch: ReadAheadBatch | null = null;
   private content: Buffer = Buffer.alloc(0);
   private paths: string[] = [];
   private index = 0;
   private link = 0;
   private waiting: Callback<EntryStats> | null = null;
-  private failure: Error | null = null;
   private current: Entry | null = null;
   private readonly stats = new EntryStats();
   /** True once the content of the current entry went to the pack whole (takeContent). */
@@ -192,23 +188,14 @@ class ReadAheadFs {
 
   constructor(
     private readonly root: string,
-    spool: ScanSpool,
+    private readonly readAhead: ReadAhead,
   ) {
-    this.worker = startPackWorker({ kind: 'read-ahead', root, spool });
-    this.worker.on('message', (batch: ReadAheadBatch) => {
-      this.batches.push(batch);
-      this.answer();
-    });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => {
-      if (!this.batches.at(-1)?.done && !this.batch?.done)
-        this.fail(new Error(`The pack worker stopped (exit code ${code})`));
-    });
+    readAhead.listen(() => this.answer());
   }
 
-  /** Stops the worker early (the pack ended or was destroyed); harmless once it has stopped. */
+  /** Stops the read-ahead early (the pack ended or was destroyed); harmless once it has stopped. */
   stop(): void {
-    this.worker.postMessage('stop' satisfies PackWorkerRequest);
+    void this.readAhead.stop();
   }
 
   /**
@@ -226,11 +213,6 @@ class ReadAheadFs {
     };
     // tar-fs calls entries.slice(0) once, and entries.indexOf for an ENOENT: -1 lets endOfWalk end the pack.
     return { slice: () => queue, indexOf: () => -1 } as unknown as string[];
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.answer();
   }
 
   readonly lstat = (_path: string, callback: Callback<EntryStats>): void => {
@@ -251,21 +233,18 @@ class ReadAheadFs {
         );
         return;
       }
-      const next = this.batches.shift();
+      const next = this.readAhead.take();
       if (!next) {
-        if (this.failure) {
+        const failure = this.readAhead.error;
+        if (failure) {
           this.waiting = null;
-          const failure = this.failure;
           queueMicrotask(() => callback(failure));
         }
         return;
       }
       // tar-fs asks for the next entry once tar-stream has taken the last one, and tar-stream copies
       // pieces the size of a small file (see tarPack): nothing refers to the old batch's buffer now.
-      if (this.batch) {
-        const recycle = this.batch.content;
-        this.worker.postMessage({ recycle } satisfies PackWorkerRequest, [recycle]);
-      }
+      if (this.batch) this.readAhead.recycle(this.batch.content);
       this.batch = next;
       this.content = Buffer.from(next.content);
       this.paths = next.entries > 0 ? next.paths.split('\0') : [];
@@ -343,14 +322,16 @@ const INERT_STREAM = {
 /**
  * Packs a context with tar-fs exactly as the docker CLI sends it (see ignore.ts): the root folder not
  * sent, links stored as links, FIFOs and sockets skipped, owners 0:0, modes as on disk, and the plan's
- * appended entries last. Its length is what scanContext computed.
+ * appended entries last. Its length is what scanContext computed. `readAhead`, when given, reads
+ * `spool` and has not been used yet (see prepareContext): the pack takes it over.
  */
-export async function packContext(plan: ContextPlan, spool?: ScanSpool): Promise<Readable> {
+export async function packContext(plan: ContextPlan, spool?: ScanSpool, readAhead?: ReadAhead): Promise<Readable> {
   // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
   const own = spool ? null : await startScan(plan, { spool: true });
   let fs: ReadAheadFs;
   try {
-    fs = new ReadAheadFs(resolve(plan.root), spool ?? (own?.spool as ScanSpool));
+    const root = resolve(plan.root);
+    fs = new ReadAheadFs(root, readAhead ?? new ReadAhead(root, spool ?? (own?.spool as ScanSpool)));
   } catch (error) {
     await own?.dispose();
     throw error;

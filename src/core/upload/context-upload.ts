@@ -8,6 +8,7 @@ import type { Connection } from '../builders/endpoint';
 import { packContext, TarLengthGuard } from '../pack/pack';
 import type { ContextPlan } from '../pack/plan';
 import { ProgressCounter } from '../pack/progress-counter';
+import type { ReadAhead } from '../pack/read-ahead-host';
 import type { ScanSpool } from '../pack/scan-spool';
 
 export type CompressMode = 'auto' | 'always' | 'never';
@@ -27,6 +28,8 @@ export interface ContextUploadOptions {
   plan: ContextPlan;
   /** The spool of the task's scan, which the packer reads back (see scan-spool.ts). */
   spool: ScanSpool;
+  /** A read-ahead of that spool not used yet (see prepareContext), which the pack takes over. */
+  readAhead?: ReadAhead;
   /**
    * The exact size of the tar, from the scan. A promise while the scan still runs beside the upload:
    * the body is then sent chunked, and the length guard checks the size once it comes.
@@ -61,7 +64,7 @@ export async function uploadContext(options: ContextUploadOptions): Promise<Cont
   const stages: NodeJS.ReadWriteStream[] = [new TarLengthGuard(tarBytes, task.contextPath), counter];
   if (options.gzip) stages.push(createGzip({ level: GZIP_LEVEL }));
   const body = stages[stages.length - 1] as unknown as Readable;
-  const source = await packContext(options.plan, options.spool);
+  const source = await packContext(options.plan, options.spool, options.readAhead);
   const packed = pipeline([source, ...stages], { signal: abort.signal }).then(
     () => null,
     (error: unknown) => error,

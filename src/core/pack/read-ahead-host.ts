@@ -1,0 +1,67 @@
+import type { Worker } from 'node:worker_threads';
+import type { ReadAheadBatch } from './read-ahead';
+import type { ScanSpool } from './scan-spool';
+import { type PackWorkerRequest, startPackWorker } from './worker-host';
+
+/**
+ * A read-ahead worker (see read-ahead.ts) reading a scan's spool, and the batches it has sent that the
+ * packer has not taken yet: at most READ_AHEAD_BATCHES, since the worker sends one more only for each
+ * batch handed back. It may start before the packer does (see prepareContext), so that its first
+ * batches, not its start-up, are waiting when the upload starts.
+ */
+export class ReadAhead {
+  private readonly worker: Worker;
+  private readonly batches: ReadAheadBatch[] = [];
+  private lastBatchCame = false;
+  private failure: Error | null = null;
+  private listener: () => void = () => undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(root: string, spool: ScanSpool) {
+    this.worker = startPackWorker({ kind: 'read-ahead', root, spool });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.on('message', (batch: ReadAheadBatch) => {
+      this.lastBatchCame ||= batch.done;
+      this.batches.push(batch);
+      this.listener();
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => {
+      if (!this.lastBatchCame) this.fail(new Error(`The pack worker stopped (exit code ${code})`));
+    });
+  }
+
+  /** Calls `listener` whenever a batch comes or the worker fails. */
+  listen(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** The oldest batch not taken yet. */
+  take(): ReadAheadBatch | undefined {
+    return this.batches.shift();
+  }
+
+  /** Why the worker stopped before its last batch, once it has. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /** Hands a batch's buffer back to the worker, which may then send one more batch. */
+  recycle(buffer: ArrayBuffer): void {
+    this.worker.postMessage({ recycle: buffer } satisfies PackWorkerRequest, [buffer]);
+  }
+
+  /**
+   * Stops the worker early (the pack ended, or never started); harmless once it has stopped. Resolves
+   * once it has, and so has closed the spool.
+   */
+  stop(): Promise<void> {
+    this.worker.postMessage('stop' satisfies PackWorkerRequest);
+    return this.exited;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.listener();
+  }
+}
