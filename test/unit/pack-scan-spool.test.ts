@@ -305,6 +305,10 @@ describe('a prepared context', () => {
         },
       }),
     );
+    // One pack reads a read-ahead: a second would start where the first stopped.
+    await expect(packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead)).rejects.toThrow(
+      /already read by a pack/,
+    );
     await prepared.readAhead.stop();
     await prepared.scan.dispose();
     expect(Buffer.concat(chunks).length).toBe(scan.tarBytes);

@@ -345,8 +345,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         this.abort.abort(error);
       }
     } finally {
-      await readAhead?.stop();
-      await scanRun?.dispose();
+      await Promise.all([readAhead?.stop(), scanRun?.dispose()]);
       buildTask.finishedAt = new Date().toISOString();
       lineCount.flush();
       await spool?.close().catch(() => undefined);

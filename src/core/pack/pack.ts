@@ -326,6 +326,7 @@ const INERT_STREAM = {
  * `spool` and has not been used yet (see prepareContext): the pack takes it over.
  */
 export async function packContext(plan: ContextPlan, spool?: ScanSpool, readAhead?: ReadAhead): Promise<Readable> {
+  if (readAhead && !spool) throw new Error('A read-ahead is packed with the spool it reads');
   // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
   const own = spool ? null : await startScan(plan, { spool: true });
   let fs: ReadAheadFs;

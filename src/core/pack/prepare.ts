@@ -22,7 +22,12 @@ export interface PreparedContext {
 export async function prepareContext(task: Task): Promise<PreparedContext> {
   const plan = await planContext(task);
   const scan = await startScan(plan, { spool: true });
-  return { plan, scan, readAhead: new ReadAhead(resolve(plan.root), scan.spool as ScanSpool) };
+  try {
+    return { plan, scan, readAhead: new ReadAhead(resolve(plan.root), scan.spool as ScanSpool) };
+  } catch (error) {
+    await scan.dispose();
+    throw error;
+  }
 }
 
 /** Stops the scans and read-aheads of contexts prepared but never packed, and removes their spools. */
@@ -31,8 +36,7 @@ export async function disposePrepared(prepared: Iterable<Promise<PreparedContext
     [...prepared].map((preparing) =>
       preparing.then(
         async (context) => {
-          await context.readAhead.stop();
-          await context.scan.dispose();
+          await Promise.all([context.readAhead.stop(), context.scan.dispose()]);
         },
         () => undefined,
       ),

@@ -14,7 +14,7 @@ export class ReadAhead {
   private readonly batches: ReadAheadBatch[] = [];
   private lastBatchCame = false;
   private failure: Error | null = null;
-  private listener: () => void = () => undefined;
+  private listener: (() => void) | null = null;
   private readonly exited: Promise<void>;
 
   constructor(root: string, spool: ScanSpool) {
@@ -23,7 +23,7 @@ export class ReadAhead {
     this.worker.on('message', (batch: ReadAheadBatch) => {
       this.lastBatchCame ||= batch.done;
       this.batches.push(batch);
-      this.listener();
+      this.listener?.();
     });
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => {
@@ -31,8 +31,9 @@ export class ReadAhead {
     });
   }
 
-  /** Calls `listener` whenever a batch comes or the worker fails. */
+  /** Calls `listener` whenever a batch comes or the worker fails. One pack reads a read-ahead, once. */
   listen(listener: () => void): void {
+    if (this.listener) throw new Error('This read-ahead is already read by a pack');
     this.listener = listener;
   }
 
@@ -62,6 +63,6 @@ export class ReadAhead {
 
   private fail(error: Error): void {
     this.failure ??= error;
-    this.listener();
+    this.listener?.();
   }
 }

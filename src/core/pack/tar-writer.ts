@@ -263,10 +263,11 @@ export function tarPack(chunkBytes: number): tarStream.Pack {
     // back; destroy() ends it with the error.
     let settled = false;
     const held = {
+      // Called inside destroy(); tar-stream's own entry calls back a turn later, and so does this one.
       destroy: (error?: Error) => {
         if (settled) return;
         settled = true;
-        done(error ?? new Error('tar entry destroyed'));
+        queueMicrotask(() => done(error ?? new Error('tar entry destroyed')));
       },
     };
     internals._stream = held;
