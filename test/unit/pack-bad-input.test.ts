@@ -11,6 +11,7 @@ import { planFromText } from '../../src/core/pack/plan';
 import { scanContext } from '../../src/core/pack/scan';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
+import { collector, failureOf } from '../support/streams';
 import { describeEntries, listTar } from '../support/tar-list';
 
 let cleanups: (() => Promise<void>)[] = [];
@@ -32,22 +33,21 @@ async function packToFile(root: string, file: string, options: { slow?: () => Pr
   const scan = await scanContext(plan);
   let bytes = 0;
   const out = await open(file, 'w');
-  const error = await pipeline(
-    await packContext(plan),
-    new TarLengthGuard(scan.tarBytes, root),
-    new Writable({
-      highWaterMark: 64 * 1024,
-      write(chunk: Buffer, _encoding, callback) {
-        bytes += chunk.length;
-        out.write(chunk).then(async () => {
-          await options.slow?.();
-          callback();
-        }, callback);
-      },
-    }),
-  ).then(
-    () => null,
-    (thrown: unknown) => thrown,
+  const error = await failureOf(
+    pipeline(
+      await packContext(plan),
+      new TarLengthGuard(scan.tarBytes, root),
+      new Writable({
+        highWaterMark: 64 * 1024,
+        write(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          out.write(chunk).then(async () => {
+            await options.slow?.();
+            callback();
+          }, callback);
+        },
+      }),
+    ),
   );
   await out.close();
   return { error, bytes, scan };
@@ -85,19 +85,18 @@ describe('packing bad input', () => {
     const plan = planFromText(root, '');
     const scan = await scanContext(plan);
     let removed = false;
-    const error = await pipeline(
-      await packContext(plan),
-      new TarLengthGuard(scan.tarBytes, root),
-      new Writable({
-        write: (_chunk, _encoding, callback) => {
-          if (removed) return callback();
-          removed = true;
-          rm(join(root, 'zz-last.txt')).then(() => callback(), callback);
-        },
-      }),
-    ).then(
-      () => null,
-      (thrown: unknown) => thrown,
+    const error = await failureOf(
+      pipeline(
+        await packContext(plan),
+        new TarLengthGuard(scan.tarBytes, root),
+        new Writable({
+          write: (_chunk, _encoding, callback) => {
+            if (removed) return callback();
+            removed = true;
+            rm(join(root, 'zz-last.txt')).then(() => callback(), callback);
+          },
+        }),
+      ),
     );
     expect(removed).toBe(true);
     expect((error as SlipwayError).code).toBe('E_CONTEXT_CHANGED');
@@ -160,17 +159,9 @@ describe('packing bad input', () => {
     const plan = planFromText(dir.path, '');
     const scan = await scanContext(plan);
     expect(scan).toMatchObject({ files: 0, bytes: 0, tarBytes: 1024 });
-    const chunks: Buffer[] = [];
-    await pipeline(
-      await packContext(plan),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
-    expect(Buffer.concat(chunks)).toEqual(Buffer.alloc(1024));
+    const out = collector();
+    await pipeline(await packContext(plan), out.sink);
+    expect(out.bytes()).toEqual(Buffer.alloc(1024));
   });
 
   it('writes the right size header for a 9 GiB sparse file', async () => {

@@ -1,6 +1,5 @@
 import { mkdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inspectTask } from '../../src/core/pack/inspect';
@@ -10,6 +9,7 @@ import { planFromText } from '../../src/core/pack/plan';
 import { scanContext } from '../../src/core/pack/scan';
 import { ignoreRuleFromText } from '../../src/core/project/ignore';
 import { tempDir } from '../support/fixtures';
+import { collector } from '../support/streams';
 import { listTar } from '../support/tar-list';
 
 let cleanups: (() => Promise<void>)[] = [];
@@ -60,17 +60,9 @@ describe('names that are not UTF-8', () => {
     await symlink(Buffer.concat([Buffer.from('target-'), odd]) as unknown as string, join(dir.path, 'link'));
     const plan = planFromText(dir.path, '');
     const scan = await scanContext(plan);
-    const chunks: Buffer[] = [];
-    await pipeline(
-      await packContext(plan),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
-    const tar = Buffer.concat(chunks);
+    const out = collector();
+    await pipeline(await packContext(plan), out.sink);
+    const tar = out.bytes();
     expect(tar.length).toBe(scan.tarBytes);
     expect(tar.includes(Buffer.concat([Buffer.from(' path='), odd, Buffer.from('\n')]))).toBe(true);
     expect(tar.includes(Buffer.concat([Buffer.from(' linkpath=target-'), odd, Buffer.from('\n')]))).toBe(true);
@@ -89,18 +81,10 @@ describe('the order of entries', () => {
     await mkdir(join(dir.path, 'mixed'));
     for (const name of ascii) await writeFile(join(dir.path, 'ascii', name), name);
     for (const name of mixed) await writeFile(Buffer.concat([Buffer.from(`${dir.path}/mixed/`), name]), 'x');
-    const chunks: Buffer[] = [];
-    await pipeline(
-      await packContext(planFromText(dir.path, '')),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
+    const out = collector();
+    await pipeline(await packContext(planFromText(dir.path, '')), out.sink);
     const tarFile = join(dir.path, '..', `${dir.path.split('/').at(-1)}.tar`);
-    await writeFile(tarFile, Buffer.concat(chunks));
+    await writeFile(tarFile, out.bytes());
     cleanups.push(() => rm(tarFile, { force: true }));
     const names = (await listTar(tarFile)).map((entry) => entry.name);
     const inFolder = (folder: string) =>

@@ -1,7 +1,6 @@
 import { readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packContext, TarLengthGuard } from '../../src/core/pack/pack';
@@ -12,6 +11,7 @@ import { newSpoolProgress, SpoolReader, SpoolWriter } from '../../src/core/pack/
 import type { WalkEntry } from '../../src/core/pack/walk';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
+import { collector, failureOf } from '../support/streams';
 import { describeEntries, listTar } from '../support/tar-list';
 import { mountSmallDisk } from '../support/tmpfs';
 
@@ -55,38 +55,35 @@ async function packToList(
     await run.result;
     await afterScan();
   }
-  const chunks: Buffer[] = [];
-  const error = await pipeline(
-    await packContext(plan, run.spool ?? undefined),
-    new TarLengthGuard(
-      run.result.then((scan) => scan.tarBytes),
-      root,
+  const out = collector();
+  const error = await failureOf(
+    pipeline(
+      await packContext(plan, run.spool ?? undefined),
+      new TarLengthGuard(
+        run.result.then((scan) => scan.tarBytes),
+        root,
+      ),
+      out.sink,
     ),
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk);
-        callback();
-      },
-    }),
-  ).then(
-    () => null,
-    (thrown: unknown) => thrown,
   );
   const { tarBytes } = await run.result;
-  const bytes = Buffer.concat(chunks).length;
+  const bytes = out.bytes().length;
   if (error) return { error, entries: [], bytes, tarBytes };
   const tar = join(await folder('slipway-spool-out-'), 'out.tar');
-  await writeFile(tar, Buffer.concat(chunks));
+  await writeFile(tar, out.bytes());
   return { error: null, entries: describeEntries(await listTar(tar)), bytes, tarBytes };
+}
+
+/** An empty spool in a folder of its own, with its writer and a reader, as startScan makes them. */
+async function newSpool(): Promise<{ writer: SpoolWriter; reader: SpoolReader }> {
+  const spool = { path: join(await folder(), 'scan.spool'), progress: newSpoolProgress() };
+  await writeFile(spool.path, '');
+  return { writer: new SpoolWriter(spool), reader: new SpoolReader(spool) };
 }
 
 describe("the scan's spool", () => {
   it('gives back every entry as written, names that are not UTF-8 and link targets included, while it grows', async () => {
-    const dir = await folder();
-    const spool = { path: join(dir, 'scan.spool'), progress: newSpoolProgress() };
-    await writeFile(spool.path, '');
-    const writer = new SpoolWriter(spool);
-    const reader = new SpoolReader(spool);
+    const { writer, reader } = await newSpool();
     expect(reader.next()).toBe('wait');
     const odd = `caf\udce9/x`;
     writer.add(entry('src', 'directory'));
@@ -111,11 +108,7 @@ describe("the scan's spool", () => {
   });
 
   it('tells the reader when the scan broke off', async () => {
-    const dir = await folder();
-    const spool = { path: join(dir, 'scan.spool'), progress: newSpoolProgress() };
-    await writeFile(spool.path, '');
-    const writer = new SpoolWriter(spool);
-    const reader = new SpoolReader(spool);
+    const { writer, reader } = await newSpool();
     writer.finish(true);
     expect(() => reader.next()).toThrow('The scan broke off');
     reader.close();
@@ -295,23 +288,15 @@ describe('a prepared context', () => {
     const before = await spoolDescriptors();
     const prepared = await prepareContext(task(root));
     const scan = await prepared.scan.result;
-    const chunks: Buffer[] = [];
-    await pipeline(
-      await packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk);
-          callback();
-        },
-      }),
-    );
+    const out = collector();
+    await pipeline(await packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead), out.sink);
     // One pack reads a read-ahead: a second would start where the first stopped.
     await expect(packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead)).rejects.toThrow(
       /already read by a pack/,
     );
     await prepared.readAhead.stop();
     await prepared.scan.dispose();
-    expect(Buffer.concat(chunks).length).toBe(scan.tarBytes);
+    expect(out.bytes().length).toBe(scan.tarBytes);
     expect(await spoolDescriptors()).toEqual(before);
   });
 

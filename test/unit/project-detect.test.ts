@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openProject } from '../../src/core/project/detect';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
+import { failureOf } from '../support/streams';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -22,10 +23,7 @@ async function project(files: Record<string, string>): Promise<string> {
 }
 
 async function failure(path: string): Promise<SlipwayError> {
-  const error = await openProject(path).then(
-    () => null,
-    (thrown: unknown) => thrown,
-  );
+  const error = await failureOf(openProject(path));
   expect(error).toBeInstanceOf(SlipwayError);
   return error as SlipwayError;
 }
