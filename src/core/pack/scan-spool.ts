@@ -199,7 +199,7 @@ export class SpoolReader {
     }
     const block = this.block;
     const at = this.at;
-    const wide = ((block[at] as number) & WIDE) !== 0;
+    const wide = this.isWide();
     const kind = (block[at] as number) & ~WIDE;
     const unit = wide ? 2 : 1;
     const encoding = wide ? 'utf16le' : 'latin1';
@@ -234,8 +234,13 @@ export class SpoolReader {
     return this.block.length - this.at >= bytes;
   }
 
+  /** True when the current record's path and link are stored as UTF-16 (see WIDE). */
+  private isWide(): boolean {
+    return ((this.block[this.at] as number) & WIDE) !== 0;
+  }
+
   private recordBytes(): number {
-    const unit = ((this.block[this.at] as number) & WIDE) !== 0 ? 2 : 1;
+    const unit = this.isWide() ? 2 : 1;
     return FIXED_BYTES + unit * (this.block.readUInt32LE(this.at + 21) + this.block.readUInt32LE(this.at + 25));
   }
 

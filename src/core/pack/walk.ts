@@ -50,13 +50,14 @@ const NOT_ASCII = /[\u0080-\uffff]/;
  * is not UTF-8 keeps its bytes, and the order is that of the bytes.
  */
 function readFolder(absolute: string): { names: string[]; children: Dirent<string | Buffer>[] } {
+  const path = fsPath(absolute) as string;
   try {
-    const children = readdirSync(fsPath(absolute) as string, { withFileTypes: true });
+    const children = readdirSync(path, { withFileTypes: true });
     if (!children.some((child) => NOT_ASCII.test(child.name))) {
       children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return { names: children.map((child) => child.name), children };
     }
-    const bytes = readdirSync(fsPath(absolute) as string, { withFileTypes: true, encoding: 'buffer' });
+    const bytes = readdirSync(path, { withFileTypes: true, encoding: 'buffer' });
     bytes.sort((a, b) => Buffer.compare(a.name, b.name));
     return { names: bytes.map((child) => decodeName(child.name)), children: bytes };
   } catch (error) {
