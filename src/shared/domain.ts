@@ -47,6 +47,36 @@ export interface Task {
   buildArgs?: Record<string, string>;
   target?: string;
   labels?: Record<string, string>;
+  /**
+   * Every tag the image gets, the first being its name (compose: `image:`, then `build.tags`). When absent
+   * the build picks its default tag.
+   */
+  tags?: string[];
+  /** The network RUN steps use (`build.network`, `--network`): a network name, `none` or `host`. */
+  network?: string;
+  /** Extra /etc/hosts entries for RUN steps, as `host:ip` (`build.extra_hosts`, `--add-host`). */
+  extraHosts?: string[];
+  /** Size of /dev/shm for RUN steps, in bytes (`build.shm_size`, `--shm-size`). */
+  shmSizeBytes?: number;
+  /** Images to use as cache sources (`build.cache_from`, `--cache-from`). */
+  cacheFrom?: string[];
+  /** Always try to pull newer base images (`build.pull`, `--pull`). */
+  pull?: boolean;
+  /** Build without the cache (`build.no_cache`, `--no-cache`). */
+  noCache?: boolean;
+  /** Target platforms, e.g. `linux/amd64` (`build.platforms`, `--platform`). */
+  platforms?: string[];
+  /** Build secrets: an id and where its value comes from (`build.secrets`, `--secret`). Values never stored. */
+  secrets?: { id: string; file?: string; env?: string }[];
+  /** SSH agent sockets or keys to forward (`build.ssh`, `--ssh`): `default` or an id with paths. */
+  ssh?: { id: string; paths: string[] }[];
+  /** Named extra contexts (`build.additional_contexts`): name -> absolute folder, image or URL. */
+  additionalContexts?: Record<string, string>;
+  /**
+   * A context the engine fetches itself (a git URL or a tarball URL), sent as the Docker `remote` build
+   * parameter; nothing is uploaded and contextPath is unused.
+   */
+  remoteContext?: string;
 }
 
 /** A compose service that is pulled, not built. */
