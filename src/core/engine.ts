@@ -17,9 +17,9 @@ import { BuildSession } from './builds/session';
 import { readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
-import { openProject } from './project/detect';
+import { noTasks, openProject } from './project/detect';
 import { listFolders } from './project/folders';
-import { loadRecentProjects, rememberProject } from './project/recent-projects';
+import { loadRecentProjects, optionsToOpenWith, rememberProject } from './project/recent-projects';
 import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
 import { fileSecretStore, type SecretStore } from './settings/secret-store';
@@ -207,8 +207,9 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       if (path) await copyLog(buildDir(this.options.dataDir, buildId), taskId, path);
       return { path, downloadUrl: null };
     },
-    'project.open': async ({ path }) => {
-      const project = await openProject(path);
+    'project.open': async ({ path, ...given }) => {
+      const options = await optionsToOpenWith(this.options.dataDir, path, given);
+      const project = await openProject(path, options, { allowNoTasks: true });
       this.projects.set(project.id, project);
       await rememberProject(this.options.dataDir, project).catch(() => undefined); // a recent list is not worth failing an open
       return project;
@@ -216,6 +217,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {
       const project = this.projects.get(projectId);
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
+      if (project.tasks.length === 0) throw noTasks(project.composeFile ?? project.path, project);
       const balena = await this.balenaSession(project, noCache, region);
       if (balena) return balena;
       const settings = await loadSettings(this.options.dataDir);

@@ -57,8 +57,20 @@ export const requests = {
   'app.info': request<{ version: string; dataDir: string; mode: 'electron' | 'browser' }>()(z.object({})),
   /** Live memory of the engine's process, shown beside the estimates. */
   'app.memory': request<{ rssBytes: number; heapUsedBytes: number }>()(z.object({})),
-  /** Opens a project folder the user chose (dialog or drop) and finds its tasks. */
-  'project.open': request<Project>()(z.object({ path: z.string().min(1).max(4096) })),
+  /**
+   * Opens a project folder the user chose (dialog or drop) and finds its tasks. The compose options are
+   * docker compose's own (-f, --profile, --env-file, --project-name); those not given are the ones last
+   * chosen for this folder, else compose's defaults. The choice is remembered per folder.
+   */
+  'project.open': request<Project>()(
+    z.object({
+      path: z.string().min(1).max(4096),
+      files: z.array(z.string().min(1).max(4096)).max(32).optional(),
+      profiles: z.array(z.string().min(1).max(256)).max(64).optional(),
+      envFile: z.string().min(1).max(4096).optional(),
+      projectName: z.string().min(1).max(256).optional(),
+    }),
+  ),
   /** Scans every task of an opened project: sizes, exact tar sizes, largest paths, estimates, warnings. */
   'project.inspect': request<{ tasks: TaskInspection[] }>()(z.object({ projectId: id })),
   /** Projects opened before, newest first. */

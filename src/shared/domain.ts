@@ -87,18 +87,79 @@ export interface ExternalService {
 
 export interface Project {
   id: string;
+  /** The folder that was opened. */
   path: string;
+  /** The compose project name (images are `<name>-<service>` unless `image:` says), or the folder's name. */
   name: string;
-  /** The compose file the tasks came from, or null for a lone Dockerfile. */
+  /** The first compose file the tasks came from, or null for a lone Dockerfile. */
   composeFile: string | null;
+  /** Active tasks only: services of inactive profiles are listed in compose.services, never built. */
   tasks: Task[];
   external: ExternalService[];
+  /** How the compose files were read; absent for a lone Dockerfile. */
+  compose?: ComposeReport;
+}
+
+/** The choices docker compose takes on its command line, for opening a compose project. */
+export interface ProjectOptions {
+  /** Compose files in merge order (-f), relative to the opened folder; default: compose's own choice. */
+  files?: string[];
+  /** Active profiles (--profile); default: COMPOSE_PROFILES. An empty list activates none. */
+  profiles?: string[];
+  /** The env file read instead of the project's .env (--env-file), relative to the opened folder. */
+  envFile?: string;
+  /** The project name (--project-name); default: COMPOSE_PROJECT_NAME, `name:`, the folder's name. */
+  projectName?: string;
+}
+
+/** A variable an env file set, as the project screen lists it. */
+export interface ComposeVariable {
+  name: string;
+  /** The file's value; `********` when the name looks secret (TOKEN, SECRET, PASSWORD, KEY). */
+  value: string;
+  masked: boolean;
+  /** The env file that set it. */
+  file: string;
+  /** The process environment sets it too, and wins. */
+  overridden: boolean;
+}
+
+/** What became of one compose service. */
+export interface ComposeService {
+  service: string;
+  /** built: a task; inactive: its profiles are off (never checked or packed); pulled: image only. */
+  state: 'built' | 'inactive' | 'pulled';
+  profiles: string[];
+  /** Build keys carried to the builder, and those refused with a warning. */
+  carried: string[];
+  refused: string[];
+  warnings: string[];
+}
+
+/** How a compose project was read: files, profiles, variables and what is worth a warning. */
+export interface ComposeReport {
+  /** Compose files in merge order (real paths). */
+  files: string[];
+  /** Where the file list came from. */
+  filesFrom: 'option' | 'COMPOSE_FILE' | 'default' | 'sub-folder';
+  /** The project directory: the first compose file's folder; relative paths start there. */
+  projectDir: string;
+  /** The options the project was opened with. */
+  options: ProjectOptions;
+  /** Every profile the services name, and whether it is active. */
+  profiles: { name: string; active: boolean }[];
+  services: ComposeService[];
+  variables: ComposeVariable[];
+  /** Project-wide warnings: unset variables, files found, what docker compose would do otherwise. */
+  warnings: string[];
 }
 
 export interface RecentProject {
   path: string;
   name: string;
   openedAt: string;
+  /** The compose options last chosen for it (profiles toggled in the window), used when it is opened again. */
+  options?: ProjectOptions;
 }
 
 /** A path and its size, for the largest files and folders of a context. */
@@ -129,6 +190,11 @@ export interface TaskInspection {
   warnings: string[];
   /** .dockerignore lines that would remove what dominates a large context. */
   suggestedIgnores: string[];
+  /** The builder whose ignore-file rule was applied, and the file it read (absolute; null: none). */
+  ignoreFlavour: 'classic' | 'buildkit' | 'podman';
+  ignoreFile: string | null;
+  /** The other builders that would read another ignore file, and which (null: none). */
+  otherIgnoreFiles: { flavour: 'classic' | 'buildkit' | 'podman'; file: string | null }[];
 }
 
 /** The latency of one endpoint, as probed. */

@@ -9,6 +9,7 @@ export const errorCodes = {
   E_CONTEXT_NOT_FOUND: 'A build context named by the project does not exist.',
   E_CONTEXT_OUTSIDE_PROJECT: 'A build context lies outside the project folder.',
   E_COMPOSE_INVALID: 'The compose file is malformed or describes a build Slipway cannot run.',
+  E_COMPOSE_VARIABLE: 'A variable the compose file requires (with :? or ?) is not set.',
   E_BUILDER_UNREACHABLE: 'The builder endpoint could not be reached.',
   E_BUILDER_REJECTED: 'The builder refused the request.',
   E_BUILDER_UNAUTHORIZED: 'The builder refused the credentials (HTTP 401 or 403).',

@@ -1,6 +1,6 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
 /** Debian's busybox-static: a static binary that runs in a FROM scratch image. */
@@ -17,5 +17,15 @@ export async function fixture(name: string, options: { busyboxIn?: string[] } = 
   const dir = await tempDir(`slipway-${name}-`);
   await cp(join(fixturesDir, name), dir.path, { recursive: true });
   for (const context of options.busyboxIn ?? ['.']) await cp(BUSYBOX, join(dir.path, context, 'busybox'));
+  return dir;
+}
+
+/** A temp folder holding the given files (path -> content), removed by cleanup(). */
+export async function folderWith(files: Record<string, string>, prefix = 'slipway-project-') {
+  const dir = await tempDir(prefix);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir.path, path)), { recursive: true });
+    await writeFile(join(dir.path, path), content);
+  }
   return dir;
 }

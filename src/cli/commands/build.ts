@@ -8,6 +8,7 @@ import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
+import { composeOptions, composeUsage, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
@@ -29,6 +30,7 @@ export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--reg
   --tag T               tag of the image ("-<service>" is added per task when there are several)
   --json                print one JSON event per line
   --data-dir DIR        where logs and history live (default: $XDG_DATA_HOME/slipway)
+${composeUsage}
   --balena ORG/FLEET    push to the balena builder instead:
 
 ${balenaUsage}`;
@@ -82,6 +84,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
       tag: { type: 'string' },
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      ...composeOptions,
     },
   });
   if (positionals.length !== 1) {
@@ -94,7 +97,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   const concurrency = positiveInt(values.concurrency, 'concurrency', 16);
   const silenceSeconds = positiveInt(values['silence-timeout'], 'silence-timeout', 7 * 24 * 3600);
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const project = await openProject(positionals[0] as string);
+  const project = await openProject(positionals[0] as string, projectOptionsFrom(values));
   const settings: Settings = await loadSettings(dataDir);
   const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
   const asked = values.region && values.region !== 'auto' ? values.region : null;

@@ -1,7 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
-import type { Build, BuilderTarget, BuildTask, ContextScan, Endpoint, Project, TaskState } from '../../shared/domain';
+import type {
+  Build,
+  BuilderTarget,
+  BuildTask,
+  ContextScan,
+  Endpoint,
+  Project,
+  Task,
+  TaskState,
+} from '../../shared/domain';
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
 import { BuilderRejection, transportError } from '../builders/docker';
 import { type Connection, connect } from '../builders/endpoint';
@@ -79,7 +88,10 @@ function imageName(text: string): string {
 }
 
 /** The tag of each task: the given tag for a lone task, "<repo>-<service>:<version>" for several. */
-function taskTag(project: Project, service: string, tag: string | null | undefined): string {
+function taskTag(project: Project, task: Task, tag: string | null | undefined): string {
+  const service = task.service;
+  // Without a tag given, a compose service is named as docker compose names it (`image:`, `<project>-<service>`).
+  if (!tag && task.tags?.[0]) return task.tags[0];
   if (project.tasks.length === 1) return tag || imageName(project.name);
   if (!tag) return `${imageName(project.name)}-${imageName(service)}`;
   const colon = tag.lastIndexOf(':');
@@ -160,7 +172,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       tasks: options.project.tasks.map((task) => ({
         task: options.buildArgs ? { ...task, buildArgs: { ...task.buildArgs, ...options.buildArgs } } : task,
         state: { phase: 'queued' },
-        tag: taskTag(options.project, task.service, options.tag),
+        tag: taskTag(options.project, task, options.tag),
         scan: null,
         logLines: 0,
         region: this.regions[0] as string,

@@ -1,6 +1,7 @@
 import type { Project, SizedPath, Task, TaskInspection } from '../../shared/domain';
 import { formatBytes } from '../../shared/format';
 import { DEFAULT_MAX_LINE_BYTES } from '../logs/line-splitter';
+import { chooseIgnoreFile, type IgnoreFlavour } from '../project/ignore';
 import { PACK_MEMORY_BYTES } from './pack';
 import { planContext } from './plan';
 import { scanContext } from './scan';
@@ -92,9 +93,25 @@ function dominantFolders(folders: SizedPath[], totalBytes: number): SizedPath[] 
   );
 }
 
-/** Scans one task's context: sizes, exact tar size, largest paths, memory estimate, warnings. */
-export async function inspectTask(task: Task): Promise<TaskInspection> {
-  const plan = await planContext(task);
+const FLAVOURS: IgnoreFlavour[] = ['classic', 'buildkit', 'podman'];
+
+/**
+ * Scans one task's context as a builder of `flavour` would have it sent: sizes, exact tar size,
+ * largest paths, memory estimate, warnings, and the ignore file other builders would read instead.
+ */
+export async function inspectTask(task: Task, flavour: IgnoreFlavour = 'classic'): Promise<TaskInspection> {
+  if (task.remoteContext !== undefined) return remoteInspection(task, flavour);
+  const plan = await planContext(task, flavour);
+  const otherIgnoreFiles: TaskInspection['otherIgnoreFiles'] = [];
+  if (task.remoteContext === undefined) {
+    const dockerfilePath =
+      task.dockerfileInline !== undefined ? null : (task.dockerfileOutside ?? `${task.contextPath}/${task.dockerfile}`);
+    for (const other of FLAVOURS) {
+      if (other === flavour) continue;
+      const file = (await chooseIgnoreFile(task.contextPath, dockerfilePath, other)).path;
+      if (file !== plan.ignoreFile) otherIgnoreFiles.push({ flavour: other, file });
+    }
+  }
   const { largestFiles, largestFolders, ...scan } = await scanContext(plan);
   const warnings: string[] = [];
   const suggestedIgnores: string[] = [];
@@ -138,12 +155,31 @@ export async function inspectTask(task: Task): Promise<TaskInspection> {
     memoryEstimateBytes: TASK_MEMORY_BYTES,
     warnings,
     suggestedIgnores,
+    ignoreFlavour: flavour,
+    ignoreFile: plan.ignoreFile,
+    otherIgnoreFiles,
+  };
+}
+
+/** A context the engine fetches itself: nothing is scanned or uploaded. */
+function remoteInspection(task: Task, flavour: IgnoreFlavour): TaskInspection {
+  return {
+    taskId: task.id,
+    scan: { files: 0, bytes: 0, tarBytes: 0, skipped: [] },
+    largestFiles: [],
+    largestFolders: [],
+    memoryEstimateBytes: 0,
+    warnings: [`The context of ${task.service} is ${task.remoteContext}: the engine fetches it, nothing is uploaded.`],
+    suggestedIgnores: [],
+    ignoreFlavour: flavour,
+    ignoreFile: null,
+    otherIgnoreFiles: [],
   };
 }
 
 /** Inspects every task of a project, one after the other (the scans share the disk). */
-export async function inspectProject(project: Project): Promise<TaskInspection[]> {
+export async function inspectProject(project: Project, flavour: IgnoreFlavour = 'classic'): Promise<TaskInspection[]> {
   const inspections: TaskInspection[] = [];
-  for (const task of project.tasks) inspections.push(await inspectTask(task));
+  for (const task of project.tasks) inspections.push(await inspectTask(task, flavour));
   return inspections;
 }

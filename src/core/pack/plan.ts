@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { type IgnoreRule, ignoreRuleFromSource, ignoreRuleFromText, readDockerignore } from '../project/ignore';
+import {
+  chooseIgnoreFile,
+  type IgnoreFlavour,
+  type IgnoreRule,
+  ignoreRuleFromSource,
+  ignoreRuleFromText,
+} from '../project/ignore';
 
 /** An entry the packer writes after the walk, from memory (a Dockerfile of a few KiB and a .dockerignore). */
 export interface AppendedEntry {
@@ -21,21 +27,32 @@ export interface ContextPlan {
   dockerfile: string;
   /** Entries written after the walk. */
   appended: AppendedEntry[];
+  /** The ignore file the rule was read from (absolute), or null when the context has none. */
+  ignoreFile: string | null;
 }
 
 /** A Dockerfile is text; anything bigger than this is a mistake (and it is held in memory). */
 const MAX_DOCKERFILE_BYTES = 1 << 20;
 
 /**
- * Plans a task's context the way the docker CLI sends it. A Dockerfile outside the context (or inline)
- * goes in as ".dockerfile.<20 hex>", and the .dockerignore sent gains that name, so the build cannot
- * COPY it (the CLI's AddDockerfileToBuildContext).
+ * Plans a task's context the way the docker CLI sends it, with the ignore file the builder of
+ * `flavour` reads (see chooseIgnoreFile). A Dockerfile outside the context (or inline) goes in as
+ * ".dockerfile.<20 hex>", and the .dockerignore sent gains that name, so the build cannot COPY it (the
+ * CLI's AddDockerfileToBuildContext).
  */
-export async function planContext(task: Task): Promise<ContextPlan> {
+export async function planContext(task: Task, flavour: IgnoreFlavour = 'classic'): Promise<ContextPlan> {
   const root = task.contextPath;
-  const text = await readDockerignore(root);
+  const dockerfilePath =
+    task.dockerfileInline !== undefined ? null : (task.dockerfileOutside ?? resolve(root, task.dockerfile));
+  const { path: ignoreFile, text } = await chooseIgnoreFile(root, dockerfilePath, flavour);
   if (task.dockerfileOutside === undefined && task.dockerfileInline === undefined) {
-    return { root, ignore: ignoreRuleFromText(text, task.dockerfile), dockerfile: task.dockerfile, appended: [] };
+    return {
+      root,
+      ignore: ignoreRuleFromText(text, task.dockerfile),
+      dockerfile: task.dockerfile,
+      appended: [],
+      ignoreFile,
+    };
   }
   let content: Buffer;
   if (task.dockerfileInline !== undefined) {
@@ -77,6 +94,7 @@ export async function planContext(task: Task): Promise<ContextPlan> {
     root,
     ignore,
     dockerfile: name,
+    ignoreFile,
     appended: [
       { name, content, mode: 0o600, mtime: now },
       { name: '.dockerignore', content: Buffer.from(ignoreText), mode: ignoreMode, mtime: ignoreMtime },
@@ -86,5 +104,5 @@ export async function planContext(task: Task): Promise<ContextPlan> {
 
 /** A plan for a bare folder and .dockerignore text, for tools and tests that have no Task. */
 export function planFromText(root: string, ignoreText: string, dockerfile = 'Dockerfile'): ContextPlan {
-  return { root, ignore: ignoreRuleFromText(ignoreText, dockerfile), dockerfile, appended: [] };
+  return { root, ignore: ignoreRuleFromText(ignoreText, dockerfile), dockerfile, appended: [], ignoreFile: null };
 }

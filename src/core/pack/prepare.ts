@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Task } from '../../shared/domain';
+import type { IgnoreFlavour } from '../project/ignore';
 import { type ContextPlan, planContext } from './plan';
 import { ReadAhead } from './read-ahead-host';
 import { type ScanRun, startScan } from './scan';
@@ -16,11 +17,11 @@ export interface PreparedContext {
 }
 
 /**
- * Plans a task's context, and starts its scan with a spool (see startScan) and a read-ahead of it: a
+ * Plans a task's context (with the ignore file of the builder's `flavour`), and starts its scan with a spool (see startScan) and a read-ahead of it: a
  * worker takes most of 0.1 s to start, which a small build would otherwise wait for when it packs.
  */
-export async function prepareContext(task: Task): Promise<PreparedContext> {
-  const plan = await planContext(task);
+export async function prepareContext(task: Task, flavour: IgnoreFlavour = 'classic'): Promise<PreparedContext> {
+  const plan = await planContext(task, flavour);
   const scan = await startScan(plan, { spool: true });
   try {
     return { plan, scan, readAhead: new ReadAhead(resolve(plan.root), scan.spool as ScanSpool) };

@@ -64,17 +64,55 @@ export async function loadIgnoreRule(contextPath: string, dockerfile: string | n
 
 /** The text of a context's .dockerignore, or '' when it has none. */
 export async function readDockerignore(contextPath: string): Promise<string> {
-  const path = join(contextPath, '.dockerignore');
+  return (await readIgnoreText(join(contextPath, '.dockerignore'))) ?? '';
+}
+
+/** The text of an ignore file, or null when there is none. */
+async function readIgnoreText(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return '';
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw new SlipwayError('E_CONTEXT_UNREADABLE', `Cannot read ${path}: ${code}`, {
       hint: 'Fix its permissions.',
       cause: error,
     });
   }
+}
+
+/**
+ * Which builder reads the ignore file: the docker CLI's classic builder, BuildKit (buildx), or Podman
+ * (buildah). They differ only in which file they read, not in how its patterns match.
+ */
+export type IgnoreFlavour = 'classic' | 'buildkit' | 'podman';
+
+/** The ignore file a builder would read for a context: its path (null when none) and text. */
+export interface ChosenIgnoreFile {
+  path: string | null;
+  text: string;
+}
+
+/**
+ * Chooses the ignore file as the builder does. classic: `<context>/.dockerignore`. buildkit: the
+ * Dockerfile's own `<Dockerfile>.dockerignore` beside it wins over the context's `.dockerignore` (as
+ * buildx does). podman: `<context>/.containerignore`, else `.dockerignore` (buildah's
+ * ParseDockerignore, the rule of Podman 4's Docker API). `dockerfilePath` is the Dockerfile's absolute
+ * path, or null for an inline one.
+ */
+export async function chooseIgnoreFile(
+  contextPath: string,
+  dockerfilePath: string | null,
+  flavour: IgnoreFlavour,
+): Promise<ChosenIgnoreFile> {
+  const candidates = [join(contextPath, '.dockerignore')];
+  if (flavour === 'buildkit' && dockerfilePath) candidates.unshift(`${dockerfilePath}.dockerignore`);
+  if (flavour === 'podman') candidates.unshift(join(contextPath, '.containerignore'));
+  for (const path of candidates) {
+    const text = await readIgnoreText(path);
+    if (text !== null) return { path, text };
+  }
+  return { path: null, text: '' };
 }
 
 /**
