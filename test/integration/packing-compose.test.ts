@@ -1,27 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
-import { engineUrl } from '../support/engine';
+import { engineUrl, imageLabels as labelsOn } from '../support/engine';
 import { fixture, tempDir } from '../support/fixtures';
 
 const url = engineUrl();
-
-async function imageLabels(tag: string): Promise<Record<string, string> | null> {
-  const dispatcher = new Agent({ connect: { socketPath: url.replace('unix://', '') } });
-  try {
-    const response = await request(`http://localhost/images/${encodeURIComponent(tag)}/json`, { dispatcher });
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      return null;
-    }
-    const image = (await response.body.json()) as { Config?: { Labels?: Record<string, string> | null } };
-    return image.Config?.Labels ?? {};
-  } finally {
-    await dispatcher.close();
-  }
-}
+const imageLabels = (tag: string) => labelsOn(url, tag);
 
 describe.skipIf(!url)('a multi-service compose project on a real engine', () => {
   let data: Awaited<ReturnType<typeof tempDir>>;

@@ -19,3 +19,19 @@ export async function imageExists(url: string, tag: string): Promise<boolean> {
     await dispatcher.close();
   }
 }
+
+/** The labels of the image under a tag on the engine at a unix:// URL (Config.Labels), or null without one. */
+export async function imageLabels(url: string, tag: string): Promise<Record<string, string> | null> {
+  const dispatcher = new Agent({ connect: { socketPath: url.replace('unix://', '') } });
+  try {
+    const response = await request(`http://localhost/images/${encodeURIComponent(tag)}/json`, { dispatcher });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      return null;
+    }
+    const image = (await response.body.json()) as { Config?: { Labels?: Record<string, string> | null } };
+    return image.Config?.Labels ?? {};
+  } finally {
+    await dispatcher.close();
+  }
+}
