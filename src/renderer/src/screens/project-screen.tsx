@@ -3,6 +3,7 @@ import { RegionList } from '../components/region-list';
 import { TaskTable } from '../components/task-table';
 import { formatBytes } from '../format';
 import { startBuild, useStore } from '../store/store';
+import { ComposePanel } from './compose-panel';
 import './project-screen.css';
 
 export function ProjectScreen() {
@@ -24,7 +25,9 @@ export function ProjectScreen() {
           <p className="mono muted">{project.path}</p>
           <p className="muted">
             {project.tasks.length} {project.tasks.length === 1 ? 'task' : 'tasks'}
-            {project.composeFile ? ` from ${project.composeFile}` : ' from its Dockerfile'}
+            {project.compose
+              ? ` from ${project.compose.files.length} compose ${project.compose.files.length === 1 ? 'file' : 'files'}`
+              : ' from its Dockerfile'}
             {project.external.length > 0 ? ` · ${project.external.length} pulled, not built` : ''}
             {totalTarBytes !== null ? ` · ${formatBytes(totalTarBytes)} to upload` : ''}
           </p>
@@ -43,6 +46,7 @@ export function ProjectScreen() {
           </p>
         ) : null}
       </section>
+      <ComposePanel project={project} />
       <div className="project-columns">
         <section className="card">
           <h2>Builder</h2>

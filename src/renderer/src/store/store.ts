@@ -191,10 +191,11 @@ export async function loadRecent(): Promise<void> {
   }
 }
 
-export async function openProject(path: string): Promise<void> {
+/** Opens a folder; compose options not given are the ones last chosen for it (the engine remembers them). */
+export async function openProject(path: string, options: { profiles?: string[] } = {}): Promise<void> {
   set({ opening: true });
   try {
-    const project = await slipway['project.open']({ path });
+    const project = await slipway['project.open']({ path, ...options });
     sessionStorage.setItem('slipway.projectPath', project.path);
     set({ project, inspections: null, inspectFailure: null, screen: 'project' });
     if (location.hash !== '#/project') location.hash = '#/project';
@@ -207,12 +208,21 @@ export async function openProject(path: string): Promise<void> {
   }
 }
 
+/** Opens the shown project again with these profiles active (a toggle of the project screen). */
+export async function reopenWithProfiles(profiles: string[]): Promise<void> {
+  const project = get().project;
+  if (project) await openProject(project.path, { profiles });
+}
+
 export async function inspectProject(projectId: string): Promise<void> {
+  const opened = get().project;
   try {
     const { tasks } = await slipway['project.inspect']({ projectId });
+    // A project re-opened meanwhile (a profile toggled) has its own inspection coming.
+    if (get().project !== opened) return;
     set({ inspections: Object.fromEntries(tasks.map((task) => [task.taskId, task])), inspectFailure: null });
   } catch (error) {
-    set({ inspectFailure: failure(error) });
+    if (get().project === opened) set({ inspectFailure: failure(error) });
   }
 }
 
