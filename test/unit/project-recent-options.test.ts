@@ -1,0 +1,48 @@
+import { writeFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  loadRecentProjects,
+  optionsToOpenWith,
+  recentProjectsPath,
+  rememberProject,
+} from '../../src/core/project/recent-projects';
+import { tempDir } from '../support/fixtures';
+
+let cleanup: (() => Promise<void>) | null = null;
+afterEach(async () => {
+  await cleanup?.();
+  cleanup = null;
+});
+
+async function dataDir(): Promise<string> {
+  const dir = await tempDir('slipway-recent-');
+  cleanup = dir.cleanup;
+  return dir.path;
+}
+
+describe('the compose options remembered per project', () => {
+  it('opens a folder again with the options last chosen for it, each option given winning', async () => {
+    const data = await dataDir();
+    await rememberProject(data, {
+      path: '/p',
+      name: 'p',
+      compose: { options: { profiles: ['debug'], envFile: 'x.env' } },
+    });
+    expect(await optionsToOpenWith(data, '/p', {})).toEqual({ profiles: ['debug'], envFile: 'x.env' });
+    expect(await optionsToOpenWith(data, '/p', { profiles: [] })).toEqual({ profiles: [], envFile: 'x.env' });
+    expect(await optionsToOpenWith(data, '/other', {})).toEqual({});
+  });
+
+  it('keeps no options for a project opened with the defaults, and drops malformed saved ones', async () => {
+    const data = await dataDir();
+    await rememberProject(data, { path: '/plain', name: 'plain', compose: { options: {} } });
+    expect((await loadRecentProjects(data))[0]).not.toHaveProperty('options');
+    await writeFile(
+      recentProjectsPath(data),
+      JSON.stringify([
+        { path: '/p', name: 'p', openedAt: 'x', options: { profiles: [1, 2], files: ['a.yml'], envFile: 3 } },
+      ]),
+    );
+    expect((await loadRecentProjects(data))[0]?.options).toEqual({ files: ['a.yml'] });
+  });
+});
