@@ -1,5 +1,5 @@
 import { symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openProject } from '../../src/core/project/detect';
 import type { ProjectOptions, Task } from '../../src/shared/domain';
@@ -273,7 +273,8 @@ describe('include', () => {
       'worker/Dockerfile': DOCKERFILE,
     });
     const root = await folder({
-      'compose.yaml': `include:\n  - ${libDir}/compose.yaml\nservices:\n  web:\n    build: .\n`,
+      // Relative to the including file: the two temp folders are siblings.
+      'compose.yaml': `include:\n  - ../${basename(libDir)}/compose.yaml\nservices:\n  web:\n    build: .\n`,
       Dockerfile: DOCKERFILE,
     });
     const project = await open(root, {}, { WORKER_TAG: 'from-env' });
