@@ -2,7 +2,7 @@ import { relative, resolve, sep } from 'node:path';
 import type { Task } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { keyValueMap } from './compose-merge';
-import { isRemoteContext } from './compose-model';
+import { isLocalPath, isRemoteContext } from './compose-model';
 import { invalid, isPlain, type Plain } from './compose-yaml';
 import type { Lookup } from './interpolate';
 import { isInside, kindOf, resolveSentFolder } from './paths';
@@ -255,7 +255,7 @@ async function additionalContexts(value: unknown, at: string, info: BuildInfo): 
   const result: Record<string, string> = {};
   for (const [name, given] of Object.entries(keyValues(value, at, info.file))) {
     if (given === null) throw invalid(info.file, `${at}.${name} has no value`);
-    if (isRemoteContext(given) || /^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+    if (!isLocalPath(given)) {
       result[name] = given;
       continue;
     }

@@ -33,6 +33,11 @@ export function isRemoteContext(text: string): boolean {
   return /^(https?|git|ssh):\/\//i.test(text) || text.startsWith('git@') || text.startsWith('github.com/');
 }
 
+/** Whether a context value names a local folder, not a URL or a `type://` context (docker-image://...). */
+export function isLocalPath(text: string): boolean {
+  return !isRemoteContext(text) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+}
+
 /** Applies `change` under a `!override` tag as well as to a plain value. */
 function underTag(value: unknown, change: (value: unknown) => unknown): unknown {
   return value instanceof OverrideValue ? new OverrideValue(change(value.value)) : change(value);
@@ -45,10 +50,7 @@ function underTag(value: unknown, change: (value: unknown) => unknown): unknown 
  */
 function absolutizeService(definition: Plain, base: string, fillContext: boolean): Plain {
   const result: Plain = { ...definition };
-  const local = (text: unknown) =>
-    typeof text === 'string' && !isRemoteContext(text) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text)
-      ? absoluteFrom(base, text)
-      : text;
+  const local = (text: unknown) => (typeof text === 'string' && isLocalPath(text) ? absoluteFrom(base, text) : text);
   if (result.build !== undefined) {
     result.build = underTag(result.build, (build) => {
       if (typeof build === 'string') return local(build);
