@@ -105,25 +105,47 @@ export async function chooseComposeFiles(
   return { files: await real(files, 'the folder'), source: 'default', warnings };
 }
 
+/** Folders listed at most while looking for a nested compose file: a home folder must not take long. */
+const MAX_SEARCHED_FOLDERS = 2000;
+
 /**
  * Compose files in the sub-folders of a folder (two levels deep, hidden and dependency folders
- * skipped), for a folder opened one level too high (the compose file lives in docker/).
+ * skipped), for a folder opened one level too high (the compose file lives in docker/). Each folder is
+ * listed once, the folders of one level at once.
  */
-export async function findNestedComposeFiles(folder: string, depth = SEARCH_DEPTH): Promise<string[]> {
-  if (depth === 0) return [];
-  let entries: Dirent[];
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch {
-    return [];
-  }
+export async function findNestedComposeFiles(folder: string): Promise<string[]> {
+  const list = async (path: string): Promise<Dirent[]> => {
+    try {
+      return await readdir(path, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+  };
+  const subFolders = (path: string, entries: Dirent[]) =>
+    entries
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !SKIPPED_FOLDERS.has(entry.name))
+      .map((entry) => join(path, entry.name))
+      .sort();
   const found: string[] = [];
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!entry.isDirectory() || entry.name.startsWith('.') || SKIPPED_FOLDERS.has(entry.name)) continue;
-    const sub = join(folder, entry.name);
-    const file = await findComposeFile(sub);
-    if (file) found.push(file);
-    else found.push(...(await findNestedComposeFiles(sub, depth - 1)));
+  let level = subFolders(folder, await list(folder));
+  let listed = 0;
+  for (let depth = 0; depth < SEARCH_DEPTH && level.length > 0 && listed < MAX_SEARCHED_FOLDERS; depth++) {
+    level = level.slice(0, MAX_SEARCHED_FOLDERS - listed);
+    listed += level.length;
+    const listings: Dirent[][] = [];
+    // A few dozen at once: enough to hide the disk's latency, far from the process's limit on open files.
+    for (let start = 0; start < level.length; start += 32) {
+      listings.push(...(await Promise.all(level.slice(start, start + 32).map(list))));
+    }
+    const next: string[] = [];
+    for (const [index, entries] of listings.entries()) {
+      const path = level[index] as string;
+      const names = new Set(entries.filter((entry) => !entry.isDirectory()).map((entry) => entry.name));
+      const name = COMPOSE_FILE_NAMES.find((candidate) => names.has(candidate));
+      if (name) found.push(join(path, name));
+      else next.push(...subFolders(path, entries));
+    }
+    level = next;
   }
-  return found;
+  return found.sort();
 }
