@@ -52,6 +52,18 @@ const target = z.object({
     .optional(),
 });
 
+/**
+ * A file of an opened project named by the window: relative, never leaving the folder (an env file's
+ * values are shown in the window, so the window must not name one elsewhere).
+ */
+const projectFile = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((path) => !path.startsWith('/') && !path.split(/[\\/]/).includes('..'), {
+    message: 'must be a path inside the project folder',
+  });
+
 export const requests = {
   /** Facts about the running engine, for the window's title bar and about box. */
   'app.info': request<{ version: string; dataDir: string; mode: 'electron' | 'browser' }>()(z.object({})),
@@ -65,9 +77,9 @@ export const requests = {
   'project.open': request<Project>()(
     z.object({
       path: z.string().min(1).max(4096),
-      files: z.array(z.string().min(1).max(4096)).max(32).optional(),
+      files: z.array(projectFile).max(32).optional(),
       profiles: z.array(z.string().min(1).max(256)).max(64).optional(),
-      envFile: z.string().min(1).max(4096).optional(),
+      envFile: projectFile.optional(),
       projectName: z.string().min(1).max(256).optional(),
     }),
   ),

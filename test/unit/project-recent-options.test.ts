@@ -1,12 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/core/engine';
 import {
   loadRecentProjects,
   optionsToOpenWith,
   recentProjectsPath,
   rememberProject,
 } from '../../src/core/project/recent-projects';
-import { tempDir } from '../support/fixtures';
+import { folderWith, tempDir } from '../support/fixtures';
 
 let cleanup: (() => Promise<void>) | null = null;
 afterEach(async () => {
@@ -44,5 +45,34 @@ describe('the compose options remembered per project', () => {
       ]),
     );
     expect((await loadRecentProjects(data))[0]?.options).toEqual({ files: ['a.yml'] });
+  });
+});
+
+describe('project.open with compose options, over the contract', () => {
+  it('opens with the profiles given, remembers them, and refuses a file outside the folder', async () => {
+    const data = await dataDir();
+    const project = await folderWith({
+      'compose.yaml': 'services:\n  web:\n    build: .\n  tool:\n    build: .\n    profiles: [tools]\n',
+      Dockerfile: 'FROM scratch\n',
+      'prod.env': 'A=1\n',
+    });
+    try {
+      const engine = new Engine({ dataDir: data, mode: 'browser', version: 'test' });
+      const opened = await engine.call('project.open', {
+        path: project.path,
+        profiles: ['tools'],
+        envFile: 'prod.env',
+      });
+      expect(opened.tasks.map((task) => task.service)).toEqual(['web', 'tool']);
+      const again = await engine.call('project.open', { path: project.path });
+      expect(again.compose?.options).toEqual({ profiles: ['tools'], envFile: 'prod.env' });
+      for (const outside of [{ envFile: '../secrets.env' }, { envFile: '/etc/passwd' }, { files: ['a/../../x.yml'] }]) {
+        await expect(engine.call('project.open', { path: project.path, ...outside })).rejects.toMatchObject({
+          code: 'E_BAD_INPUT',
+        });
+      }
+    } finally {
+      await project.cleanup();
+    }
   });
 });
