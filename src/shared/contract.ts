@@ -56,7 +56,7 @@ const target = z.object({
  * A file of an opened project named by the window: relative, never leaving the folder (an env file's
  * values are shown in the window, so the window must not name one elsewhere).
  */
-const projectFile = z
+export const projectFile = z
   .string()
   .min(1)
   .max(4096)

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { projectFile } from '../../shared/contract';
 import type { Project, ProjectOptions, RecentProject } from '../../shared/domain';
 
 /** The Start screen shows a short list; older entries fall off. */
@@ -34,11 +35,13 @@ function savedOptions(value: unknown): ProjectOptions | undefined {
   const list = (items: unknown) =>
     Array.isArray(items) && items.every((item) => typeof item === 'string') ? (items as string[]) : undefined;
   const options: ProjectOptions = {};
+  // Files as the contract takes them from the window: inside the folder, whoever wrote the list.
+  const inside = (path: unknown) => projectFile.safeParse(path).success;
   const files = list(saved.files);
   const profiles = list(saved.profiles);
-  if (files) options.files = files;
+  if (files?.every(inside)) options.files = files;
   if (profiles) options.profiles = profiles;
-  if (typeof saved.envFile === 'string') options.envFile = saved.envFile;
+  if (inside(saved.envFile)) options.envFile = saved.envFile as string;
   if (typeof saved.projectName === 'string') options.projectName = saved.projectName;
   return options;
 }
