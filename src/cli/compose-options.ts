@@ -1,4 +1,5 @@
-import type { ProjectOptions } from '../shared/domain';
+import type { Project, ProjectOptions } from '../shared/domain';
+import type { Output } from './output';
 
 /** The compose options `inspect` and `build` take, as docker compose spells them. */
 export const composeOptions = {
@@ -27,4 +28,20 @@ export function projectOptionsFrom(values: {
   if (values['env-file'] !== undefined) options.envFile = values['env-file'];
   if (values['project-name'] !== undefined) options.projectName = values['project-name'];
   return options;
+}
+
+/**
+ * Says on stderr, before anything is built, what the compose files made Slipway do otherwise than
+ * written: unset variables, refused build keys, inactive services, files found in a sub-folder.
+ */
+export function printComposeWarnings(project: Project, output: Output): void {
+  const compose = project.compose;
+  if (!compose) return;
+  for (const warning of compose.warnings) output.err(`warning: ${warning}`);
+  for (const service of compose.services) {
+    for (const warning of service.warnings) output.err(`warning: ${warning}`);
+    if (service.state === 'inactive') {
+      output.err(`[${service.service}] not built: its profiles (${service.profiles.join(', ')}) are not active`);
+    }
+  }
 }

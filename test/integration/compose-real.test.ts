@@ -42,6 +42,8 @@ describe.skipIf(!url)('a compose project read as docker compose reads it, built 
     const run = await runCli(['build', folder, '--builder', url, '--data-dir', data.path], { env });
     expect(run.stderr).not.toContain('failed');
     expect(run.code).toBe(0);
+    // Said before building: the profiled service is left out.
+    expect(run.stderr).toContain('[tool] not built: its profiles (tools) are not active');
 
     expect(await imageLabels(url, 'slipway-test/real-web:1')).toMatchObject({
       'org.slipway.greeting': 'hello from .env',
@@ -86,6 +88,17 @@ describe('inspect on compose files it cannot build as written', () => {
       expect(json.stdout).not.toContain('abc');
       const text = await runCli(['inspect', dir.path]);
       expect(text.stdout).toContain('warning: service "web": build.privileged is not carried');
+      const build = await runCli([
+        'build',
+        dir.path,
+        '--builder',
+        'unix:///nonexistent.sock',
+        '--data-dir',
+        join(dir.path, 'data'),
+      ]);
+      // The refusal is said before the build is tried (here it cannot reach a builder).
+      expect(build.stderr.indexOf('build.privileged is not carried')).toBeGreaterThanOrEqual(0);
+      expect(build.stderr.indexOf('build.privileged')).toBeLessThan(build.stderr.indexOf('E_BUILDER_UNREACHABLE'));
     } finally {
       await dir.cleanup();
     }

@@ -8,7 +8,7 @@ import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
-import { composeOptions, composeUsage, projectOptionsFrom } from '../compose-options';
+import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
@@ -98,6 +98,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   const silenceSeconds = positiveInt(values['silence-timeout'], 'silence-timeout', 7 * 24 * 3600);
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const project = await openProject(positionals[0] as string, projectOptionsFrom(values));
+  printComposeWarnings(project, output);
   const settings: Settings = await loadSettings(dataDir);
   const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
   const asked = values.region && values.region !== 'auto' ? values.region : null;
