@@ -69,6 +69,11 @@ describe.skipIf(!url)('a compose project read as docker compose reads it, built 
   });
 });
 
+/** `slipway build` against a builder nobody answers at: what it says before it tries to build. */
+function buildWithoutBuilder(folder: string) {
+  return runCli(['build', folder, '--builder', 'unix:///nonexistent.sock', '--data-dir', join(folder, 'data')]);
+}
+
 describe('inspect on compose files it cannot build as written', () => {
   it('prints a warning naming a build key it cannot carry and its service, in --json too', async () => {
     const dir = await folderWith({
@@ -88,14 +93,7 @@ describe('inspect on compose files it cannot build as written', () => {
       expect(json.stdout).not.toContain('abc');
       const text = await runCli(['inspect', dir.path]);
       expect(text.stdout).toContain('warning: service "web": build.privileged is not carried');
-      const build = await runCli([
-        'build',
-        dir.path,
-        '--builder',
-        'unix:///nonexistent.sock',
-        '--data-dir',
-        join(dir.path, 'data'),
-      ]);
+      const build = await buildWithoutBuilder(dir.path);
       // The refusal is said before the build is tried (here it cannot reach a builder).
       expect(build.stderr.indexOf('build.privileged is not carried')).toBeGreaterThanOrEqual(0);
       expect(build.stderr.indexOf('build.privileged')).toBeLessThan(build.stderr.indexOf('E_BUILDER_UNREACHABLE'));
@@ -109,14 +107,7 @@ describe('inspect on compose files it cannot build as written', () => {
     const dir = await folderWith({ 'compose.yaml': 'services:\n  app:\n    build: ./link\n' });
     try {
       await symlink(outside.path, join(dir.path, 'link'));
-      const run = await runCli([
-        'build',
-        dir.path,
-        '--builder',
-        'unix:///nonexistent.sock',
-        '--data-dir',
-        join(dir.path, 'data'),
-      ]);
+      const run = await buildWithoutBuilder(dir.path);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('E_CONTEXT_OUTSIDE_PROJECT');
       expect(run.stderr).toContain(join(dir.path, 'link'));
