@@ -87,10 +87,12 @@ function imageName(text: string): string {
   );
 }
 
-/** The tag of each task: the given tag for a lone task, "<repo>-<service>:<version>" for several. */
+/**
+ * The tag of each task: the given tag for a lone task, "<repo>-<service>:<version>" for several; without
+ * one, the task's own first tag (compose's `image:` or `<project>-<service>`), else the project's name.
+ */
 function taskTag(project: Project, task: Task, tag: string | null | undefined): string {
   const service = task.service;
-  // Without a tag given, a compose service is named as docker compose names it (`image:`, `<project>-<service>`).
   if (!tag && task.tags?.[0]) return task.tags[0];
   if (project.tasks.length === 1) return tag || imageName(project.name);
   if (!tag) return `${imageName(project.name)}-${imageName(service)}`;

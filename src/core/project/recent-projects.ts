@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { projectFile } from '../../shared/contract';
 import type { Project, ProjectOptions, RecentProject } from '../../shared/domain';
 
@@ -51,7 +51,8 @@ function savedOptions(value: unknown): ProjectOptions | undefined {
  * chosen for the folder (a profile toggled in the window), else compose's default.
  */
 export async function optionsToOpenWith(dataDir: string, path: string, given: ProjectOptions): Promise<ProjectOptions> {
-  const remembered = (await loadRecentProjects(dataDir)).find((entry) => entry.path === path)?.options ?? {};
+  const folder = resolve(path);
+  const remembered = (await loadRecentProjects(dataDir)).find((entry) => entry.path === folder)?.options ?? {};
   const options: ProjectOptions = { ...remembered };
   for (const [key, value] of Object.entries(given) as [keyof ProjectOptions, never][]) {
     if (value !== undefined) options[key] = value;
