@@ -8,6 +8,7 @@ import {
 } from '../shared/contract';
 import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
+import { withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
 import { balenaSessionFor } from './builds/balena-start';
@@ -212,7 +213,8 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const project = await openProject(path, options, { allowNoTasks: true });
       this.projects.set(project.id, project);
       await rememberProject(this.options.dataDir, project).catch(() => undefined); // a recent list is not worth failing an open
-      return project;
+      // The engine keeps the values it builds with; the window only shows them.
+      return withMaskedArgs(project);
     },
     'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {
       const project = this.projects.get(projectId);

@@ -1,3 +1,5 @@
+import type { Project } from './domain';
+
 /** Names whose values are credentials by convention: shown masked, never printed whole. */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL/i;
 
@@ -14,4 +16,14 @@ export function maskSecretValues(values: Record<string, string>): Record<string,
   const masked: Record<string, string> = {};
   for (const [name, value] of Object.entries(values)) masked[name] = isSecretName(name) ? MASKED_VALUE : value;
   return masked;
+}
+
+/** A project as shown outside the engine (the window, inspect --json): build-arg values of secret-looking names masked. */
+export function withMaskedArgs(project: Project): Project {
+  return {
+    ...project,
+    tasks: project.tasks.map((task) =>
+      task.buildArgs ? { ...task, buildArgs: maskSecretValues(task.buildArgs) } : task,
+    ),
+  };
 }

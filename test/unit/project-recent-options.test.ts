@@ -49,10 +49,11 @@ describe('the compose options remembered per project', () => {
 });
 
 describe('project.open with compose options, over the contract', () => {
-  it('opens with the profiles given, remembers them, and refuses a file outside the folder', async () => {
+  it('opens with the profiles given, remembers them, masks secret args, and refuses a file outside the folder', async () => {
     const data = await dataDir();
     const project = await folderWith({
-      'compose.yaml': 'services:\n  web:\n    build: .\n  tool:\n    build: .\n    profiles: [tools]\n',
+      'compose.yaml':
+        'services:\n  web:\n    build:\n      context: .\n      args: { API_TOKEN: abc, MODE: dev }\n  tool:\n    build: .\n    profiles: [tools]\n',
       Dockerfile: 'FROM scratch\n',
       'prod.env': 'A=1\n',
     });
@@ -64,6 +65,8 @@ describe('project.open with compose options, over the contract', () => {
         envFile: 'prod.env',
       });
       expect(opened.tasks.map((task) => task.service)).toEqual(['web', 'tool']);
+      // The window sees secret-looking build-arg values masked; the engine builds with the real ones.
+      expect(opened.tasks[0]?.buildArgs).toEqual({ API_TOKEN: '********', MODE: 'dev' });
       const again = await engine.call('project.open', { path: project.path });
       expect(again.compose?.options).toEqual({ profiles: ['tools'], envFile: 'prod.env' });
       for (const outside of [{ envFile: '../secrets.env' }, { envFile: '/etc/passwd' }, { files: ['a/../../x.yml'] }]) {

@@ -7,7 +7,7 @@ import { isInside } from '../../core/project/paths';
 import type { Project, Task, TaskInspection } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { formatBytes } from '../../shared/format';
-import { maskSecretValues } from '../../shared/secret-names';
+import { maskSecretValues, withMaskedArgs } from '../../shared/secret-names';
 import { composeOptions, composeUsage, projectOptionsFrom } from '../compose-options';
 import { EXIT_OK } from '../exit-codes';
 import type { Output } from '../output';
@@ -94,10 +94,7 @@ export async function inspectCommand(args: string[], output: Output): Promise<nu
   const folders = sentFolders(project);
   if (values.json) {
     // Build-arg values of secret-looking names never reach the output, not even inside project.
-    const shown = {
-      ...project,
-      tasks: project.tasks.map((task) => ({ ...task, buildArgs: maskSecretValues(task.buildArgs ?? {}) })),
-    };
+    const shown = withMaskedArgs(project);
     output.out(JSON.stringify({ project: shown, tasks, services: project.compose?.services ?? [], folders }));
     return EXIT_OK;
   }
