@@ -1,6 +1,7 @@
 import { symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseByteValue } from '../../src/core/project/build-task';
 import { openProject } from '../../src/core/project/detect';
 import type { ProjectOptions, Task } from '../../src/shared/domain';
 import { SlipwayError } from '../../src/shared/errors';
@@ -441,5 +442,18 @@ describe('links out of the project (issue 15, item 5)', () => {
     const project = await open(root);
     expect(project.tasks[0]?.contextPath).toBe(join(root, 'real'));
     expect(project.compose?.services[0]?.warnings.join()).toContain(`${join(root, 'link')} is a link`);
+  });
+});
+
+describe('byte values as the spec writes them (shm_size)', () => {
+  it('reads integers as bytes and b, k, m, g with or without a trailing b, 1024-based', () => {
+    expect(parseByteValue(10000000, 'shm_size', 'compose.yaml')).toBe(10000000);
+    expect(parseByteValue('2gb', 'shm_size', 'compose.yaml')).toBe(2 * 1024 ** 3);
+    expect(parseByteValue('512m', 'shm_size', 'compose.yaml')).toBe(512 * 1024 ** 2);
+    expect(parseByteValue('1.5k', 'shm_size', 'compose.yaml')).toBe(1536);
+    expect(parseByteValue('300b', 'shm_size', 'compose.yaml')).toBe(300);
+    expect(() => parseByteValue('lots', 'service "web": build.shm_size', 'compose.yaml')).toThrow(
+      /compose\.yaml: service "web": build\.shm_size: "lots" is not a byte value/,
+    );
   });
 });
