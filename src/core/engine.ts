@@ -11,17 +11,16 @@ import { SlipwayError } from '../shared/errors';
 import { withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
-import { balenaSessionFor } from './builds/balena-start';
 import { buildDir, readBuild } from './builds/build-store';
 import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
-import { BuildSession } from './builds/session';
+import type { BuildSession } from './builds/session';
+import { startBuild } from './builds/start';
 import { readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
 import { noTasks, openProject } from './project/detect';
 import { listFolders } from './project/folders';
 import { loadRecentProjects, optionsToOpenWith, rememberProject } from './project/recent-projects';
-import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
 import { fileSecretStore, type SecretStore } from './settings/secret-store';
 import { loadSettings, saveSettings } from './settings/settings-store';
@@ -220,25 +219,19 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const project = this.projects.get(projectId);
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
       if (project.tasks.length === 0) throw noTasks(project.composeFile ?? project.path, project);
-      const balena = await this.balenaSession(project, noCache, region);
-      if (balena) return balena;
       const settings = await loadSettings(this.options.dataDir);
       const target = await this.currentTarget();
-      const asked = region && region !== 'auto' ? region : null;
-      if (asked && !target.endpoints.some((endpoint) => endpoint.region === asked)) {
-        throw new SlipwayError('E_BAD_INPUT', `No region ${asked} in the target ${target.name}`);
-      }
-      const probe = await this.probeRegions(target, asked ?? settings.pinnedRegion, false);
-      if (!probe.chosen) {
-        const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
-        throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`);
-      }
-      const session = new BuildSession({
+      const session = await startBuild({
         dataDir: this.options.dataDir,
         project,
         target,
-        regions: failoverOrder(probe.probes, probe.chosen),
-        reason: probe.reason,
+        region,
+        pinnedRegion: settings.pinnedRegion,
+        probe: (probed, pinned) => this.probeRegions(probed, pinned, false),
+        balena:
+          target.kind === 'balena'
+            ? { token: await (this.options.balenaToken ?? ((name) => this.storedBalenaToken(name)))(target.name) }
+            : undefined,
         tag: tag ?? null,
         concurrency: concurrency ?? settings.concurrency,
         compress: settings.compress,
@@ -282,29 +275,5 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
         cause: error,
       });
     }
-  }
-
-  /** Starts a push when the default target is a balena fleet; null for any other target. */
-  private async balenaSession(project: Project, noCache?: boolean, region?: string) {
-    const target = await this.currentTarget();
-    if (target.kind !== 'balena') return null;
-    const settings = await loadSettings(this.options.dataDir);
-    const token = await (this.options.balenaToken ?? ((name) => this.storedBalenaToken(name)))(target.name);
-    const session = balenaSessionFor({
-      dataDir: this.options.dataDir,
-      project,
-      target,
-      token,
-      noCache,
-      region: region && region !== 'auto' ? region : settings.pinnedRegion,
-    });
-    this.sessions.set(session.build.id, session);
-    session.on('event', (event) => this.emit('event', event));
-    const run = session.run().finally(() => {
-      this.sessions.delete(session.build.id);
-      this.runs.delete(run);
-    });
-    this.runs.add(run);
-    return { buildId: session.build.id };
   }
 }

@@ -43,6 +43,7 @@ const target = z.object({
   kind: z.enum(['docker', 'balena']),
   endpoints: z.array(endpoint).min(1).max(16),
   fleet: z.string().max(200).optional(),
+  builderVersion: z.enum(['1', '2', 'auto']).optional(),
   balena: z
     .object({
       dockerfilePath: z.string().max(4096).optional(),

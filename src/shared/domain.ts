@@ -18,6 +18,11 @@ export interface BuilderTarget {
   endpoints: Endpoint[];
   /** balena only: the fleet slug (org/fleet). */
   fleet?: string;
+  /**
+   * docker only: the builder to ask for, classic (1), BuildKit (2), or what suits the engine (auto, the
+   * default). Podman always builds with buildah.
+   */
+  builderVersion?: '1' | '2' | 'auto';
   /** balena only: build options sent with every push. */
   balena?: { dockerfilePath?: string; emulated?: boolean; draft?: boolean };
 }
@@ -256,6 +261,8 @@ export interface BuildTask {
   logLines: number;
   /** The region the task runs (or ran) in; it changes on failover. */
   region?: string;
+  /** The builder protocol that ran the task: docker-classic, docker-buildkit or balena. */
+  builder?: 'docker-classic' | 'docker-buildkit' | 'balena';
   startedAt?: string | null;
   finishedAt?: string | null;
 }

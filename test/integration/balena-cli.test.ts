@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openBalenaProject } from '../../src/core/builds/balena-start';
+import { openBalenaProject } from '../../src/core/builders/balena/project';
 import { runCli } from '../support/cli';
 import { type FakeBalenaBuilder, type FakeBalenaScript, startFakeBalenaBuilder } from '../support/fake-balena-builder';
 import { tempDir } from '../support/fixtures';

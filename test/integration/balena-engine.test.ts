@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BALENA_BUILD_LOG_ID } from '../../src/core/builds/balena-session';
+import { BALENA_BUILD_LOG_ID } from '../../src/core/builders/balena-names';
 import { buildDir } from '../../src/core/builds/build-store';
 import { Engine } from '../../src/core/engine';
 import type { SlipwayEvent } from '../../src/shared/contract';

@@ -3,11 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BALENA_BUILD_LOG_ID, BalenaSession, type BalenaSessionOptions } from '../../src/core/builds/balena-session';
+import type { BalenaBuildOptions } from '../../src/core/builders/balena/api';
+import { BalenaDriver } from '../../src/core/builders/balena/driver';
+import { BALENA_BUILD_LOG_ID } from '../../src/core/builders/balena-names';
+import { BuildSession } from '../../src/core/builds/session';
 import { LineFlag } from '../../src/core/logs/log-line';
 import { readLines } from '../../src/core/logs/reader';
 import type { SlipwayEvent } from '../../src/shared/contract';
-import type { Project, TaskState } from '../../src/shared/domain';
+import type { Endpoint, Project, TaskState } from '../../src/shared/domain';
 import { type FakeBalenaBuilder, type FakeBalenaScript, startFakeBalenaBuilder } from '../support/fake-balena-builder';
 import { tempDir } from '../support/fixtures';
 
@@ -71,8 +74,28 @@ const successScript: FakeBalenaScript = {
   ],
 };
 
+interface BalenaSessionOptions {
+  dataDir: string;
+  project: Project;
+  endpoints: Endpoint[];
+  token: string;
+  build: BalenaBuildOptions;
+  registrySecretsFile?: string | null;
+  apiOrigin?: string;
+}
+
+/** A push through the one build session, with the balena driver. */
+function balenaSession(options: BalenaSessionOptions): BuildSession {
+  return new BuildSession({
+    dataDir: options.dataDir,
+    project: options.project,
+    target: { name: 'balena', kind: 'balena', endpoints: options.endpoints, fleet: options.build.fleet },
+    driver: new BalenaDriver({ ...options }),
+  });
+}
+
 interface Run {
-  session: BalenaSession;
+  session: BuildSession;
   events: SlipwayEvent[];
   lines: { taskId: string; text: string }[];
 }
@@ -93,7 +116,7 @@ async function setUp(
   const data = await tempDir('slipway-balena-data-');
   cleanups.push(project.cleanup, data.cleanup);
   fake = await startFakeBalenaBuilder(script);
-  const session = new BalenaSession({
+  const session = balenaSession({
     dataDir: data.path,
     project: await composeProject(project.path),
     endpoints: [{ region: 'eu', url: fake.url }],
@@ -107,13 +130,21 @@ async function setUp(
   return { ...run, fake, projectPath: project.path, dataDir: data.path };
 }
 
+/** The reasons of the moves to another region, once per move (the first task's events). */
+function moves(events: SlipwayEvent[]): string[] {
+  return events
+    .filter((event) => event.type === 'task.region' && event.taskId === 'main')
+    .slice(1)
+    .map((event) => (event as { reason: string }).reason);
+}
+
 function firstBuild(builder: FakeBalenaBuilder) {
   const [build] = builder.builds;
   if (!build) throw new Error('the fake builder got no build request');
   return build;
 }
 
-async function spooled(session: BalenaSession, logId: string) {
+async function spooled(session: BuildSession, logId: string) {
   return readLines(session.directory, logId, 0, 1000);
 }
 
@@ -331,7 +362,7 @@ describe('a push to the (fake) balena builder', () => {
   it('moves to the next region when the first resets the upload', async () => {
     const second = await startFakeBalenaBuilder(successScript);
     cleanups.push(second.close);
-    const { session, projectPath, fake } = await setUp({ resetUploadAfterBytes: 64 * 1024 }, (fakeUrl) => ({
+    const { session, projectPath, fake, events } = await setUp({ resetUploadAfterBytes: 64 * 1024 }, (fakeUrl) => ({
       endpoints: [
         { region: 'us', url: fakeUrl },
         { region: 'eu', url: second.url },
@@ -340,8 +371,8 @@ describe('a push to the (fake) balena builder', () => {
     await writeFile(join(projectPath, 'main', 'noise.bin'), randomBytes(4 << 20));
     const build = await session.run();
     expect(build.status).toBe('succeeded');
-    expect(build.region).toBe('eu');
-    expect(build.reason).toContain('us failed before the build started (E_UPLOAD_RESET)');
+    expect(build.tasks.map((task) => task.region)).toEqual(['eu', 'eu']);
+    expect(moves(events)).toEqual([expect.stringMatching(/^failover from us: (ECONNRESET|EPIPE|E_UPLOAD_RESET)$/)]);
     expect(fake.builds[0]?.aborted).toBe(true);
     expect(second.builds[0]?.tarBytes).toBe(build.tasks[0]?.scan?.tarBytes);
   });
@@ -349,7 +380,7 @@ describe('a push to the (fake) balena builder', () => {
   it('moves to the next region when the first answers 5xx before the build started', async () => {
     const second = await startFakeBalenaBuilder(successScript);
     cleanups.push(second.close);
-    const { session } = await setUp({ reject: { status: 503, body: 'Service Unavailable' } }, (fakeUrl) => ({
+    const { session, events } = await setUp({ reject: { status: 503, body: 'Service Unavailable' } }, (fakeUrl) => ({
       endpoints: [
         { region: 'us', url: fakeUrl },
         { region: 'eu', url: second.url },
@@ -357,8 +388,8 @@ describe('a push to the (fake) balena builder', () => {
     }));
     const build = await session.run();
     expect(build.status).toBe('succeeded');
-    expect(build.region).toBe('eu');
-    expect(build.reason).toContain('us failed before the build started (E_BUILDER_REJECTED)');
+    expect(build.tasks.map((task) => task.region)).toEqual(['eu', 'eu']);
+    expect(moves(events)).toEqual(['failover from us: HTTP 503']);
     expect((await spooled(session, BALENA_BUILD_LOG_ID)).lines[0]).toContain('503: Service Unavailable');
   });
 
@@ -439,7 +470,7 @@ describe('a push to the (fake) balena builder', () => {
     const project = await tempDir('slipway-balena-project-');
     cleanups.push(project.cleanup);
     fake = await startFakeBalenaBuilder(successScript);
-    const session = new BalenaSession({
+    const session = balenaSession({
       dataDir: join(project.path, 'web', '.slipway'),
       project: await composeProject(project.path),
       endpoints: [{ region: 'eu', url: fake.url }],
@@ -453,7 +484,7 @@ describe('a push to the (fake) balena builder', () => {
   });
 
   it('moves to the next region when the first cannot be reached, and says why', async () => {
-    const { session, fake } = await setUp(successScript, (fakeUrl) => ({
+    const { session, fake, events } = await setUp(successScript, (fakeUrl) => ({
       endpoints: [
         { region: 'down', url: 'http://127.0.0.1:9' },
         { region: 'eu', url: fakeUrl },
@@ -461,11 +492,11 @@ describe('a push to the (fake) balena builder', () => {
     }));
     const build = await session.run();
     expect(build.status).toBe('succeeded');
-    expect(build.region).toBe('eu');
-    expect(build.reason).toContain('down failed before the build started (E_BUILDER_UNREACHABLE)');
+    expect(build.tasks.map((task) => task.region)).toEqual(['eu', 'eu']);
+    expect(moves(events)).toEqual(['failover from down: ECONNREFUSED']);
     expect(fake.builds).toHaveLength(1);
     const log = await spooled(session, BALENA_BUILD_LOG_ID);
-    expect(log.lines[0]).toContain('trying region eu');
+    expect(log.lines[1]).toBe('Slipway: failover from down: ECONNREFUSED; trying eu');
   });
 });
 
@@ -486,7 +517,7 @@ describe('cancelling a push', () => {
     });
     const build = await session.run();
     expect(build.status).toBe('cancelled');
-    expect(build.error).toBeNull();
+    expect(build.error?.code).toBe('E_CANCELLED');
     expect(build.tasks.every((task) => task.state.phase === 'cancelled')).toBe(true);
     expect(fake.patches).toEqual([
       {

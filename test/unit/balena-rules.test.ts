@@ -1,9 +1,9 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { balenaApiOrigin, balenaBuildPath, checkTokenUrl, parseFleet } from '../../src/core/builders/balena';
+import { balenaApiOrigin, balenaBuildPath, checkTokenUrl, parseFleet } from '../../src/core/builders/balena/api';
+import { openBalenaProject } from '../../src/core/builders/balena/project';
 import { readBalenaToken } from '../../src/core/builders/balena-token';
-import { openBalenaProject } from '../../src/core/builds/balena-start';
 import { balenaIgnoreRuleFromText } from '../../src/core/pack/balena-project';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';

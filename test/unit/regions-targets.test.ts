@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { progressText } from '../../src/cli/task-progress';
-import { ping } from '../../src/core/builders/docker';
+import { ping } from '../../src/core/builders/docker/request';
 import { connect } from '../../src/core/builders/endpoint';
 import { redactUrl, tlsFromEnv } from '../../src/core/builders/endpoint-url';
 import { parseVersion } from '../../src/core/builders/engine-info';
 import { parseBuilderSpec, targetFromSpecs } from '../../src/core/builders/targets';
-import { shouldGzip } from '../../src/core/upload/context-upload';
+import { shouldGzip } from '../../src/core/builds/upload';
 
 describe('builder targets', () => {
   it('reads REGION=URL, and a bare URL as region "local"', () => {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { checkTokenUrl, parseFleet } from '../../core/builders/balena';
+import { checkTokenUrl, parseFleet } from '../../core/builders/balena/api';
+import { openBalenaProject } from '../../core/builders/balena/project';
+import { BALENA_BUILD_LOG_ID } from '../../core/builders/balena-names';
 import { readBalenaToken } from '../../core/builders/balena-token';
-import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
-import { openBalenaProject } from '../../core/builds/balena-start';
 import { defaultDataDir } from '../../core/data-dir';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Endpoint, TaskState } from '../../shared/domain';
@@ -71,22 +71,25 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
   const endpoints = parseBuilders(values.builder);
   const project = await openBalenaProject(positionals[0] as string);
   const token = await readBalenaToken({ tokenFile: values['token-file'] ?? null });
-  const session = new BalenaSession({
+  const { startBuild } = await import('../../core/builds/start');
+  const session = await startBuild({
     dataDir: values['data-dir'] ?? defaultDataDir(),
     project,
-    endpoints,
-    apiOrigin: values.api ? new URL(values.api).origin : undefined,
-    token,
-    build: {
-      fleet,
-      dockerfilePath: values.dockerfile ?? null,
-      emulated: values.emulated,
-      nocache: values['no-cache'],
-      draft: values.draft,
-      headless: values.detached,
+    target: { name: 'balena', kind: 'balena', endpoints: endpoints ?? [], fleet },
+    noCache: values['no-cache'],
+    balena: {
+      token,
+      apiOrigin: values.api ? new URL(values.api).origin : undefined,
+      registrySecretsFile: values['registry-secrets'] ?? null,
+      build: {
+        fleet,
+        dockerfilePath: values.dockerfile ?? null,
+        emulated: values.emulated,
+        nocache: values['no-cache'],
+        draft: values.draft,
+        headless: values.detached,
+      },
     },
-    registrySecretsFile: values['registry-secrets'] ?? null,
-    reason: values.builder ? 'given with --builder' : 'balenaCloud',
   });
   const json = values.json;
   let uploadedBytes = 0;

@@ -8,6 +8,7 @@ import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
+import { buildOptionFlags, buildOptionUsage, readBuildFlags } from '../build-flags';
 import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
@@ -25,9 +26,8 @@ export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--reg
   --concurrency N       tasks built at once (default 2)
   --fail-fast           stop the other tasks when one fails
   --compress MODE       gzip the context: auto (not for local sockets), always, never (default auto)
-  --no-cache            build without the engine's layer cache
   --silence-timeout S   fail a task whose builder says nothing for S seconds (default 1800)
-  --tag T               tag of the image ("-<service>" is added per task when there are several)
+${buildOptionUsage}
   --json                print one JSON event per line
   --data-dir DIR        where logs and history live (default: $XDG_DATA_HOME/slipway)
 ${composeUsage}
@@ -79,9 +79,8 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
       concurrency: { type: 'string' },
       'fail-fast': { type: 'boolean', default: false },
       compress: { type: 'string' },
-      'no-cache': { type: 'boolean', default: false },
       'silence-timeout': { type: 'string' },
-      tag: { type: 'string' },
+      ...buildOptionFlags,
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       ...composeOptions,
@@ -101,16 +100,11 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   printComposeWarnings(project, output);
   const settings: Settings = await loadSettings(dataDir);
   const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
-  const asked = values.region && values.region !== 'auto' ? values.region : null;
-  if (asked && !target.endpoints.some((endpoint) => endpoint.region === asked)) {
-    throw new SlipwayError(
-      'E_BAD_INPUT',
-      `No region ${asked} among ${target.endpoints.map((e) => e.region).join(', ')}`,
-    );
-  }
+  const { options: buildOptions, builderVersion } = readBuildFlags(values);
   const json = values.json;
   // The first tasks' scans start now, in workers, while this thread loads the engine's code and picks a
-  // region: on a context of many files the scan is what the upload waits for.
+  // region: on a context of many files the scan is what the upload waits for. They are planned as the
+  // classic builder reads ignore files; a driver that reads others plans its context again.
   const prepared = new Map<string, Promise<PreparedContext>>();
   for (const task of project.tasks.slice(0, concurrency ?? settings.concurrency ?? 2)) {
     const preparing = prepareContext(task);
@@ -119,38 +113,28 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   }
   let session: import('../../core/builds/session').BuildSession;
   try {
-    const [{ BuildSession }, { probeRegions }, { failoverOrder }] = await Promise.all([
-      import('../../core/builds/session'),
-      import('../../core/regions/probe'),
-      import('../../core/regions/choose'),
-    ]);
-    // The build needs latencies, not /version (Podman takes most of a second to answer it).
-    const probe = await probeRegions(target.endpoints, {
-      samples: 3,
-      pinned: asked ?? settings.pinnedRegion,
-      waitForEngine: false,
-    });
-    if (!probe.chosen) {
-      const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
-      throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
-        hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
-      });
-    }
-    const chosen = probe.probes.find((entry) => entry.region === probe.chosen);
-    if (json) output.out(JSON.stringify({ type: 'regions.probed', result: probe } satisfies SlipwayEvent));
-    else output.err(`Region ${probe.chosen} (${probe.reason}) at ${chosen?.url}`);
-
-    session = new BuildSession({
+    const { startBuild } = await import('../../core/builds/start');
+    session = await startBuild({
+      ...buildOptions,
       dataDir,
       project,
       target,
-      regions: failoverOrder(probe.probes, probe.chosen),
-      reason: probe.reason,
-      tag: values.tag ?? null,
+      region: values.region,
+      pinnedRegion: settings.pinnedRegion,
+      builderVersion,
+      onProbed: (probe) => {
+        // No region answered: the error says so, and nothing else is printed.
+        if (!probe.chosen) return;
+        const chosen = probe.probes.find((entry) => entry.region === probe.chosen);
+        if (json) output.out(JSON.stringify({ type: 'regions.probed', result: probe } satisfies SlipwayEvent));
+        else output.err(`Region ${probe.chosen} (${probe.reason}) at ${chosen?.url}`);
+      },
+      onBuilder: (choice) => {
+        if (!json) output.err(`Builder ${choice.builder === 'buildkit' ? 'BuildKit' : 'classic'} (${choice.reason})`);
+      },
       concurrency: concurrency ?? settings.concurrency,
       failFast: values['fail-fast'],
       compress: compress ?? settings.compress,
-      noCache: values['no-cache'],
       silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
       // Writes to a pipe are asynchronous in Node: past 1 MiB queued, wait for the reader to catch up.
       outputReady: () =>

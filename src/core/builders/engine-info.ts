@@ -1,7 +1,7 @@
 import type { EngineInfo } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { transportError } from './docker';
 import type { Connection } from './endpoint';
+import { transportError } from './http-errors';
 import { request } from './undici';
 
 interface VersionDocument {

@@ -1,31 +1,21 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
-import type {
-  Build,
-  BuilderTarget,
-  BuildTask,
-  ContextScan,
-  Endpoint,
-  Project,
-  Task,
-  TaskState,
-} from '../../shared/domain';
+import type { Build, BuilderTarget, BuildTask, ContextScan, Endpoint, Project, TaskState } from '../../shared/domain';
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
-import { BuilderRejection, transportError } from '../builders/docker';
+import { DockerDriver } from '../builders/docker/driver';
+import type { BuilderDriver, BuildJob, DriverRecord, JobContext, JobFailure, JobResult } from '../builders/driver';
 import { type Connection, connect } from '../builders/endpoint';
+import { shortCause, transportError } from '../builders/http-errors';
 import { redactTarget } from '../builders/targets';
-import { DockerBuildParser } from '../logs/docker-parser';
-import { type BuildRecord, LineFlag, type LogLine } from '../logs/log-line';
+import { LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
-import type { ContextPlan } from '../pack/plan';
-import { disposePrepared, type PreparedContext, prepareContext } from '../pack/prepare';
-import type { ReadAhead } from '../pack/read-ahead-host';
-import type { ScanRun } from '../pack/scan';
-import type { ScanSpool } from '../pack/scan-spool';
-import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
+import type { PreparedContext } from '../pack/prepare';
 import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
+import { type BuildOptions, buildTasks } from './task-options';
 import { Coalescer } from './throttle';
+import { type CompressMode, startUpload, type Upload } from './upload';
 
 /** Progress and line-count events are sent at most this often per task. */
 export const EVENT_INTERVAL_MS = 100;
@@ -36,41 +26,40 @@ export const DEFAULT_SILENCE_TIMEOUT_MS = 30 * 60_000;
 /** A link that takes no bytes of the context for a minute is not coming back in time. */
 export const DEFAULT_UPLOAD_STALL_TIMEOUT_MS = 60_000;
 
-export interface BuildSessionOptions {
+/** How long an upload may trail the builder's complete answer before it is taken as cut short. */
+const UPLOAD_GRACE_MS = 1000;
+
+export type { CompressMode };
+
+export interface BuildSessionOptions extends BuildOptions {
   dataDir: string;
   project: Project;
   /** The builder and its endpoints; `endpoint` alone is a one-endpoint docker target. */
   target?: BuilderTarget;
   endpoint?: Endpoint;
-  /** Regions in the order tasks try them: the chosen one first (default: the target's order). */
+  /** The protocol spoken to the target (default: the Docker Engine API's classic builder). */
+  driver?: BuilderDriver;
+  /** Regions in the order jobs try them: the chosen one first (default: the target's order). */
   regions?: string[];
-  /** Image tag; with several tasks each gets "-<service>" added to its repository. */
-  tag?: string | null;
   /** Why the first region was chosen, kept in build.json and shown to the user. */
   reason?: string;
-  /** Tasks that run at once (default 2). */
+  /** Jobs that run at once (default 2): tasks on a docker target, one for the project on balena. */
   concurrency?: number;
   /** Stop the other tasks when one fails (default: let them finish). */
   failFast?: boolean;
+  /** For the default driver: gzip the context (default: off for local sockets, on elsewhere). */
   compress?: CompressMode;
-  noCache?: boolean;
-  /** Build arguments given for the whole build; a task's own come first and these override them. */
-  buildArgs?: Record<string, string>;
-  /** A task whose builder sends no complete message (nor takes upload bytes) for this long fails. */
+  /** For the default driver: contexts already planned and being scanned, by task id (see prepareContext). */
+  prepared?: Map<string, Promise<PreparedContext>>;
+  /** A job whose builder sends no complete message (nor takes upload bytes) for this long fails. */
   silenceTimeoutMs?: number;
-  /** An upload that makes no progress for this long is a broken link: the task moves on (default 60 s). */
+  /** An upload that makes no progress for this long is a broken link: the job moves on (default 60 s). */
   uploadStallTimeoutMs?: number;
   /**
    * Awaited after each batch of 'line' events: a shell that prints lines returns a promise while its
    * output is backed up, so a slow terminal or pipe slows the build's reading instead of filling memory.
    */
   outputReady?: () => Promise<void> | undefined;
-  /**
-   * Contexts already planned and being scanned, by task id (see prepareContext): a shell that starts
-   * them before it has picked a region gives the scan a head start. The session disposes of any it
-   * does not use.
-   */
-  prepared?: Map<string, Promise<PreparedContext>>;
 }
 
 interface SessionEvents {
@@ -78,58 +67,19 @@ interface SessionEvents {
   line: [LogLineEvent];
 }
 
-function imageName(text: string): string {
-  return (
-    text
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, '-')
-      .replace(/^[^a-z0-9]+/, '') || 'slipway'
-  );
+/** One open log of a running job: its spool and its coalesced line count. */
+interface OpenLog {
+  spool: SpoolWriter;
+  lines: Coalescer<number>;
+  buildTask: BuildTask | undefined;
 }
 
 /**
- * The tag of each task: the given tag for a lone task, "<repo>-<service>:<version>" for several; without
- * one, the task's own first tag (compose's `image:` or `<project>-<service>`), else the project's name.
- */
-function taskTag(project: Project, task: Task, tag: string | null | undefined): string {
-  const service = task.service;
-  if (!tag && task.tags?.[0]) return task.tags[0];
-  if (project.tasks.length === 1) return tag || imageName(project.name);
-  if (!tag) return `${imageName(project.name)}-${imageName(service)}`;
-  const colon = tag.lastIndexOf(':');
-  const hasVersion = colon > tag.lastIndexOf('/');
-  const repository = hasVersion ? tag.slice(0, colon) : tag;
-  return `${repository}-${imageName(service)}${hasVersion ? tag.slice(colon) : ''}`;
-}
-
-/**
- * Failures that happen before the engine started building leave nothing behind on it, so the task can
- * move to another region: refused, reset during the upload, a 5xx, or silence before any answer.
- */
-function allowsFailover(error: unknown): boolean {
-  if (error instanceof BuilderRejection) return error.statusCode >= 500;
-  if (!(error instanceof SlipwayError)) return false;
-  return (
-    error.code === 'E_BUILDER_UNREACHABLE' || error.code === 'E_UPLOAD_RESET' || error.code === 'E_BUILDER_TIMEOUT'
-  );
-}
-
-/** The short cause of a failure for a reason string: the socket's code (ECONNRESET), else the error code. */
-function shortCause(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && !code.startsWith('E_')) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  if (error instanceof BuilderRejection) return `HTTP ${error.statusCode}`;
-  return toErrorInfo(error).code;
-}
-
-/**
- * One build of a project: its tasks run with a concurrency limit, each with its own pipeline
- * (file -> tar -> socket) and spool (socket -> parser -> file). A task whose region fails before the
- * build started moves to the next region. Emits contract events; cancel destroys every stream and socket.
+ * One build of a project, whatever the builder: its jobs (a task each on docker, the project on balena)
+ * run with a concurrency limit, each with its own pipeline (file -> tar -> socket) and spools
+ * (socket -> parser -> file). A job whose region fails before the build started moves to the next
+ * region. Emits contract events; cancel destroys every stream and socket. What differs between
+ * builders is the driver's (src/core/builders/driver.ts).
  */
 export class BuildSession extends EventEmitter<SessionEvents> {
   readonly build: Build;
@@ -139,8 +89,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private readonly connections = new Map<string, Connection>();
   private readonly target: BuilderTarget;
   private readonly regions: string[];
+  private readonly driver: BuilderDriver;
+  private readonly jobs: BuildJob[];
+  private readonly logs = new Map<string, OpenLog>();
+  /** Each failed job's error, for the build's own when no other is set. */
+  private readonly jobErrors = new Map<BuildJob, ErrorInfo>();
   private failedFast: ErrorInfo | null = null;
-  /** Regions a task had to leave, with why: later tasks start past them. */
+  /** Regions a job had to leave, with why: later jobs start past them. */
   private readonly leftRegions = new Map<string, string>();
 
   constructor(private readonly options: BuildSessionOptions) {
@@ -151,6 +106,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     if (!target || target.endpoints.length === 0)
       throw new SlipwayError('E_BAD_INPUT', 'A build needs a builder endpoint');
     this.target = target;
+    this.driver =
+      options.driver ??
+      new DockerDriver({ builder: 'classic', compress: options.compress, prepared: options.prepared });
     const known = target.endpoints.map((endpoint) => endpoint.region);
     this.regions = (options.regions ?? known).filter((region) => known.includes(region));
     if (this.regions.length === 0) {
@@ -162,27 +120,24 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     const id = newBuildId();
     this.directory = buildDir(options.dataDir, id);
     this.record = new BuildRecordWriter(this.directory);
+    const region = this.regions[0] as string;
     this.build = {
       id,
       projectPath: options.project.path,
       target: redactTarget(target),
-      region: this.regions[0] as string,
+      region,
       reason: options.reason ?? 'the only endpoint',
       startedAt: new Date().toISOString(),
       finishedAt: null,
       status: 'running',
-      tasks: options.project.tasks.map((task) => ({
-        task: options.buildArgs ? { ...task, buildArgs: { ...task.buildArgs, ...options.buildArgs } } : task,
-        state: { phase: 'queued' },
-        tag: taskTag(options.project, task, options.tag),
-        scan: null,
-        logLines: 0,
-        region: this.regions[0] as string,
-        startedAt: null,
-        finishedAt: null,
+      tasks: buildTasks(options.project, options, this.driver.tagsImages).map((entry) => ({
+        ...entry,
+        region,
+        builder: this.driver.name,
       })),
       error: null,
     };
+    this.jobs = this.driver.jobs(this.build);
   }
 
   /** Stops the build: packing, upload and the engine's build (its connection is closed). */
@@ -194,25 +149,25 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     return this.abort.signal.aborted && this.failedFast === null;
   }
 
-  /** Runs every task; resolves with the finished build. Never rejects: failures are in the build. */
+  /** Runs every job; resolves with the finished build. Never rejects: failures are in the build. */
   async run(): Promise<Build> {
     try {
-      return await this.runTasks();
+      return await this.runJobs();
     } finally {
-      // Contexts prepared for tasks that never ran (cancelled, failed fast, or no build at all).
-      if (this.options.prepared) await disposePrepared(this.options.prepared.values());
+      // Whatever the driver holds for jobs that never ran (prepared contexts of a cancelled build).
+      await this.driver.close?.();
     }
   }
 
-  private async runTasks(): Promise<Build> {
+  private async runJobs(): Promise<Build> {
     await this.record.save(this.build);
     this.emit('event', { type: 'build.started', build: this.build });
-    const queue = [...this.build.tasks];
+    const queue = [...this.jobs];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
     try {
       await Promise.all(
         Array.from({ length: workers }, async () => {
-          for (let next = queue.shift(); next; next = queue.shift()) await this.runTask(next);
+          for (let next = queue.shift(); next; next = queue.shift()) await this.runJob(next);
         }),
       );
     } catch (error) {
@@ -223,10 +178,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       this.connections.clear();
       await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
     }
-    const failed = this.build.tasks.find((buildTask) => buildTask.state.phase === 'failed');
+    const failed = this.build.tasks.some((buildTask) => buildTask.state.phase === 'failed');
     this.build.status = this.cancelled ? 'cancelled' : failed || this.build.error ? 'failed' : 'succeeded';
-    if (!this.build.error && failed?.state.phase === 'failed') this.build.error = failed.state.error;
-    if (this.cancelled) this.build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
+    if (!this.build.error && !this.cancelled) {
+      this.build.error = this.jobs.map((job) => this.jobErrors.get(job)).find((error) => error !== undefined) ?? null;
+    }
+    if (this.cancelled) this.build.error ??= { code: 'E_CANCELLED', message: 'The build was cancelled.' };
     return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
@@ -240,156 +197,184 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     return connection;
   }
 
-  private async runTask(buildTask: BuildTask): Promise<void> {
+  private async openLogs(job: BuildJob): Promise<void> {
+    for (const logId of job.logIds) {
+      const buildTask = job.tasks.find((candidate) => candidate.task.id === logId);
+      const spool = await SpoolWriter.open(this.directory, logId);
+      const lines = new Coalescer<number>(EVENT_INTERVAL_MS, (count) =>
+        this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: logId, lines: count }),
+      );
+      this.logs.set(logId, { spool, lines, buildTask });
+    }
+  }
+
+  private async closeLogs(job: BuildJob): Promise<void> {
+    for (const logId of job.logIds) {
+      const log = this.logs.get(logId);
+      if (!log) continue;
+      this.logs.delete(logId);
+      log.lines.flush();
+      await log.spool.close().catch(() => undefined);
+    }
+  }
+
+  private async writeLines(logId: string, lines: LogLine[]): Promise<void> {
+    const log = this.logs.get(logId);
+    if (!log || lines.length === 0) return;
+    const first = log.spool.lines;
+    await log.spool.write(lines);
+    if (log.buildTask) log.buildTask.logLines = log.spool.lines;
+    for (const [offset, line] of lines.entries()) {
+      this.emit('line', {
+        type: 'task.line',
+        buildId: this.build.id,
+        taskId: logId,
+        line: first + offset,
+        text: line.text,
+      });
+    }
+    log.lines.push(log.spool.lines);
+    await this.options.outputReady?.();
+  }
+
+  /** Writes Slipway's own remarks to a job's log. */
+  private note(job: BuildJob, texts: string[], flags = 0): Promise<void> {
+    return this.writeLines(
+      job.logId,
+      texts.map((text) => ({ text, flags })),
+    );
+  }
+
+  private async runJob(job: BuildJob): Promise<void> {
     const startedMs = performance.now();
     const elapsed = () => Math.round(performance.now() - startedMs);
     if (this.abort.signal.aborted) {
-      this.setState(buildTask, { phase: 'cancelled', durationMs: 0 });
+      this.setJobState(job, { phase: 'cancelled', durationMs: 0 });
       return;
     }
-    buildTask.startedAt = new Date().toISOString();
-    const { task } = buildTask;
-    let scanRun: ScanRun | null = null;
-    let readAhead: ReadAhead | null = null;
-    const lineCount = new Coalescer<number>(EVENT_INTERVAL_MS, (lines) =>
-      this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: task.id, lines }),
-    );
-    let spool: SpoolWriter | null = null;
-    const writeLines = async (lines: LogLine[]) => {
-      if (!spool || lines.length === 0) return;
-      const first = spool.lines;
-      await spool.write(lines);
-      buildTask.logLines = spool.lines;
-      for (const [offset, line] of lines.entries()) {
-        this.emit('line', {
-          type: 'task.line',
-          buildId: this.build.id,
-          taskId: task.id,
-          line: first + offset,
-          text: line.text,
-        });
-      }
-      lineCount.push(buildTask.logLines);
-      await this.options.outputReady?.();
-    };
+    for (const buildTask of job.tasks) buildTask.startedAt = new Date().toISOString();
+    let context: JobContext | null = null;
     try {
-      spool = await SpoolWriter.open(this.directory, task.id);
-      this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
-      const preparing = this.options.prepared?.get(task.id) ?? prepareContext(task);
-      this.options.prepared?.delete(task.id);
-      // The scan runs in a worker beside the first upload, which starts at once and is sent chunked;
-      // the task shows "packing" until the scan gives the exact size, then "uploading" against it.
-      const { plan, scan: started, readAhead: firstReadAhead } = await preparing;
-      scanRun = started;
-      readAhead = firstReadAhead;
-      this.abort.signal.throwIfAborted();
-      const scanSpool = scanRun.spool as ScanSpool;
-      const scanning: Promise<ContextScan> = scanRun.result.then(
-        async ({ largestFiles: _files, largestFolders: _folders, ...scan }) => {
-          buildTask.scan = scan;
-          await writeLines(
-            scan.skipped.map((entry) => ({
-              text: `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`,
-              flags: 0,
-            })),
-          );
-          if (buildTask.state.phase === 'packing') {
-            this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
-          }
-          return scan;
-        },
+      await this.openLogs(job);
+      const { warnings, errors } = this.driver.check(job);
+      await this.note(
+        job,
+        warnings.map((warning) => `Slipway: warning: ${warning}`),
       );
+      if (errors[0]) throw errors[0];
+      this.setJobState(job, { phase: 'packing', files: 0, bytes: 0 });
+      context = await this.driver.context(job, this.abort.signal);
+      this.abort.signal.throwIfAborted();
+      const jobContext = context;
+      const scanning: Promise<ContextScan> = jobContext.scan.then(async (scan) => {
+        for (const buildTask of job.tasks) buildTask.scan = scan;
+        await this.note(job, jobContext.notes(scan));
+        for (const buildTask of job.tasks) {
+          if (buildTask.state.phase === 'packing')
+            this.setState(buildTask, { phase: 'packing', files: scan.files, bytes: scan.bytes });
+        }
+        return scan;
+      });
       // Whoever needs the scan awaits it; a failed scan also fails the upload's length guard.
       scanning.catch(() => undefined);
-      const healthy = this.regions.filter((region) => !this.leftRegions.has(region));
-      const order = healthy.length > 0 ? healthy : this.regions;
-      let reason =
-        order[0] === this.regions[0] ? this.build.reason : (this.leftRegions.get(this.regions[0] as string) as string);
-      for (let attempt = 0; ; attempt++) {
-        const region = order[attempt] as string;
-        buildTask.region = region;
-        this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: task.id, region, reason });
-        const source = { scanning, spool: scanSpool, readAhead: readAhead ?? undefined };
-        const outcome = await this.attempt(buildTask, region, plan, source, writeLines).then(
-          (result) => ({ result, error: null }),
-          (error: unknown) => ({ result: null, error }),
-        );
-        // The read-ahead started with the scan serves the first attempt only (and is stopped here if
-        // that attempt never got to packing); a failover reads the spool anew.
-        await readAhead?.stop();
-        readAhead = null;
-        if (!outcome.error) {
-          const { imageId } = outcome.result as { imageId: string | null };
-          this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
-          return;
-        }
-        // A context that cannot be scanned explains the failure better than the upload it broke.
-        const scanError = await scanning.then(
-          () => null,
-          (thrown: unknown) => thrown,
-        );
-        const error = scanError && !this.abort.signal.aborted ? scanError : outcome.error;
-        const next = order[attempt + 1];
-        const started = (error as { buildStarted?: boolean }).buildStarted === true;
-        if (this.abort.signal.aborted || started || !next || !allowsFailover(error)) throw error;
-        reason = `failover from ${region}: ${shortCause(error)}`;
-        this.leftRegions.set(region, reason);
-        const info = toErrorInfo(error);
-        await writeLines([
-          { text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error },
-          { text: `Slipway: ${reason}; trying ${next}`, flags: 0 },
-        ]);
+      const result = await this.tryRegions(job, jobContext, scanning);
+      await this.note(job, result.notes);
+      if (result.releaseId !== undefined) this.build.releaseId = result.releaseId;
+      for (const buildTask of job.tasks) {
+        const imageId = result.imageIds.get(buildTask.task.id) ?? null;
+        this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() }, false);
       }
     } catch (error) {
       const stopped = this.abort.signal.aborted;
-      if (!stopped) {
+      if (stopped) {
+        this.setJobState(job, { phase: 'cancelled', durationMs: elapsed() }, false);
+        if (this.cancelled && this.driver.cancel) await this.cancelStep(job);
+      } else {
         const info = toErrorInfo(error);
-        await writeLines([{ text: `Slipway: ${info.code}: ${info.message}`, flags: LineFlag.error }]).catch(
-          () => undefined,
-        );
-      }
-      this.setState(
-        buildTask,
-        stopped
-          ? { phase: 'cancelled', durationMs: elapsed() }
-          : { phase: 'failed', error: toErrorInfo(error), durationMs: elapsed() },
-      );
-      if (!stopped && this.options.failFast) {
-        this.failedFast = toErrorInfo(error);
-        this.abort.abort(error);
+        this.jobErrors.set(job, info);
+        await this.note(job, [`Slipway: ${info.code}: ${info.message}`], LineFlag.error).catch(() => undefined);
+        const taskErrors = (error as JobFailure).taskErrors;
+        for (const buildTask of job.tasks) {
+          const own = taskErrors?.get(buildTask.task.id) ?? info;
+          this.setState(buildTask, { phase: 'failed', error: own, durationMs: elapsed() }, false);
+        }
+        if (this.options.failFast) {
+          this.failedFast = info;
+          this.abort.abort(error);
+        }
       }
     } finally {
-      await Promise.all([readAhead?.stop(), scanRun?.dispose()]);
-      buildTask.finishedAt = new Date().toISOString();
-      lineCount.flush();
-      await spool?.close().catch(() => undefined);
+      await context?.dispose();
+      for (const buildTask of job.tasks) buildTask.finishedAt = new Date().toISOString();
+      await this.closeLogs(job);
       await this.record.save(this.build).catch(() => undefined);
     }
   }
 
+  /** The driver's step after a cancel (balena: mark the release cancelled); a failure is the build's error. */
+  private async cancelStep(job: BuildJob): Promise<void> {
+    try {
+      await this.note(job, (await this.driver.cancel?.(job, this.build)) ?? []);
+    } catch (error) {
+      this.build.error = toErrorInfo(error);
+      await this.note(job, [`Slipway: ${this.build.error.code}: ${this.build.error.message}`], LineFlag.error).catch(
+        () => undefined,
+      );
+    }
+  }
+
+  /** Tries the job on each region in turn while its failures allow failover. */
+  private async tryRegions(job: BuildJob, context: JobContext, scanning: Promise<ContextScan>): Promise<JobResult> {
+    const healthy = this.regions.filter((region) => !this.leftRegions.has(region));
+    const order = healthy.length > 0 ? healthy : this.regions;
+    let reason =
+      order[0] === this.regions[0] ? this.build.reason : (this.leftRegions.get(this.regions[0] as string) as string);
+    for (let attempt = 0; ; attempt++) {
+      const region = order[attempt] as string;
+      for (const buildTask of job.tasks) {
+        buildTask.region = region;
+        this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: buildTask.task.id, region, reason });
+      }
+      const outcome = await this.attempt(job, region, context, attempt, scanning).then(
+        (result) => ({ result, error: null }),
+        (error: unknown) => ({ result: null, error }),
+      );
+      await context.attemptDone();
+      if (!outcome.error) return outcome.result as JobResult;
+      // A context that cannot be scanned explains the failure better than the upload it broke.
+      const scanError = await scanning.then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      const error = scanError && !this.abort.signal.aborted ? scanError : outcome.error;
+      const next = order[attempt + 1];
+      const started = (error as { buildStarted?: boolean }).buildStarted === true;
+      if (this.abort.signal.aborted || !next || !this.driver.failover(error, started)) throw error;
+      reason = `failover from ${region}: ${shortCause(error)}`;
+      this.leftRegions.set(region, reason);
+      const info = toErrorInfo(error);
+      await this.note(job, [`Slipway: ${info.code}: ${info.message}`, `Slipway: ${reason}; trying ${next}`]);
+    }
+  }
+
   /**
-   * One try of a task on one region: upload, then read the response into the spool. A failure after
-   * the engine answered carries `buildStarted`, so it is never retried elsewhere.
+   * One try of a job on one region: upload, then read the answer into the spools. A failure after the
+   * builder answered carries `buildStarted`, so it is never retried elsewhere.
    */
   private async attempt(
-    buildTask: BuildTask,
+    job: BuildJob,
     region: string,
-    plan: ContextPlan,
-    { scanning, spool, readAhead }: { scanning: Promise<ContextScan>; spool: ScanSpool; readAhead?: ReadAhead },
-    writeLines: (lines: LogLine[]) => Promise<void>,
-  ): Promise<{ imageId: string | null }> {
-    const { task } = buildTask;
+    context: JobContext,
+    attemptIndex: number,
+    scanning: Promise<ContextScan>,
+  ): Promise<JobResult> {
     const connection = this.connection(region);
     const attemptAbort = new AbortController();
     const onStop = () => attemptAbort.abort(this.abort.signal.reason);
     if (this.abort.signal.aborted) onStop();
     else this.abort.signal.addEventListener('abort', onStop, { once: true });
     const silenceMs = this.options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
-    let watchdog: NodeJS.Timeout | null = null;
-    const kick = () => {
-      watchdog?.refresh();
-    };
-    watchdog = setTimeout(() => {
+    const watchdog = setTimeout(() => {
       attemptAbort.abort(
         new SlipwayError(
           'E_BUILDER_TIMEOUT',
@@ -398,6 +383,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         ),
       );
     }, silenceMs);
+    const kick = () => watchdog.refresh();
     const stallMs = this.options.uploadStallTimeoutMs ?? DEFAULT_UPLOAD_STALL_TIMEOUT_MS;
     const stallTimer = setTimeout(() => {
       attemptAbort.abort(
@@ -412,105 +398,112 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     let total: number | null = null;
     const progress = new Coalescer<TaskState>(EVENT_INTERVAL_MS, (state) => {
       // Bytes sent during the scan, held back until after the scan's own figures, are stale by then.
-      if (state.phase === 'packing' && (total !== null || buildTask.state.phase !== 'packing')) return;
-      this.setState(buildTask, state, false);
+      if (state.phase === 'packing' && (total !== null || job.tasks[0]?.state.phase !== 'packing')) return;
+      this.setJobState(job, state, false);
     });
     let response: Readable | null = null;
-    let packed: Promise<unknown> | null = null;
+    let upload: Upload | null = null;
     try {
       const uploadStartMs = performance.now();
-      const uploading = (bytesSent: number, bytesTotal: number): TaskState => ({
+      const uploading = (bytesSent: number, bytesTotal: number, wireBytes: number | null): TaskState => ({
         phase: 'uploading',
         bytesSent,
         bytesTotal,
-        bytesPerSecond: Math.round(bytesSent / Math.max(0.001, (performance.now() - uploadStartMs) / 1000)),
+        bytesPerSecond: Math.round(
+          (wireBytes ?? bytesSent) / Math.max(0.001, (performance.now() - uploadStartMs) / 1000),
+        ),
+        ...(wireBytes === null ? {} : { compressedBytesSent: wireBytes }),
       });
-      const tarBytes = scanning.then((scan) => {
-        total = scan.tarBytes;
-        return total;
-      });
-      tarBytes.catch(() => undefined);
-      const known = buildTask.scan;
+      scanning.then(
+        (scan) => {
+          total = scan.tarBytes;
+        },
+        () => undefined,
+      );
+      const known = job.tasks[0]?.scan;
       if (known) {
         total = known.tarBytes;
-        this.setState(buildTask, uploading(0, total));
+        this.setJobState(job, uploading(0, total, null));
       }
-      const upload = await uploadContext({
-        connection,
-        task,
-        plan,
-        spool,
-        readAhead,
-        tarBytes: known ? known.tarBytes : tarBytes,
-        tag: buildTask.tag,
-        gzip: shouldGzip(this.options.compress ?? 'auto', connection),
-        noCache: this.options.noCache,
-        onBytes: (bytes) => {
+      const source = await context.open(attemptIndex);
+      const gzip = source !== null && this.driver.gzip(connection);
+      upload = startUpload({
+        source,
+        tarBytes: known ? known.tarBytes : context.tarBytes,
+        root: context.root,
+        gzip,
+        signal: attemptAbort.signal,
+        onBytes: (bytes, wireBytes) => {
           kick();
           if (total === null || bytes < total) stallTimer.refresh();
           else clearTimeout(stallTimer);
-          if (total !== null) progress.push(uploading(bytes, total));
-          else if (buildTask.state.phase === 'packing')
+          if (total !== null) progress.push(uploading(bytes, total, wireBytes));
+          else if (job.tasks[0]?.state.phase === 'packing')
             progress.push({ phase: 'packing', files: 0, bytes: 0, bytesSent: bytes });
         },
-        signal: attemptAbort.signal,
-      }).catch((error: unknown) => {
-        throw attemptAbort.signal.aborted ? (attemptAbort.signal.reason ?? error) : error;
       });
-      response = upload.response;
-      packed = upload.packed;
+      const sent = upload;
+      try {
+        response = await this.driver.send(job, connection, {
+          body: sent.body,
+          contentBytes: gzip || typeof sent.tarBytes !== 'number' ? null : sent.tarBytes,
+          gzip,
+          signal: attemptAbort.signal,
+          context,
+        });
+      } catch (error) {
+        // A stall, the silence watchdog or a cancel explains the failed request better than the socket does.
+        const stopped = attemptAbort.signal.aborted ? (attemptAbort.signal.reason ?? error) : error;
+        attemptAbort.abort(error);
+        const packError = await sent.settled;
+        // A context that changed or could not be read explains it better still.
+        throw isContextError(packError) && packError !== error ? packError : stopped;
+      }
       clearTimeout(stallTimer);
       kick();
-      progress.flush();
-      this.setState(buildTask, { phase: 'building', step: 0, steps: 0 });
-
-      const parser = new DockerBuildParser();
-      let imageId: string | null = null;
-      let buildError: string | null = null;
-      let invalidLines = 0;
-      const consume = async (records: BuildRecord[]) => {
-        const lines: LogLine[] = [];
-        for (const record of records) {
-          if (record.kind === 'line') {
-            lines.push(record.line);
-            if (record.line.flags & LineFlag.invalid) invalidLines += 1;
-          } else if (record.kind === 'step')
-            progress.push({ phase: 'building', step: record.step, steps: record.steps });
-          else if (record.kind === 'image') imageId = record.imageId;
-          else buildError ??= record.message;
-        }
-        // A complete message is a sign of life; a line dripping in a byte at a time is not.
-        if (records.some((record) => record.kind !== 'line' || !(record.line.flags & LineFlag.continued))) kick();
-        await writeLines(lines);
+      const onUploaded = () => {
+        progress.flush();
+        if (!this.abort.signal.aborted) this.setJobState(job, { phase: 'building', step: 0, steps: 0 });
       };
+      if (sent.done) onUploaded();
+      else sent.settled.then((error) => (error ? undefined : onUploaded()));
+      const parser = this.driver.parser(job, { connection, directory: this.directory });
       try {
-        for await (const chunk of response) await consume(parser.push(chunk as Buffer));
-        await consume(parser.end());
+        for await (const chunk of response) {
+          await this.consume(job, parser.push(chunk as Buffer), progress);
+          if (parser.alive) kick();
+        }
+        await this.consume(job, parser.end(), progress);
       } catch (error) {
         response.destroy();
+        await this.consume(job, parser.end(), progress).catch(() => undefined);
         const cause = attemptAbort.signal.aborted ? attemptAbort.signal.reason : error;
         throw started(cause instanceof SlipwayError ? cause : transportError(connection, cause, 'build'));
       }
-      const packError = await upload.packed;
-      if (packError) throw started(packError);
+      // The builder has said all it will say (it may refuse a build before reading the whole upload):
+      // what it did not read of the body is moot, and waiting for it could wait forever.
+      let cutShort = false;
+      if (!sent.done) {
+        // The last body bytes' acknowledgement may trail the builder's last message by a moment.
+        const grace = new AbortController();
+        await Promise.race([sent.settled, delay(UPLOAD_GRACE_MS, undefined, { signal: grace.signal }).catch(() => 0)]);
+        grace.abort();
+        cutShort = !sent.done;
+        if (cutShort) attemptAbort.abort();
+      }
+      const uploadError = cutShort ? null : await sent.settled;
+      await sent.settled;
+      this.abort.signal.throwIfAborted();
       progress.flush();
-      if (buildError) {
-        throw started(
-          new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
-            hint: `The full log is in ${this.directory}.`,
-          }),
-        );
+      if (isContextError(uploadError)) throw started(uploadError);
+      const failure = parser.failure();
+      if (failure) throw started(failure);
+      if (uploadError) throw started(transportError(connection, uploadError, 'upload'));
+      try {
+        return parser.result({ cutShort });
+      } catch (error) {
+        throw started(error);
       }
-      if (imageId === null && invalidLines > 0) {
-        throw started(
-          new SlipwayError(
-            'E_BUILDER_PROTOCOL',
-            `The builder at ${connection.label} answered ${invalidLines} line(s) that are not the engine's JSON messages, and no image`,
-            { hint: 'Check that the URL points at a Docker-compatible engine, not a proxy or another service.' },
-          ),
-        );
-      }
-      return { imageId };
     } finally {
       clearTimeout(watchdog);
       clearTimeout(stallTimer);
@@ -518,19 +511,62 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       response?.destroy();
       attemptAbort.abort();
       // Wait for the pipeline to close its files, so a cancelled task leaves no descriptor open.
-      await packed;
+      await upload?.settled;
       this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
+  /** Spools a batch of records and follows their steps and releases. */
+  private async consume(job: BuildJob, records: DriverRecord[], progress: Coalescer<TaskState>): Promise<void> {
+    let lines: LogLine[] = [];
+    let linesOf = job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId;
+    const flush = async () => {
+      await this.writeLines(linesOf, lines);
+      lines = [];
+    };
+    for (const record of records) {
+      if (record.kind === 'line') {
+        const logId = record.logId ?? (job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId);
+        if (logId !== linesOf) {
+          await flush();
+          linesOf = logId;
+        }
+        lines.push(record.line);
+      } else if (record.kind === 'step') {
+        const buildTask = record.taskId ? job.tasks.find((candidate) => candidate.task.id === record.taskId) : null;
+        const state: TaskState = { phase: 'building', step: record.step, steps: record.steps };
+        if (buildTask) this.setState(buildTask, state, false);
+        else progress.push(state);
+      } else if (record.kind === 'release') {
+        this.build.releaseId = record.releaseId;
+        void this.record.save(this.build).catch(() => undefined);
+      }
+    }
+    await flush();
+  }
+
+  private setJobState(job: BuildJob, state: TaskState, save = true): void {
+    for (const buildTask of job.tasks) this.setState(buildTask, state, false);
+    if (save) void this.record.save(this.build).catch(() => undefined);
+  }
+
   private setState(buildTask: BuildTask, state: TaskState, save = true): void {
+    const phase = buildTask.state.phase;
+    // A task that finished (or a building one, for upload progress arriving late) keeps its state.
+    if (phase === 'done' || phase === 'failed' || phase === 'cancelled') return;
+    if (phase === 'building' && (state.phase === 'uploading' || state.phase === 'packing')) return;
+    if (phase === 'building' && state.phase === 'building' && state.step === 0 && buildTask.state.step > 0) return;
     buildTask.state = state;
     this.emit('event', { type: 'task.state', buildId: this.build.id, taskId: buildTask.task.id, state });
     if (save) void this.record.save(this.build).catch(() => undefined);
   }
 }
 
-/** Marks an error as happening after the engine started the build: no failover for it. */
+function isContextError(error: unknown): error is SlipwayError {
+  return error instanceof SlipwayError && error.code.startsWith('E_CONTEXT');
+}
+
+/** Marks an error as happening after the builder started the build: no failover for it. */
 function started(error: unknown): unknown {
   if (error && typeof error === 'object') Object.assign(error, { buildStarted: true });
   return error;

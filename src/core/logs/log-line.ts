@@ -11,6 +11,11 @@ export const LineFlag = {
 export interface LogLine {
   text: string;
   flags: number;
+  /**
+   * A step that starts at this line, when the parser knows it other than from the text (BuildKit's
+   * "#N [2/3] RUN ..."), with the builder's own start time; the spool's steps file keeps it.
+   */
+  step?: { step: number; steps: number; atMs: number };
 }
 
 export type BuildRecord =

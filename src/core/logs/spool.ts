@@ -183,13 +183,15 @@ export class SpoolWriter {
       entries.writeUInt32LE(offset % 0x1_0000_0000, i * INDEX_ENTRY_BYTES);
       entries.writeUInt32LE(Math.floor(offset / 0x1_0000_0000) | (line.flags << 16), i * INDEX_ENTRY_BYTES + 4);
       // Only lines starting with "S" can be steps; the check keeps the regex off the hot path.
-      if (line.text.charCodeAt(0) === 83 && (line.flags & LineFlag.continued) === 0) {
-        const step = parseStep(line.text);
+      const known = line.step;
+      if (known !== undefined || (line.text.charCodeAt(0) === 83 && (line.flags & LineFlag.continued) === 0)) {
+        const step = known ?? parseStep(line.text);
         if (step) {
           const record: StepRecord = {
-            ...step,
+            step: step.step,
+            steps: step.steps,
             line: this.lines + i,
-            atMs: Date.now(),
+            atMs: known?.atMs ?? Date.now(),
             text: line.text.slice(0, STEP_TEXT_CHARS),
           };
           stepText += `${JSON.stringify(record)}\n`;

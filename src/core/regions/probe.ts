@@ -1,6 +1,6 @@
 import type { Endpoint, EngineInfo, ProbeResult, RegionProbe } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
-import { ping } from '../builders/docker';
+import { ping } from '../builders/docker/request';
 import { type Connection, connect } from '../builders/endpoint';
 import { redactUrl } from '../builders/endpoint-url';
 import { engineInfo } from '../builders/engine-info';

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import { SlipwayError } from '../../shared/errors';
-import { DEFAULT_BALENA_BUILDER_URL } from './balena-names';
-import { transportError } from './docker';
-import type { Connection } from './endpoint';
-import { request } from './undici';
+import { SlipwayError } from '../../../shared/errors';
+import { DEFAULT_BALENA_BUILDER_URL } from '../balena-names';
+import type { Connection } from '../endpoint';
+import { errorMessage, rejection, transportError } from '../http-errors';
+import { request } from '../undici';
 
 export { DEFAULT_BALENA_BUILDER_URL };
 
@@ -69,39 +69,6 @@ export function balenaApiOrigin(builderUrl: string): string {
   return url.origin;
 }
 
-/** Reads the start of an error response, for the message; discards the rest. */
-async function errorText(body: Readable, limitBytes = 4096): Promise<string> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of body) {
-    chunks.push((chunk as Buffer).subarray(0, Math.max(0, limitBytes - bytes)));
-    bytes += (chunk as Buffer).length;
-    if (bytes >= limitBytes) break;
-  }
-  body.destroy();
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown; error?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message;
-    if (typeof parsed.error === 'string') return parsed.error;
-  } catch {
-    // Plain text or an HTML page: its start is the message.
-  }
-  return text.replace(/\s+/g, ' ').slice(0, 300);
-}
-
-/** The builder answered the push with an error status; a 5xx means another region may take it. */
-export class BalenaRejection extends SlipwayError {
-  constructor(
-    readonly statusCode: number,
-    code: 'E_BUILDER_REJECTED' | 'E_BUILDER_UNAUTHORIZED',
-    message: string,
-    options: { hint?: string } = {},
-  ) {
-    super(code, message, options);
-  }
-}
-
 export interface BalenaBuildRequest extends BalenaBuildOptions {
   token: string;
   /** The gzip of the project's tar. */
@@ -128,13 +95,11 @@ export async function startBalenaBuild(connection: Connection, build: BalenaBuil
     throw transportError(connection, error, 'upload');
   }
   if (response.statusCode !== 200) {
-    const message = await errorText(response.body).catch(() => '');
-    const denied = response.statusCode === 401 || response.statusCode === 403;
-    throw new BalenaRejection(
+    throw await rejection(
       response.statusCode,
-      denied ? 'E_BUILDER_UNAUTHORIZED' : 'E_BUILDER_REJECTED',
-      `The balena builder at ${connection.label} answered ${response.statusCode}: ${message || '(empty body)'}`,
-      { hint: denied ? 'Check the token (BALENA_TOKEN) and that it may push to this fleet.' : undefined },
+      response.body,
+      `The balena builder at ${connection.label}`,
+      'Check the token (BALENA_TOKEN) and that it may push to this fleet.',
     );
   }
   return response.body;
@@ -168,7 +133,7 @@ export async function cancelBalenaRelease(
     throw new SlipwayError('E_BUILDER_UNREACHABLE', `Cannot reach the balena API at ${url}: ${code}`, { cause: error });
   }
   if (response.statusCode < 200 || response.statusCode >= 300) {
-    const message = await errorText(response.body).catch(() => '');
+    const message = await errorMessage(response.body);
     throw new SlipwayError(
       'E_BUILDER_REJECTED',
       `The balena API at ${url} answered ${response.statusCode}: ${message}`,

@@ -1,0 +1,188 @@
+import type { Build, ContextScan } from '../../../shared/domain';
+import { SlipwayError } from '../../../shared/errors';
+import type { CompressMode } from '../../builds/upload';
+import { shouldGzip } from '../../builds/upload';
+import { DockerBuildParser } from '../../logs/docker-parser';
+import type { BuildRecord } from '../../logs/log-line';
+import { LineFlag } from '../../logs/log-line';
+import { packContext } from '../../pack/pack';
+import { planContext } from '../../pack/plan';
+import { disposePrepared, type PreparedContext, prepareContext } from '../../pack/prepare';
+import type { ReadAhead } from '../../pack/read-ahead-host';
+import type { ScanSpool } from '../../pack/scan-spool';
+import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
+import type { Connection } from '../endpoint';
+import { allowsFailover } from '../http-errors';
+import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
+import { BuildKitParser } from './buildkit-parser';
+import { startDockerBuild } from './request';
+
+export interface DockerDriverOptions {
+  builder: DockerBuilder;
+  /** The engine behind the endpoints, as its /_ping named it (Podman: extra hosts as JSON, and so on). */
+  product?: EngineProduct;
+  compress?: CompressMode;
+  /** Contexts already planned and being scanned, by task id (see prepareContext); the driver disposes of the rest. */
+  prepared?: Map<string, Promise<PreparedContext>>;
+}
+
+/** Records of either parser, as the session takes them. */
+interface DockerParser {
+  push(chunk: Buffer): BuildRecord[];
+  end(): BuildRecord[];
+}
+
+/**
+ * The Docker Engine API (Docker, Podman, balenaEngine): one POST /build per task, the task's context as
+ * the tar body, the classic builder's JSON-lines answer or BuildKit's trace records in it.
+ */
+export class DockerDriver implements BuilderDriver {
+  readonly name: BuilderDriver['name'];
+  readonly tagsImages = true;
+  private readonly product: EngineProduct;
+
+  constructor(private readonly options: DockerDriverOptions) {
+    this.name = options.builder === 'buildkit' ? 'docker-buildkit' : 'docker-classic';
+    this.product = options.product ?? 'unknown';
+  }
+
+  jobs(build: Build): BuildJob[] {
+    return build.tasks.map((buildTask) => ({
+      id: buildTask.task.id,
+      tasks: [buildTask],
+      logId: buildTask.task.id,
+      logIds: [buildTask.task.id],
+    }));
+  }
+
+  check(job: BuildJob) {
+    return checkDockerTask((job.tasks[0] as BuildJob['tasks'][number]).task, this.options.builder, this.product);
+  }
+
+  async context(job: BuildJob): Promise<JobContext> {
+    const { task } = job.tasks[0] as BuildJob['tasks'][number];
+    if (task.remoteContext !== undefined) return remoteContext(task.remoteContext);
+    const flavour = this.product === 'podman' ? 'podman' : this.options.builder === 'buildkit' ? 'buildkit' : 'classic';
+    const early = this.options.prepared?.get(task.id);
+    this.options.prepared?.delete(task.id);
+    let prepared = early ? await early : await prepareContext(task, flavour);
+    // Planned before the builder was known, as the classic builder reads ignore files: planned again
+    // when this builder reads another one in this context (BuildKit's <Dockerfile>.dockerignore,
+    // Podman's .containerignore).
+    if (early && (await planContext(task, flavour)).ignoreFile !== prepared.plan.ignoreFile) {
+      await disposePrepared([Promise.resolve(prepared)]);
+      prepared = await prepareContext(task, flavour);
+    }
+    const { plan, scan: scanRun, readAhead: first } = prepared;
+    // The read-ahead started with the scan serves the first attempt only; a failover reads the spool anew.
+    let readAhead: ReadAhead | null = first;
+    const scan = scanRun.result.then(
+      ({ largestFiles: _files, largestFolders: _folders, ...figures }): ContextScan => figures,
+    );
+    return {
+      root: task.contextPath,
+      dockerfile: plan.dockerfile,
+      tarBytes: scan.then((figures) => figures.tarBytes),
+      scan,
+      notes: (figures) =>
+        figures.skipped.map((entry) => `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`),
+      open: () => packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined),
+      attemptDone: async () => {
+        await readAhead?.stop();
+        readAhead = null;
+      },
+      dispose: async () => {
+        await Promise.all([readAhead?.stop(), scanRun.dispose()]);
+      },
+    };
+  }
+
+  gzip(connection: Connection): boolean {
+    return shouldGzip(this.options.compress ?? 'auto', connection);
+  }
+
+  send(job: BuildJob, connection: Connection, request: Parameters<BuilderDriver['send']>[2]) {
+    const buildTask = job.tasks[0] as BuildJob['tasks'][number];
+    const dockerfile = request.context.dockerfile ?? buildTask.task.dockerfile;
+    const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
+    return startDockerBuild(connection, query, request);
+  }
+
+  parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
+    const { task } = job.tasks[0] as BuildJob['tasks'][number];
+    const parser: DockerParser = this.options.builder === 'buildkit' ? new BuildKitParser() : new DockerBuildParser();
+    let imageId: string | null = null;
+    let buildError: string | null = null;
+    let invalidLines = 0;
+    let alive = false;
+    const translate = (records: BuildRecord[]): DriverRecord[] => {
+      const out: DriverRecord[] = [];
+      alive = false;
+      for (const record of records) {
+        if (record.kind === 'line') {
+          if (record.line.flags & LineFlag.invalid) invalidLines += 1;
+          // A line dripping in a byte at a time is no sign of life; a complete message is.
+          if (!(record.line.flags & LineFlag.continued)) alive = true;
+          out.push(record);
+        } else {
+          alive = true;
+          if (record.kind === 'image') imageId = record.imageId;
+          else if (record.kind === 'error') buildError ??= record.message;
+          else out.push(record);
+        }
+      }
+      return out;
+    };
+    return {
+      push: (chunk) => translate(parser.push(chunk)),
+      end: () => translate(parser.end()),
+      get alive() {
+        return alive;
+      },
+      failure: () =>
+        buildError === null
+          ? null
+          : new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
+              hint: `The full log is in ${attempt.directory}.`,
+            }),
+      result: ({ cutShort }) => {
+        if (cutShort) {
+          throw new SlipwayError(
+            'E_BUILDER_PROTOCOL',
+            `The builder at ${attempt.connection.label} finished its answer before it had the whole context`,
+          );
+        }
+        if (imageId === null && invalidLines > 0) {
+          throw new SlipwayError(
+            'E_BUILDER_PROTOCOL',
+            `The builder at ${attempt.connection.label} answered ${invalidLines} line(s) that are not the engine's JSON messages, and no image`,
+            { hint: 'Check that the URL points at a Docker-compatible engine, not a proxy or another service.' },
+          );
+        }
+        return { imageIds: new Map([[task.id, imageId]]), notes: [] };
+      },
+    };
+  }
+
+  failover(error: unknown, started: boolean): boolean {
+    return allowsFailover(error, started);
+  }
+
+  async close(): Promise<void> {
+    if (this.options.prepared) await disposePrepared(this.options.prepared.values());
+  }
+}
+
+/** A context the engine fetches itself (a git or tarball URL): nothing to scan or upload. */
+function remoteContext(url: string): JobContext {
+  const scan: ContextScan = { files: 0, bytes: 0, tarBytes: 0, skipped: [] };
+  return {
+    root: url,
+    tarBytes: 0,
+    scan: Promise.resolve(scan),
+    notes: () => [`Slipway: the engine fetches the context itself from ${url}; nothing is uploaded`],
+    open: async () => null,
+    attemptDone: async () => undefined,
+    dispose: async () => undefined,
+  };
+}
