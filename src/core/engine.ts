@@ -215,7 +215,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       // The engine keeps the values it builds with; the window only shows them.
       return withMaskedArgs(project);
     },
-    'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs }) => {
+    'build.start': async ({ projectId, tag, region, concurrency, noCache, buildArgs, network }) => {
       const project = this.projects.get(projectId);
       if (!project) throw new SlipwayError('E_BAD_INPUT', `No open project with id ${projectId}`);
       if (project.tasks.length === 0) throw noTasks(project.composeFile ?? project.path, project);
@@ -237,6 +237,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
         compress: settings.compress,
         noCache,
         buildArgs,
+        network,
       });
       this.sessions.set(session.build.id, session);
       session.on('event', (event) => this.emit('event', event));

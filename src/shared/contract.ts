@@ -139,6 +139,8 @@ export const requests = {
       tag: z.string().max(256).optional(),
       noCache: z.boolean().optional(),
       buildArgs: z.record(z.string().max(256), z.string().max(4096)).optional(),
+      /** The network of RUN steps (none, host or a network's name), for every task. */
+      network: z.string().min(1).max(256).optional(),
       concurrency: z.number().int().min(1).max(16).optional(),
       region: z.string().max(64).optional(),
     }),

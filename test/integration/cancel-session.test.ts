@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, readdir, readFile, readlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,33 +9,11 @@ import { openProject } from '../../src/core/project/detect';
 import type { SlipwayEvent } from '../../src/shared/contract';
 import type { Build, TaskState } from '../../src/shared/domain';
 import { runCli } from '../support/cli';
+import { leakedSince, openDescriptors, processesWith } from '../support/descriptors';
 import { engineUrl } from '../support/engine';
 import { BUSYBOX, tempDir } from '../support/fixtures';
 
 const url = engineUrl();
-
-/** This process's open descriptors: fd number -> what it points at (socket:[inode], a path, ...). */
-async function openDescriptors(pid: number | 'self' = 'self'): Promise<Map<string, string>> {
-  const dir = `/proc/${pid}/fd`;
-  const fds = new Map<string, string>();
-  for (const fd of await readdir(dir)) {
-    const target = await readlink(join(dir, fd)).catch(() => null);
-    if (target !== null) fds.set(fd, target);
-  }
-  return fds;
-}
-
-/** Descriptors open now that were not open before, after giving closes a moment to land. */
-async function leakedSince(before: Map<string, string>): Promise<string[]> {
-  let leaked: string[] = [];
-  for (let tries = 0; tries < 20; tries++) {
-    const now = await openDescriptors();
-    leaked = [...now].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `${fd} -> ${target}`);
-    if (leaked.length === 0) return leaked;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return leaked;
-}
 
 async function engineGet(path: string): Promise<{ status: number; json: unknown }> {
   const dispatcher = new Agent({ connect: { socketPath: url.replace('unix://', '') } });
@@ -46,17 +24,6 @@ async function engineGet(path: string): Promise<{ status: number; json: unknown 
   } finally {
     await dispatcher.close();
   }
-}
-
-/** Processes on this machine whose command line holds the marker (the build's RUN step). */
-async function processesWith(marker: string): Promise<number> {
-  let count = 0;
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(marker)) count += 1;
-  }
-  return count;
 }
 
 /** The engine is no longer building: no build container left and no process of the RUN step. */

@@ -35,3 +35,10 @@ export async function imageLabels(url: string, tag: string): Promise<Record<stri
     await dispatcher.close();
   }
 }
+
+/** The private Docker Engine's URL; when there is none, says why once and lets the suite skip. */
+export function dockerUrl(): string {
+  const url = inject('dockerUrl');
+  if (!url) console.warn(`Skipped: ${inject('dockerMissing')}`);
+  return url;
+}

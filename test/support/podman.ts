@@ -1,14 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type EngineService, startEngineService } from './engine-service';
 
-export interface PodmanService {
-  socketPath: string;
-  url: string;
-  stop(): Promise<void>;
-}
+export type PodmanService = EngineService;
 
 /** Why the engine tests cannot run here, or null when Podman is installed. */
 export function podmanMissing(): string | null {
@@ -17,21 +13,6 @@ export function podmanMissing(): string | null {
     return 'podman is not installed (apt-get install -y podman runc busybox-static)';
   if (spawnSync('runc', ['--version']).error) return 'runc is not installed (apt-get install -y runc)';
   return null;
-}
-
-function pingOnce(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }
 
 /**
@@ -57,27 +38,5 @@ export async function startPodman(): Promise<PodmanService> {
     '--time=0',
     `unix://${socketPath}`,
   ];
-  const child: ChildProcess = spawn('podman', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (stderr.length < 16_384) stderr += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    if (await pingOnce(socketPath)) return { socketPath, url: `unix://${socketPath}`, stop };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await stop();
-  throw new Error(`Podman did not answer /_ping on ${socketPath} within 30 s:\n${stderr}`);
+  return startEngineService({ command: 'podman', args, dir, socketPath, startTimeoutMs: 30_000, killAfterMs: 5000 });
 }

@@ -90,7 +90,6 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
 
 /** Asks the chosen engine which builder it has (the headers of one more GET /_ping). */
 async function builderOf(endpoint: Endpoint, asked: BuilderVersion): Promise<BuilderChoice> {
-  if (asked === '1') return { builder: 'classic', product: 'unknown', reason: '--builder-version 1' };
   const connection = connect(endpoint);
   try {
     return chooseDockerBuilder(await ping(connection, AbortSignal.timeout(10_000)), asked);

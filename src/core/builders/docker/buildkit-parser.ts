@@ -60,10 +60,12 @@ export class BuildKitParser {
   private onMessage(bytes: Buffer, continued: boolean, records: BuildRecord[]): void {
     const wasLong = this.insideLongMessage;
     this.insideLongMessage = continued;
-    if (!continued && !wasLong && bytes.length > TRACE_PREFIX.length + 2) {
+    // The engine ends its messages with "\r\n".
+    const end = bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    if (!continued && !wasLong && end > TRACE_PREFIX.length + 2) {
       const raw = bytes.toString('latin1', 0, TRACE_PREFIX.length);
-      if (raw === TRACE_PREFIX && bytes[bytes.length - 1] === 0x7d && bytes[bytes.length - 2] === 0x22) {
-        const base64 = bytes.toString('latin1', TRACE_PREFIX.length, bytes.length - 2);
+      if (raw === TRACE_PREFIX && bytes[end - 1] === 0x7d && bytes[end - 2] === 0x22) {
+        const base64 = bytes.toString('latin1', TRACE_PREFIX.length, end - 2);
         let status: StatusResponse;
         try {
           status = decodeStatusResponse(Buffer.from(base64, 'base64'));
@@ -180,9 +182,13 @@ export class BuildKitParser {
     const state = this.vertex(item.vertex);
     const name = item.name || item.id;
     const size =
-      item.total > 0 ? `${formatBytes(item.current)} / ${formatBytes(item.total)}` : formatBytes(item.current);
+      item.total > 0
+        ? ` ${formatBytes(item.current)} / ${formatBytes(item.total)}`
+        : item.current > 0
+          ? ` ${formatBytes(item.current)}`
+          : '';
     const took = item.startedMs !== null ? ` ${seconds(item.completedMs - item.startedMs)}` : '';
-    this.say(state, `${name} ${size}${took} done`, records);
+    this.say(state, `${name}${size}${took} done`, records);
   }
 
   /** A vertex's last output line, when it did not end with a newline. */
