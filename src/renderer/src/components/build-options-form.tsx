@@ -2,7 +2,7 @@ import { setOptions, useStore } from '../store/store';
 import './build-options-form.css';
 import { ConcurrencyField } from './concurrency-field';
 
-/** Tag, no-cache, build args and concurrency of the next build. */
+/** Tag, no-cache, network, build args and concurrency of the next build. */
 export function BuildOptionsForm() {
   const options = useStore((state) => state.options);
   return (
@@ -23,6 +23,14 @@ export function BuildOptionsForm() {
           onChange={(event) => setOptions({ noCache: event.target.checked })}
         />
         <span>No cache</span>
+      </label>
+      <label>
+        <span>Network</span>
+        <input
+          value={options.network}
+          placeholder="engine default (none, host, a network)"
+          onChange={(event) => setOptions({ network: event.target.value })}
+        />
       </label>
       <ConcurrencyField value={options.concurrency} onChange={(concurrency) => setOptions({ concurrency })} />
       <label>

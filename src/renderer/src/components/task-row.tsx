@@ -12,6 +12,13 @@ interface TaskRowProps {
   onOpenLog(taskId: string): void;
 }
 
+/** The builder that ran a task, as the row names it. */
+const BUILDER_LABELS: Record<NonNullable<BuildTask['builder']>, string> = {
+  'docker-classic': 'classic',
+  'docker-buildkit': 'BuildKit',
+  balena: 'balena',
+};
+
 function progressText(task: BuildTask): string {
   const { state } = task;
   if (state.phase === 'uploading') {
@@ -60,6 +67,9 @@ export function TaskRow({ task, region, regionReason, startedMs, now, selected, 
         <span className="task-row-elapsed numeric">{elapsedMs === null ? '' : formatDuration(elapsedMs)}</span>
         <span className="task-row-region" title={regionReason ?? undefined}>
           {region}
+        </span>
+        <span className="task-row-builder muted" data-testid="task-builder">
+          {task.builder ? BUILDER_LABELS[task.builder] : ''}
         </span>
         <button type="button" onClick={() => onOpenLog(task.task.id)} aria-pressed={selected}>
           Log <span className="muted numeric">{formatCount(task.logLines)}</span>

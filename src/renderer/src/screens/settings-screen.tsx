@@ -98,7 +98,25 @@ export function SettingsScreen() {
                 </label>
                 <TokenField target={target.name} />
               </>
-            ) : null}
+            ) : (
+              <label className="settings-field">
+                <span>Builder</span>
+                <select
+                  aria-label="Builder version"
+                  value={target.builderVersion ?? 'auto'}
+                  onChange={(event) =>
+                    setTarget(index, (t) => ({
+                      ...t,
+                      builderVersion: event.target.value as NonNullable<BuilderTarget['builderVersion']>,
+                    }))
+                  }
+                >
+                  <option value="auto">auto (BuildKit on Docker Engine; Podman builds with buildah)</option>
+                  <option value="2">BuildKit (version 2)</option>
+                  <option value="1">classic (version 1)</option>
+                </select>
+              </label>
+            )}
             {target.endpoints.map((endpoint, e) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: regions are being edited here, so only the position is stable.
               <div key={e} className="settings-endpoint">

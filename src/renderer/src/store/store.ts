@@ -31,6 +31,8 @@ export interface BuildOptions {
   /** KEY=VALUE, one per line, as the user typed them. */
   buildArgs: string;
   concurrency: number;
+  /** The network of RUN steps (none, host, a network's name); empty for the engine's default. */
+  network: string;
 }
 
 export interface Notice {
@@ -66,7 +68,7 @@ export interface AppState {
   notices: Notice[];
 }
 
-const initialOptions: BuildOptions = { tag: '', noCache: false, buildArgs: '', concurrency: 2 };
+const initialOptions: BuildOptions = { tag: '', noCache: false, buildArgs: '', concurrency: 2, network: '' };
 
 export const useStore = create<AppState>(() => ({
   screen: 'start',
@@ -290,6 +292,7 @@ export async function startBuild(): Promise<void> {
       ...(options.tag.trim() ? { tag: options.tag.trim() } : {}),
       ...(options.noCache ? { noCache: true } : {}),
       ...(Object.keys(buildArgs).length > 0 ? { buildArgs } : {}),
+      ...(options.network.trim() ? { network: options.network.trim() } : {}),
       concurrency: options.concurrency,
       // No region: the engine applies the pin or its own probe, and keeps the freedom to fail over.
     });

@@ -1,0 +1,47 @@
+import { pathToFileURL } from 'node:url';
+import { expect, test } from '@playwright/test';
+import { type DockerService, dockerdMissing, startDockerd } from '../support/dockerd';
+import { fixture, tempDir } from '../support/fixtures';
+import { type ServedSlipway, serveSlipway } from '../support/serve';
+import { dropFolder, SCREENS_DIR } from '../support/ui';
+
+// The window builds a BuildKit project (a cache mount, two stages) on a real Docker Engine.
+const missing = dockerdMissing();
+if (missing && process.env.CI) throw new Error(`The BuildKit window test needs dockerd in CI: ${missing}`);
+let dockerd: DockerService;
+let served: ServedSlipway;
+let project: { path: string; cleanup(): Promise<void> };
+let dataDir: { path: string; cleanup(): Promise<void> };
+
+test.beforeAll(async () => {
+  if (missing) return;
+  dockerd = await startDockerd();
+  project = await fixture('buildkit');
+  dataDir = await tempDir('slipway-ui-buildkit-');
+  served = await serveSlipway(['--builder', dockerd.url, '--data-dir', dataDir.path]);
+});
+
+test.afterAll(async () => {
+  await served?.stop();
+  await dockerd?.stop();
+  await project?.cleanup();
+  await dataDir?.cleanup();
+});
+
+test('a BuildKit project builds in the window, which says BuildKit ran it and folds its steps', async ({ page }) => {
+  test.skip(missing !== null, `Skipped: ${missing}`);
+  test.setTimeout(180_000);
+  await page.goto(served.url);
+  await dropFolder(page, pathToFileURL(project.path).href);
+  await expect(page.getByTestId('task-main')).toBeVisible();
+  // This engine has no bridge network: RUN steps need none (a test setting, not a default).
+  await page.getByLabel('Network').fill('none');
+  await page.keyboard.press('Control+b');
+  await expect(page.getByTestId('build-task-main')).toHaveAttribute('data-phase', 'done', { timeout: 150_000 });
+  await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
+  await expect(page.getByTestId('build-task-main').getByTestId('task-builder')).toHaveText('BuildKit');
+  await page.getByTestId('build-task-main').getByRole('button', { name: /Log/ }).click();
+  await expect(page.locator('.log-row.step').first()).toContainText(/#\d+ \[base \d\/3\] .*\d+ ms$/);
+  await expect(page.locator('.log-viewer')).toContainText(/#\d+ DONE \d+\.\ds/);
+  await page.screenshot({ path: `${SCREENS_DIR}/build-buildkit.png` });
+});
