@@ -143,6 +143,19 @@ describe('the BuildKit trace, read as docker build --progress=plain prints it', 
     expect(texts(parse(messages, 7))).toEqual(texts(parse(messages)));
   });
 
+  it('reads a trace message far longer than a log line whole: a chatty step’s batched output', () => {
+    const output = Array.from({ length: 20_000 }, (_, index) => `line ${index}`).join('\n');
+    const message = status({
+      vertexes: [{ ...run, startedMs: T }],
+      logs: [{ vertex: run.digest, ms: T, text: `${output}\n` }],
+    });
+    expect(message.length).toBeGreaterThan(128 * 1024);
+    const records = parse([message], 64 * 1024);
+    expect(records.some((record) => record.kind === 'line' && record.line.flags & LineFlag.invalid)).toBe(false);
+    expect(texts(records)).toHaveLength(20_001);
+    expect(texts(records).at(-1)).toBe('#1 0.000 line 19999');
+  });
+
   it('prints CACHED for a cached step, a blank line between steps, and stages in step names', () => {
     const base = { digest: 'sha256:base', name: '[base 1/2] COPY busybox /bin/busybox' };
     const records = parse([

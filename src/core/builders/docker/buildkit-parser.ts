@@ -7,6 +7,13 @@ import { decodeStatusResponse, type StatusResponse, type Vertex, type VertexStat
 
 const TRACE_PREFIX = '{"id":"moby.buildkit.trace","aux":"';
 
+/**
+ * BuildKit batches a step's output into one trace message: tens of KiB of base64 for a chatty RUN. A
+ * message is held whole up to this size (the lines in it are still capped); a longer one is kept as
+ * text pieces, flagged invalid.
+ */
+export const MAX_TRACE_MESSAGE_BYTES = 8 * 1024 * 1024;
+
 // A Dockerfile step as BuildKit names its vertex: "[2/3] RUN ...", "[stage-1 2/3] COPY ...".
 const STEP_PATTERN = /^\[(?:[^\]\s]+ )?(\d+)\/(\d+)\]/;
 
@@ -39,7 +46,7 @@ export class BuildKitParser {
   failedStep: { name: string; error: string } | null = null;
 
   constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
-    this.messages = new LineSplitter(maxLineBytes);
+    this.messages = new LineSplitter(Math.max(maxLineBytes, MAX_TRACE_MESSAGE_BYTES));
     this.classic = new DockerBuildParser(maxLineBytes);
   }
 

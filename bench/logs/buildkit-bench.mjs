@@ -1,0 +1,155 @@
+// bench/logs, BuildKit case: a build whose RUN prints BENCH_BUILDKIT_LINES lines (default 1M) on a
+// private Docker Engine, through Slipway's BuildKit driver (the built CLI, its log to the spool and
+// stdout) against `DOCKER_BUILDKIT=1 docker build --progress=plain` (Debian's docker.io CLI 20.10,
+// /usr/bin/docker, speaks BuildKit's session itself). Both print to /dev/null; GNU time gives each
+// side's peak RSS. Run with `npm run bench:logs:buildkit` after `npm run build`; needs root, dockerd,
+// busybox-static and GNU time.
+//
+// BuildKit clips a step's log at 2 MiB and 200 KiB/s by default; this engine is started with both
+// limits raised (BUILDKIT_STEP_LOG_MAX_SIZE, BUILDKIT_STEP_LOG_MAX_SPEED), a benchmark setting, so
+// that the whole output reaches the clients.
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+
+const LINES = Number(process.env.BENCH_BUILDKIT_LINES ?? 1_000_000);
+const DOCKER = process.env.DOCKER ?? '/usr/bin/docker';
+const BASELINE_TIMEOUT_MS = Number(process.env.BENCH_BASELINE_TIMEOUT_S ?? 1800) * 1000;
+const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
+
+function ping(socketPath) {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** A command under GNU time; resolves with its wall time, peak RSS and how many lines it printed. */
+function measured(command, args, env, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %M', command, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let lines = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-20_000);
+      // The docker CLI prints its progress to stderr.
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const ms = performance.now() - started;
+      const rss = /TIME (\d+)/.exec(stderr);
+      if (code !== 0)
+        resolve({ ms, kib: rss ? Number(rss[1]) : 0, lines, failed: `exited ${code}: ${stderr.slice(-500)}` });
+      else resolve({ ms, kib: rss ? Number(rss[1]) : 0, lines, failed: null });
+    });
+  });
+}
+
+async function main() {
+  const dir = await mkdtemp('/tmp/slipway-bench-bk-');
+  const socket = join(dir, 'docker.sock');
+  const dockerd = spawn(
+    'dockerd',
+    [
+      '--storage-driver=vfs',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--host',
+      `unix://${socket}`,
+      '--data-root',
+      join(dir, 'root'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'docker.pid'),
+    ],
+    {
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        BUILDKIT_STEP_LOG_MAX_SIZE: String(2 ** 30),
+        BUILDKIT_STEP_LOG_MAX_SPEED: String(2 ** 30),
+      },
+    },
+  );
+  const exited = new Promise((resolve) => dockerd.once('exit', resolve));
+  try {
+    for (let tries = 0; !(await ping(socket)); tries++) {
+      if (tries > 300) throw new Error('dockerd did not start');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const context = join(dir, 'context');
+    await mkdir(context);
+    await copyFile('/bin/busybox', join(context, 'busybox'));
+    await writeFile(
+      join(context, 'Dockerfile'),
+      `FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","seq","1","${LINES}"]\n`,
+    );
+    const data = join(dir, 'data');
+    console.log(`A RUN that prints ${LINES.toLocaleString('en')} lines, on a private dockerd (BuildKit)`);
+    const slipway = await measured(
+      process.execPath,
+      [
+        bin,
+        'build',
+        context,
+        '--builder',
+        `unix://${socket}`,
+        '--builder-version',
+        '2',
+        '--network',
+        'none',
+        '--no-cache',
+        '--data-dir',
+        data,
+      ],
+      {},
+      BASELINE_TIMEOUT_MS,
+    );
+    const docker = await measured(
+      DOCKER,
+      ['-H', `unix://${socket}`, 'build', '--progress=plain', '--network', 'none', '--no-cache', context],
+      { DOCKER_BUILDKIT: '1' },
+      BASELINE_TIMEOUT_MS,
+    );
+    const rate = (side) => `${Math.round(LINES / (side.ms / 1000)).toLocaleString('en')} lines/s`;
+    const row = (name, side) =>
+      `${name.padEnd(44)} ${(side.ms / 1000).toFixed(2).padStart(8)} s  ${rate(side).padStart(16)}  peak RSS ${(side.kib / 1024).toFixed(0)} MiB${side.failed ? `  (failed: ${side.failed})` : ''}`;
+    console.log(row('slipway build (BuildKit driver)', slipway));
+    console.log(row('DOCKER_BUILDKIT=1 docker build --progress=plain', docker));
+    console.log(
+      `ratio: Slipway ${(docker.ms / slipway.ms).toFixed(1)}x the docker CLI's speed, ${(slipway.kib / Math.max(1, docker.kib)).toFixed(2)}x its peak RSS`,
+    );
+    // The line index holds 8 bytes a line.
+    const [build] = await readdir(join(data, 'builds'));
+    const spooled = (await stat(join(data, 'builds', build, 'main.idx'))).size / 8;
+    console.log(
+      `Slipway spooled ${spooled.toLocaleString('en')} log lines; the docker CLI printed ${docker.lines.toLocaleString('en')}`,
+    );
+  } finally {
+    dockerd.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
