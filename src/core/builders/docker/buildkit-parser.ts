@@ -42,6 +42,8 @@ export class BuildKitParser {
   private readonly vertexes = new Map<string, VertexState>();
   private last: VertexState | null = null;
   private insideLongMessage = false;
+  /** Complete messages read so far: a trace that prints nothing (a pull's progress) is still a sign of life. */
+  messagesRead = 0;
   /** The first vertex that failed, with its error: the step a failed build names. */
   failedStep: { name: string; error: string } | null = null;
 
@@ -67,6 +69,7 @@ export class BuildKitParser {
   private onMessage(bytes: Buffer, continued: boolean, records: BuildRecord[]): void {
     const wasLong = this.insideLongMessage;
     this.insideLongMessage = continued;
+    if (!continued) this.messagesRead += 1;
     // The engine ends its messages with "\r\n".
     const end = bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
     if (!continued && !wasLong && end > TRACE_PREFIX.length + 2) {

@@ -115,9 +115,12 @@ export class DockerDriver implements BuilderDriver {
     let buildError: string | null = null;
     let invalidLines = 0;
     let alive = false;
+    const messagesSeen = () => (parser instanceof BuildKitParser ? parser.messagesRead : 0);
+    let messages = 0;
     const translate = (records: BuildRecord[]): DriverRecord[] => {
       const out: DriverRecord[] = [];
-      alive = false;
+      alive = messagesSeen() > messages;
+      messages = messagesSeen();
       for (const record of records) {
         if (record.kind === 'line') {
           if (record.line.flags & LineFlag.invalid) invalidLines += 1;
