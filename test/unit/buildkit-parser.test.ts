@@ -224,6 +224,7 @@ describe('the BuildKit trace, read as docker build --progress=plain prints it', 
       `${JSON.stringify({ id: 'moby.buildkit.trace', aux: Buffer.from([0x0a, 0xff, 0xff]).toString('base64') })}\r\n`,
     ]);
     expect(records[0]).toEqual({ kind: 'image', imageId: 'sha256:abc' });
+    expect(parse([`${JSON.stringify({ id: 'moby.buildkit.trace', aux: '' })}\r\n`])).toEqual([]);
     expect(records[1]).toMatchObject({ kind: 'line', line: { flags: LineFlag.invalid } });
   });
 });

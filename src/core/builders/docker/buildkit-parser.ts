@@ -6,6 +6,7 @@ import { TerminalLines } from '../../logs/terminal-lines';
 import { decodeStatusResponse, type StatusResponse, type Vertex, type VertexStatus } from './buildkit-status';
 
 const TRACE_PREFIX = '{"id":"moby.buildkit.trace","aux":"';
+const EMPTY_TRACE = `${TRACE_PREFIX}"}`;
 
 /**
  * BuildKit batches a step's output into one trace message: tens of KiB of base64 for a chatty RUN. A
@@ -72,6 +73,11 @@ export class BuildKitParser {
     if (!continued) this.messagesRead += 1;
     // The engine ends its messages with "\r\n".
     const end = bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    // An empty trace ({"id":"moby.buildkit.trace","aux":""}): the engine sends floods of them to a client
+    // that reads slower than the build prints.
+    if (!continued && !wasLong && end === TRACE_PREFIX.length + 2 && bytes.toString('latin1', 0, end) === EMPTY_TRACE) {
+      return;
+    }
     if (!continued && !wasLong && end > TRACE_PREFIX.length + 2) {
       const raw = bytes.toString('latin1', 0, TRACE_PREFIX.length);
       if (raw === TRACE_PREFIX && bytes[end - 1] === 0x7d && bytes[end - 2] === 0x22) {
