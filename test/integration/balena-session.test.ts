@@ -82,11 +82,17 @@ interface BalenaSessionOptions {
   build: BalenaBuildOptions;
   registrySecretsFile?: string | null;
   apiOrigin?: string;
+  tag?: string;
+  buildArgs?: Record<string, string>;
 }
 
 /** A push through the one build session, with the balena driver. */
-function balenaSession(options: BalenaSessionOptions): BuildSession {
+function balenaSession(
+  options: BalenaSessionOptions & { tag?: string; buildArgs?: Record<string, string> },
+): BuildSession {
   return new BuildSession({
+    tag: options.tag,
+    buildArgs: options.buildArgs,
     dataDir: options.dataDir,
     project: options.project,
     target: { name: 'balena', kind: 'balena', endpoints: options.endpoints, fleet: options.build.fleet },
@@ -204,6 +210,19 @@ describe('a push to the (fake) balena builder', () => {
     expect((await spooled(session, BALENA_BUILD_LOG_ID)).lines[0]).toBe(
       'Slipway: skipped main/pipe (FIFO: tar cannot hold it)',
     );
+  });
+
+  it('says before the push which build options the balena builder does not take, naming key and service', async () => {
+    const { session } = await setUp(successScript, { tag: 'app:1', buildArgs: { MODE: 'prod' } });
+    const build = await session.run();
+    expect(build.status).toBe('succeeded');
+    const log = (await spooled(session, BALENA_BUILD_LOG_ID)).lines;
+    expect(log.slice(0, 3)).toEqual([
+      'Slipway: warning: tags (--tag) of service main, service web are not sent: this builder names its images itself',
+      expect.stringMatching(/^Slipway: warning: build args \(--build-arg; .*\) of service main is not sent/),
+      expect.stringMatching(/^Slipway: warning: build args .* of service web is not sent/),
+    ]);
+    expect(build.tasks.map((task) => task.tag)).toEqual([null, null]);
   });
 
   it('passes the build options in the query', async () => {

@@ -257,6 +257,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     try {
       await this.openLogs(job);
       const { warnings, errors } = this.driver.check(job);
+      // A builder that names images itself (balena: by release) is not sent the tags given for the build.
+      if (!this.driver.tagsImages && (this.options.tag || this.options.tags?.length)) {
+        warnings.unshift(
+          `tags (--tag) of ${job.tasks.map((buildTask) => `service ${buildTask.task.service}`).join(', ')} are not sent: this builder names its images itself`,
+        );
+      }
       await this.note(
         job,
         warnings.map((warning) => `Slipway: warning: ${warning}`),

@@ -69,7 +69,6 @@ export class BalenaDriver implements BuilderDriver {
     for (const { task } of job.tasks) {
       const service = `service ${task.service}`;
       const unsent: [string, boolean][] = [
-        ['tags (--tag, image:)', Boolean(task.tags?.length)],
         [
           'build args (--build-arg; use build-variables in .balena/balena.yml)',
           Boolean(task.buildArgs && Object.keys(task.buildArgs).length),
