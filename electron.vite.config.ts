@@ -1,5 +1,12 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import { META_CONTENT_SECURITY_POLICY } from './src/shared/content-security-policy';
+
+/** The page's CSP meta tag carries the one policy of src/shared (index.html says where it goes). */
+const contentSecurityPolicy = {
+  name: 'slipway-content-security-policy',
+  transformIndexHtml: (html: string) => html.replace('%CONTENT_SECURITY_POLICY%', META_CONTENT_SECURITY_POLICY),
+};
 
 export default defineConfig({
   main: {
@@ -24,6 +31,6 @@ export default defineConfig({
   renderer: {
     root: 'src/renderer',
     build: { outDir: 'out/renderer', rollupOptions: { input: { index: 'src/renderer/index.html' } } },
-    plugins: [react()],
+    plugins: [react(), contentSecurityPolicy],
   },
 });

@@ -10,6 +10,7 @@ import { assertPlainIds } from '../core/builds/history';
 import type { Engine } from '../core/engine';
 import { savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';
+import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy';
 import { isRequestName, type SlipwayEvent } from '../shared/contract';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { refusal, TOKEN_COOKIE } from './security';
@@ -25,9 +26,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface BrowserServer {
   server: Server;
@@ -158,7 +156,10 @@ async function downloadLog(engine: Engine, url: URL, response: ServerResponse): 
 }
 
 async function serveStatic(root: string, url: URL, response: ServerResponse, setToken: string | null): Promise<void> {
-  const headers: Record<string, string> = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' };
+  const headers: Record<string, string> = {
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+  };
   if (setToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setToken}; HttpOnly; SameSite=Strict; Path=/`;
   const relative = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
   let file = join(root, relative === '/' ? 'index.html' : relative);

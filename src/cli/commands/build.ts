@@ -8,11 +8,12 @@ import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
+import { describeTaskState } from '../../shared/task-state';
 import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { type Output, printError } from '../output';
-import { progressText, TerminalProgress } from '../task-progress';
+import { TerminalProgress } from '../task-progress';
 import { balenaUsage } from './balena-usage';
 
 export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--region NAME|auto] [--concurrency N] [--json]
@@ -36,18 +37,19 @@ ${composeUsage}
 ${balenaUsage}`;
 
 /** The line a state change is worth on a plain stderr, given the phase last printed for the task. */
-function describeState(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
+function lineWorthPrinting(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
+  const line = describeTaskState(state, 'line');
   switch (state.phase) {
     case 'packing':
       // Bytes sent while the scan runs come every 100 ms; a plain stderr gets the scan's start and result.
-      return printed === 'packing' && state.files === 0 ? null : progressText(state);
+      return printed === 'packing' && state.files === 0 ? null : line;
     case 'done':
     case 'failed':
     case 'cancelled':
-      return progressText(state);
+      return line;
     case 'uploading':
       // The upload may be well under way when its total is known (see BuildSession): print its first state.
-      return printed === 'uploading' ? null : progressText(state);
+      return printed === 'uploading' ? null : line;
     case 'building':
       return state.step === 0 ? 'building' : null;
     default:
@@ -188,7 +190,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     } else if (event.type === 'task.state') {
       if (terminal) terminal.update(event.taskId, event.state, regionOf.get(event.taskId));
       else {
-        const text = describeState(event.state, printedPhase.get(event.taskId));
+        const text = lineWorthPrinting(event.state, printedPhase.get(event.taskId));
         if (text) {
           output.err(`[${event.taskId}] ${text}`);
           printedPhase.set(event.taskId, event.state.phase);
