@@ -4,6 +4,7 @@ import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
 import { limitProcessMemory } from '../core/process-memory';
 import { fileSecretStore } from '../core/settings/secret-store';
+import { wireLifecycle } from './app-lifecycle';
 import { appMenuTemplate } from './app-menu';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
 import { nativeDialogs } from './dialogs';
@@ -46,10 +47,9 @@ void app.whenReady().then(() => {
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(currentWindow)));
   createWindow();
 });
-// macOS keeps the app running without windows; clicking its dock icon brings the window back.
-app.on('activate', () => {
-  if (!window && app.isReady()) createWindow();
-});
-app.on('window-all-closed', () => {
-  void engine.close().then(() => app.quit());
+wireLifecycle(app, {
+  platform: process.platform,
+  hasWindow: () => window !== null,
+  createWindow,
+  closeEngine: () => engine.close(),
 });

@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { assertPlainIds } from '../core/builds/build-ids';
 import { buildDir } from '../core/builds/build-store';
-import { assertPlainIds } from '../core/builds/history';
 import type { Engine } from '../core/engine';
 import { savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';

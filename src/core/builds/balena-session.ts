@@ -26,7 +26,7 @@ import { type BalenaPackPlan, packBalenaProject, planBalenaPack } from '../pack/
 import { TarLengthGuard } from '../pack/pack';
 import { ProgressCounter } from '../pack/progress-counter';
 import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
-import { Coalescer } from './throttle';
+import { Coalescer } from './coalescer';
 
 /** Progress and line-count events are sent at most this often per task, as the docker session does. */
 const EVENT_INTERVAL_MS = 100;

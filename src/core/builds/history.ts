@@ -7,16 +7,8 @@ import type { LineWindow } from '../logs/reader';
 import { readLines, taskSpoolEnded } from '../logs/reader';
 import { logPath, repairSpool } from '../logs/spool';
 import { loadSettings } from '../settings/settings-store';
+import { assertPlainIds, isPlainId } from './build-ids';
 import { type BuildOwner, BuildRecordWriter, buildDir, buildsDir, ownerPath, readBuild } from './build-store';
-
-const PLAIN_ID = /^[\w][\w.-]*$/;
-
-/** Build and task ids name folders and files: only plain names get near the file system. */
-export function assertPlainIds(...ids: string[]): void {
-  for (const id of ids) {
-    if (!PLAIN_ID.test(id)) throw new SlipwayError('E_BAD_INPUT', `Not a build or task id: ${JSON.stringify(id)}`);
-  }
-}
 
 /** The ids of every build kept in the data directory, newest first (ids sort by start time). */
 export async function listBuildIds(dataDir: string): Promise<string[]> {
@@ -27,7 +19,7 @@ export async function listBuildIds(dataDir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return entries.filter((name) => PLAIN_ID.test(name)).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  return entries.filter(isPlainId).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 }
 
 function processAlive(pid: number): boolean {

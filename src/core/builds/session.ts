@@ -25,7 +25,7 @@ import type { ScanRun } from '../pack/scan';
 import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
 import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
-import { Coalescer } from './throttle';
+import { Coalescer } from './coalescer';
 
 /** Progress and line-count events are sent at most this often per task. */
 export const EVENT_INTERVAL_MS = 100;
