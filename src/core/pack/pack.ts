@@ -139,7 +139,8 @@ class ContextArchive extends Readable {
       } else if (kind === EntryKind.file) {
         header.type = 'file';
         header.size = size;
-        if (offset >= 0 || size === 0) this.writer.entry(header, this.content.subarray(offset, offset + size));
+        if (offset >= 0) this.writer.entry(header, this.content.subarray(offset, offset + size));
+        else if (size === 0) this.writer.entry(header, null);
         else if (!(await this.writeBigFile(header))) return;
       }
     }
