@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { listHistory, recoverInterrupted } from '../../core/builds/history';
-import { defaultDataDir } from '../../core/data-dir';
 import { SlipwayError } from '../../shared/errors';
 import { formatDuration } from '../../shared/format';
 import { EXIT_OK } from '../exit-codes';
+import { dataDirOption } from '../options';
 import type { Output } from '../output';
 
 export const historyUsage = `slipway history [--json] [--data-dir DIR]
@@ -28,7 +28,7 @@ export async function historyCommand(args: string[], output: Output): Promise<nu
       hint: historyUsage,
     });
   }
-  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const dataDir = dataDirOption(values);
   await recoverInterrupted(dataDir);
   const builds = await listHistory(dataDir);
   if (values.json) {

@@ -51,6 +51,8 @@ export interface AppState {
   probing: boolean;
   probeFailure: Failure | null;
   settings: Settings | null;
+  /** Why the settings could not be read (E_SETTINGS_INVALID: the Settings screen offers to repair them). */
+  settingsFailure: Failure | null;
   options: BuildOptions;
   build: Build | null;
   /** When each task of the shown build left the queue, by this window's clock (for elapsed time). */
@@ -80,6 +82,7 @@ export const useStore = create<AppState>(() => ({
   probing: false,
   probeFailure: null,
   settings: null,
+  settingsFailure: null,
   options: initialOptions,
   build: null,
   taskStartedMs: {},
@@ -172,6 +175,9 @@ export async function initialize(): Promise<void> {
   else notifyFailure('The engine cannot be reached', info.reason);
   if (settings.status === 'fulfilled') {
     set({ settings: settings.value, options: { ...get().options, concurrency: settings.value.concurrency } });
+  } else {
+    set({ settingsFailure: failure(settings.reason) });
+    notifyFailure('The settings cannot be used', settings.reason);
   }
   await route();
   // Events can be missed (a dropped event stream reconnects); a running build is re-read now and then.
@@ -356,6 +362,20 @@ export async function saveSettings(changes: Parameters<(typeof slipway)['setting
   } catch (error) {
     notifyFailure('Cannot save the settings', error);
     return false;
+  }
+}
+
+/** Puts a settings.json that cannot be used aside (kept beside it) and starts from the defaults. */
+export async function repairSettings(): Promise<void> {
+  try {
+    const { settings, keptAs } = await slipway['settings.repair']({});
+    set({ settings, settingsFailure: null, options: { ...get().options, concurrency: settings.concurrency } });
+    notify(
+      keptAs ? `Settings reset to the defaults; the old file is kept as ${keptAs}.` : 'The settings were fine.',
+      'info',
+    );
+  } catch (error) {
+    notifyFailure('Cannot repair the settings', error);
   }
 }
 
