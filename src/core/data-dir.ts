@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type ErrorCode, SlipwayError } from '../shared/errors';
 
 /** Files of the data directory (records, logs, settings) are readable by their owner only. */
@@ -67,6 +68,21 @@ export function dataDirError(
 
 /** Creates a folder of the data directory (and its parents) for its owner only; a wider folder of ours is narrowed. */
 export async function ensurePrivateDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: DATA_DIR_MODE });
+  try {
+    await mkdir(path, { recursive: true, mode: DATA_DIR_MODE });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // A recursive mkdir says ENOENT where it could not make a parent (a read-only or forbidden
+    // folder): making them one at a time gives the real reason.
+    await mkdirEach(path);
+  }
   await chmod(path, DATA_DIR_MODE);
+}
+
+async function mkdirEach(path: string): Promise<void> {
+  const parent = dirname(path);
+  if (parent !== path && !existsSync(parent)) await mkdirEach(parent);
+  await mkdir(path, { mode: DATA_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
 }

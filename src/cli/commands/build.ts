@@ -213,7 +213,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     if (build.status === 'cancelled') return 130;
     const codes = build.tasks.flatMap((task) => (task.state.phase === 'failed' ? [task.state.error.code] : []));
     const code = codes[0] ?? build.error?.code;
-    if (!json && build.error && codes.length === 0) printError(output, toErrorInfo(build.error));
+    if (!json && build.error && codes.length === 0) printError(output, build.error);
     return code ? Math.max(...codes.map(exitCodeFor), exitCodeFor(code)) : EXIT_BUILD_FAILED;
   } finally {
     unguard();
