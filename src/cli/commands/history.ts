@@ -40,6 +40,12 @@ export async function historyCommand(args: string[], output: Output): Promise<nu
     return EXIT_OK;
   }
   for (const build of builds) {
+    if (build.damage) {
+      output.out(
+        `${build.id}  ${build.status.padEnd(11)}  ${build.startedAt}  ${build.damage.code}: ${build.damage.message}`,
+      );
+      continue;
+    }
     const duration = build.durationMs === null ? '-' : formatDuration(build.durationMs);
     const tasks = build.tasks.map((task) => `${task.id}:${task.phase}`).join(' ');
     output.out(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Build, BuildSummary, Settings } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { boundMessage, bounds, withinBound } from '../../shared/numbers';
+import { dataDirError } from '../data-dir';
 import { type FollowOptions, followLines } from '../logs/follow';
 import type { LineWindow } from '../logs/reader';
 import { readLines, taskSpoolEnded } from '../logs/reader';
@@ -193,7 +194,9 @@ export async function deleteBuild(dataDir: string, buildId: string): Promise<{ d
   if (await isBuildLive(dataDir, buildId)) {
     throw new SlipwayError('E_BAD_INPUT', `Build ${buildId} is still running; cancel it before deleting it`);
   }
-  await rm(buildDir(dataDir, buildId), { recursive: true, force: true });
+  await rm(buildDir(dataDir, buildId), { recursive: true, force: true }).catch((error: unknown) => {
+    throw dataDirError(error, buildDir(dataDir, buildId), 'write');
+  });
   return { deleted: true };
 }
 

@@ -216,7 +216,7 @@ function SettingsRepairNotice({ failure }: { failure: Failure }) {
       <header className="settings-head">
         <h1>Settings</h1>
       </header>
-      <section className="card settings-repair" role="alert">
+      <section className="card settings-repair" role="alert" data-testid="settings-repair">
         <h2>The settings cannot be used</h2>
         <p>
           <code>{failure.code}</code> {failure.message}
