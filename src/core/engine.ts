@@ -46,6 +46,14 @@ export interface EngineOptions {
   secrets?: SecretStore;
 }
 
+/**
+ * What a build's run does if it ever rejects (sessions resolve with failures in the build): the build
+ * is over either way, and the process must not go down with an unhandled rejection.
+ */
+function runFailed(buildId: string): (error: unknown) => void {
+  return (error) => console.error(`Slipway: build ${buildId}: ${(error as Error).message}`);
+}
+
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
 
 /**
@@ -265,8 +273,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const run = session
         .run()
         .then(() => this.applyQuota())
-        // run() never rejects; should it, the build is over and the process must not go down with it.
-        .catch((error: unknown) => console.error(`Slipway: build ${session.build.id}: ${(error as Error).message}`))
+        .catch(runFailed(session.build.id))
         .finally(() => {
           this.sessions.delete(session.build.id);
           this.runs.delete(run);
@@ -317,10 +324,13 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     });
     this.sessions.set(session.build.id, session);
     session.on('event', (event) => this.emit('event', event));
-    const run = session.run().finally(() => {
-      this.sessions.delete(session.build.id);
-      this.runs.delete(run);
-    });
+    const run = session
+      .run()
+      .catch(runFailed(session.build.id))
+      .finally(() => {
+        this.sessions.delete(session.build.id);
+        this.runs.delete(run);
+      });
     this.runs.add(run);
     return { buildId: session.build.id };
   }

@@ -280,7 +280,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     const writeLines = async (lines: LogLine[]) => {
       if (!spool || lines.length === 0) return;
       await spool.write(lines);
-      await this.options.outputReady?.();
+      if (this.options.outputReady) {
+        // A shell that prints lines prints them once stored: wait for that, then for its output.
+        await spool.flush();
+        await this.options.outputReady();
+      }
     };
     // Lines are counted and shown once the spool holds them: a line lost to a full disk is never
     // printed, and logLines is what the log on disk has.
