@@ -47,7 +47,9 @@ export function withinBound(value: unknown, bound: NumberBound): value is number
 /** What an out-of-bounds or malformed number is told, after the name of its option or field. */
 export function boundMessage(bound: NumberBound, given: unknown): string {
   const shown = typeof given === 'string' ? JSON.stringify(given) : given === undefined ? 'nothing' : String(given);
-  return `takes a whole number from ${bound.min} to ${bound.max} (${bound.what}), not ${shown}`;
+  const range =
+    bound.max === Number.MAX_SAFE_INTEGER ? `of at least ${bound.min}` : `from ${bound.min} to ${bound.max}`;
+  return `takes a whole number ${range} (${bound.what}), not ${shown}`;
 }
 
 /**

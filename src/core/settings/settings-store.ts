@@ -23,7 +23,7 @@ export function settingsPath(dataDir: string): string {
 
 function invalid(path: string, problem: string): SlipwayError {
   return new SlipwayError('E_SETTINGS_INVALID', `${path} cannot be used: ${problem}`, {
-    hint: `Fix the file, or press Repair in the window's Settings (the file is kept beside it as ${path}.bad-<time>). Nothing is built or deleted until then.`,
+    hint: `Fix the file, or press Repair in Settings of the window (slipway serve, or the desktop app); the file is kept beside it as ${path}.bad-<time>. Nothing is built or deleted until then.`,
   });
 }
 
