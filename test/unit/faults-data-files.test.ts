@@ -159,10 +159,23 @@ describe('the log files read back', () => {
 
   it('refuses a steps file with a record that is not a step, but skips a torn last one', async () => {
     const dir = await dataDir();
+    const spool = await SpoolWriter.open(dir, 'web');
+    await spool.write([{ text: 'Step 1/2', flags: 0 }]);
+    await spool.close();
     await writeFile(stepsPath(dir, 'web'), '{"step":1,"steps":2,"line":0,"atMs":5,"text":"Step 1/2"}\n{"step":"x"}\n');
     await expect(readSteps(dir, 'web')).rejects.toMatchObject({ code: 'E_RECORD_DAMAGED' });
     await writeFile(stepsPath(dir, 'web'), '{"step":1,"steps":2,"line":0,"atMs":5,"text":"Step 1/2"}\n{"step":2,"st');
     expect(await readSteps(dir, 'web')).toEqual([{ step: 1, steps: 2, line: 0, text: 'Step 1/2', durationMs: null }]);
+  });
+
+  it('leaves out steps whose line the log does not hold, as after a full disk', async () => {
+    const dir = await dataDir();
+    const spool = await SpoolWriter.open(dir, 'web');
+    await spool.write(['Step 1/2 : FROM scratch', 'one'].map((text) => ({ text, flags: 0 })));
+    await spool.close();
+    const steps = await readFile(stepsPath(dir, 'web'), 'utf8');
+    await writeFile(stepsPath(dir, 'web'), `${steps}{"step":2,"steps":2,"line":7,"atMs":9,"text":"Step 2/2"}\n`);
+    expect((await readSteps(dir, 'web')).map((step) => step.line)).toEqual([0]);
   });
 
   it('keeps build.json and the logs 0600 in a 0700 folder', async () => {

@@ -442,6 +442,21 @@ export async function createLogStream(buildDir: string, taskId: string, fromLine
   }
 }
 
+/** The number of complete lines of a task's log (0 when it has none). */
+async function completeLines(buildDir: string, taskId: string): Promise<number> {
+  const index = await openIfThere(indexPath(buildDir, taskId));
+  if (!index) return 0;
+  try {
+    const logBytes = await stat(logPath(buildDir, taskId)).then(
+      (info) => info.size,
+      () => 0,
+    );
+    return (await completeExtent(index, logBytes)).lines;
+  } finally {
+    await index.close();
+  }
+}
+
 /** Reads a task's steps file; a torn last record (a crash mid-write) is left out. */
 async function readStepRecords(buildDir: string, taskId: string): Promise<StepRecord[]> {
   let text: string;
@@ -496,7 +511,11 @@ export async function taskSpoolEnded(buildDir: string, taskId: string): Promise<
 export async function readSteps(buildDir: string, taskId: string): Promise<LogStep[]> {
   const steps: (LogStep & { atMs: number })[] = [];
   let open: (LogStep & { atMs: number }) | null = null;
+  const storedLines = await completeLines(buildDir, taskId);
   for (const record of await readStepRecords(buildDir, taskId)) {
+    // The steps file is written beside the log, not after it: a step whose line the log does not hold
+    // (yet, or ever: a full disk) is not shown.
+    if ('line' in record && record.line >= storedLines) continue;
     if ('endedAtMs' in record) {
       if (open) open.durationMs = Math.max(0, record.endedAtMs - open.atMs);
       open = null;
