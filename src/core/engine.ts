@@ -25,7 +25,7 @@ import { loadRecentProjects, optionsToOpenWith, rememberProject } from './projec
 import { failoverOrder } from './regions/choose';
 import { RegionProber } from './regions/probe';
 import { fileSecretStore, type SecretStore } from './settings/secret-store';
-import { loadSettings, saveSettings } from './settings/settings-store';
+import { loadSettings, repairSettings, saveSettings } from './settings/settings-store';
 import { validateSettings } from './settings/settings-validate';
 
 /** What only a shell can do (a native dialog); the engine asks its shell through these. */
@@ -47,6 +47,14 @@ export interface EngineOptions {
   secrets?: SecretStore;
 }
 
+/**
+ * What a build's run does if it ever rejects (sessions resolve with failures in the build): the build
+ * is over either way, and the process must not go down with an unhandled rejection.
+ */
+function runFailed(buildId: string): (error: unknown) => void {
+  return (error) => console.error(`Slipway: build ${buildId}: ${(error as Error).message}`);
+}
+
 type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
 
 /**
@@ -55,7 +63,10 @@ type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<Reques
  */
 export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   private readonly projects = new Map<string, Project>();
-  private readonly sessions = new Map<string, Pick<BuildSession, 'build' | 'cancel'>>();
+  private readonly sessions = new Map<
+    string,
+    Pick<BuildSession, 'build' | 'cancel'> & { fail?(error: SlipwayError): void }
+  >();
   private readonly runs = new Set<Promise<unknown>>();
   /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
   private recovery: Promise<string[]> | null = null;
@@ -87,6 +98,17 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     await Promise.all(this.runs);
     await this.prober?.prober.close();
     this.prober = null;
+  }
+
+  /**
+   * Fails every running build with an error from outside it (the shell's guard against unhandled
+   * rejections): each stops and is recorded failed; a session that cannot fail is cancelled.
+   */
+  failRunning(error: SlipwayError): void {
+    for (const session of this.sessions.values()) {
+      if (session.fail) session.fail(error);
+      else session.cancel();
+    }
   }
 
   /** The target builds go to: --builder given to the shell, else the settings' default, else the local engine. */
@@ -164,6 +186,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await saveSettings(this.options.dataDir, settings);
       return settings;
     },
+    'settings.repair': async () => repairSettings(this.options.dataDir),
     'targets.setToken': async ({ target, token }) => {
       if (token === null) await this.secrets.delete(target);
       else if (token !== undefined) await this.secrets.set(target, token);
@@ -251,6 +274,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const run = session
         .run()
         .then(() => this.applyQuota())
+        .catch(runFailed(session.build.id))
         .finally(() => {
           this.sessions.delete(session.build.id);
           this.runs.delete(run);
@@ -301,10 +325,13 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     });
     this.sessions.set(session.build.id, session);
     session.on('event', (event) => this.emit('event', event));
-    const run = session.run().finally(() => {
-      this.sessions.delete(session.build.id);
-      this.runs.delete(run);
-    });
+    const run = session
+      .run()
+      .catch(runFailed(session.build.id))
+      .finally(() => {
+        this.sessions.delete(session.build.id);
+        this.runs.delete(run);
+      });
     this.runs.add(run);
     return { buildId: session.build.id };
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
+import { guardUnhandledRejections } from '../core/fault-guard';
 import { limitProcessMemory } from '../core/process-memory';
 import { fileSecretStore } from '../core/settings/secret-store';
 import { wireLifecycle } from './app-lifecycle';
@@ -35,6 +36,12 @@ function createWindow(): void {
   if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL);
   else void window.loadFile(join(__dirname, '../renderer/index.html'));
 }
+
+// The engine is this process: a promise nobody handled fails the running builds, never the app.
+guardUnhandledRejections((error) => {
+  console.error(`Slipway: error ${error.code}: ${error.message}`);
+  engine.failRunning(error);
+});
 
 registerContractHandlers(ipcMain, engine, currentWindow);
 engine.on('event', (event) => window?.webContents.send(EVENT_CHANNEL, event));

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { assertPlainIds } from '../core/builds/build-ids';
 import { buildDir } from '../core/builds/build-store';
 import type { Engine } from '../core/engine';
+import { guardUnhandledRejections } from '../core/fault-guard';
 import { savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';
 import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy';
@@ -77,6 +78,11 @@ export async function startBrowserServer(
     for (const client of clients) client.write(frame);
   };
   engine.on('event', onEvent);
+  // Browser mode must outlive a fault: an unhandled rejection fails the running builds, not the server.
+  const unguard = guardUnhandledRejections((error) => {
+    console.error(`Slipway: error ${error.code}: ${error.message}`);
+    engine.failRunning(error);
+  });
   let port = 0;
 
   const server = createServer(async (request, response) => {
@@ -130,6 +136,7 @@ export async function startBrowserServer(
     url: `http://127.0.0.1:${port}/?token=${token}`,
     close: async () => {
       engine.off('event', onEvent);
+      unguard();
       for (const client of clients) client.end();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -3,7 +3,6 @@ import { checkTokenUrl, parseFleet } from '../../core/builders/balena';
 import { readBalenaToken } from '../../core/builders/balena-token';
 import { BALENA_BUILD_LOG_ID, BalenaSession } from '../../core/builds/balena-session';
 import { openBalenaProject } from '../../core/builds/balena-start';
-import { defaultDataDir } from '../../core/data-dir';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Endpoint, TaskState } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
@@ -11,6 +10,7 @@ import { formatBytes } from '../../shared/format';
 import { describeTaskState } from '../../shared/task-state';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
+import { dataDirOption } from '../options';
 import { type Output, printError } from '../output';
 import { balenaUsage } from './balena-usage';
 
@@ -66,7 +66,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
   const project = await openBalenaProject(positionals[0] as string);
   const token = await readBalenaToken({ tokenFile: values['token-file'] ?? null });
   const session = new BalenaSession({
-    dataDir: values['data-dir'] ?? defaultDataDir(),
+    dataDir: dataDirOption(values),
     project,
     endpoints,
     apiOrigin: values.api ? new URL(values.api).origin : undefined,

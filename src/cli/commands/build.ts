@@ -1,7 +1,8 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
-import { defaultDataDir } from '../../core/data-dir';
+import { guardUnhandledRejections } from '../../core/fault-guard';
 import { disposePrepared, type PreparedContext, prepareContext } from '../../core/pack/prepare';
 import { openProject } from '../../core/project/detect';
 import { loadSettings } from '../../core/settings/settings-store';
@@ -12,6 +13,7 @@ import { describeTaskState } from '../../shared/task-state';
 import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
+import { dataDirOption, numberOption } from '../options';
 import { type Output, printError } from '../output';
 import { TerminalProgress } from '../task-progress';
 import { balenaUsage } from './balena-usage';
@@ -57,15 +59,6 @@ function lineWorthPrinting(state: TaskState, printed: TaskState['phase'] | undef
   }
 }
 
-function positiveInt(value: string | undefined, name: string, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
-    throw new SlipwayError('E_BAD_INPUT', `--${name} takes a whole number from 1 to ${max}, not ${value}`);
-  }
-  return parsed;
-}
-
 /** `slipway build`: exits 0 when every task built, 1 when a build failed, 2 on bad input. */
 export async function buildCommand(args: string[], output: Output): Promise<number> {
   if (args.some((arg) => arg === '--balena' || arg.startsWith('--balena='))) {
@@ -96,9 +89,9 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   if (compress !== undefined && compress !== 'auto' && compress !== 'always' && compress !== 'never') {
     throw new SlipwayError('E_BAD_INPUT', `--compress takes auto, always or never, not ${compress}`);
   }
-  const concurrency = positiveInt(values.concurrency, 'concurrency', 16);
-  const silenceSeconds = positiveInt(values['silence-timeout'], 'silence-timeout', 7 * 24 * 3600);
-  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const concurrency = numberOption(values.concurrency, 'concurrency', 'concurrency');
+  const silenceSeconds = numberOption(values['silence-timeout'], 'silence-timeout', 'silenceTimeoutSeconds');
+  const dataDir = dataDirOption(values);
   const project = await openProject(positionals[0] as string, projectOptionsFrom(values));
   printComposeWarnings(project, output);
   const settings: Settings = await loadSettings(dataDir);
@@ -207,20 +200,25 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   });
 
   const stopListening = cancelOnInterrupt(session, output);
+  // A promise nobody handled fails this build (the CLI's guard prints it) instead of killing the process.
+  const unguard = guardUnhandledRejections((error) => session.fail(error));
   try {
     const build = await session.run();
     terminal?.finish();
     // The oldest builds past the quota go now that this one is kept.
     const { applyHistoryQuota } = await import('../../core/builds/history');
     await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
-    if (!json) output.err(`Build ${build.status}; logs in ${session.directory}`);
+    // A build whose first record could not be written has no folder to point at.
+    if (!json)
+      output.err(`Build ${build.status}${existsSync(session.directory) ? `; logs in ${session.directory}` : ''}`);
     if (build.status === 'succeeded') return EXIT_OK;
     if (build.status === 'cancelled') return 130;
     const codes = build.tasks.flatMap((task) => (task.state.phase === 'failed' ? [task.state.error.code] : []));
     const code = codes[0] ?? build.error?.code;
-    if (!json && build.error && codes.length === 0) printError(output, toErrorInfo(build.error));
+    if (!json && build.error && codes.length === 0) printError(output, build.error);
     return code ? Math.max(...codes.map(exitCodeFor), exitCodeFor(code)) : EXIT_BUILD_FAILED;
   } finally {
+    unguard();
     stopListening();
   }
 }

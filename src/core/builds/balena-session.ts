@@ -25,7 +25,7 @@ import { SpoolWriter } from '../logs/spool';
 import { type BalenaPackPlan, packBalenaProject, planBalenaPack } from '../pack/balena-project';
 import { TarLengthGuard } from '../pack/pack';
 import { ProgressCounter } from '../pack/progress-counter';
-import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
+import { BuildRecordWriter, buildDir, newBuildId, recordFinished, recordStarted } from './build-store';
 import { Coalescer } from './coalescer';
 
 /** Progress and line-count events are sent at most this often per task, as the docker session does. */
@@ -130,8 +130,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
 
   /** Runs the push; resolves with the finished build. Never rejects: failures are in the build. */
   async run(): Promise<Build> {
-    await this.record.save(this.build);
-    this.emit('event', { type: 'build.started', build: this.build });
+    if (!(await recordStarted(this.build, this.record, (event) => this.emit('event', event)))) return this.build;
     try {
       for (const buildTask of this.build.tasks) await this.openSpool(buildTask.task.id);
       await this.openSpool(BALENA_BUILD_LOG_ID);
@@ -140,14 +139,40 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
     } catch (error) {
       await this.finish({ kind: 'failed', error: this.cancelled ? null : toErrorInfo(error) });
     } finally {
+      const closing = [...this.spools.values()].map((spool) =>
+        spool.close().then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      );
+      // A release whose log could not all be stored is not reported as a success with a short log.
+      const lost = (await Promise.all(closing)).find((error) => error !== null);
+      if (lost && this.build.status === 'succeeded') {
+        this.build.status = 'failed';
+        this.build.error = toErrorInfo(lost);
+      }
       for (const coalescer of this.lineCounts.values()) coalescer.flush();
-      await Promise.all([...this.spools.values()].map((spool) => spool.close().catch(() => undefined)));
     }
     return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
   private async openSpool(logId: string): Promise<void> {
-    this.spools.set(logId, await SpoolWriter.open(this.directory, logId));
+    // Lines are counted and shown once the spool holds them (see BuildSession).
+    const onStored = (first: number, lines: readonly LogLine[]) => {
+      const buildTask = this.build.tasks.find((candidate) => candidate.task.id === logId);
+      if (buildTask) buildTask.logLines = first + lines.length;
+      for (const [offset, line] of lines.entries()) {
+        this.emit('line', {
+          type: 'task.line',
+          buildId: this.build.id,
+          taskId: logId,
+          line: first + offset,
+          text: line.text,
+        });
+      }
+      this.lineCounts.get(logId)?.push(first + lines.length);
+    };
+    this.spools.set(logId, await SpoolWriter.open(this.directory, logId, { onStored }));
     this.lineCounts.set(
       logId,
       new Coalescer<number>(EVENT_INTERVAL_MS, (lines) =>
@@ -448,20 +473,7 @@ export class BalenaSession extends EventEmitter<SessionEvents> {
   private async writeLines(logId: string, lines: LogLine[]): Promise<void> {
     const spool = this.spools.get(logId);
     if (!spool || lines.length === 0) return;
-    const first = spool.lines;
     await spool.write(lines);
-    const buildTask = this.build.tasks.find((candidate) => candidate.task.id === logId);
-    if (buildTask) buildTask.logLines = spool.lines;
-    for (const [offset, line] of lines.entries()) {
-      this.emit('line', {
-        type: 'task.line',
-        buildId: this.build.id,
-        taskId: logId,
-        line: first + offset,
-        text: line.text,
-      });
-    }
-    this.lineCounts.get(logId)?.push(spool.lines);
   }
 
   private setAllStates(state: TaskState, save = true): void {

@@ -12,6 +12,8 @@ import type {
   TaskState,
 } from '../../shared/domain';
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
+import { boundMessage, bounds, withinBound } from '../../shared/numbers';
+import { maskSecretValues } from '../../shared/secret-names';
 import { BuilderRejection, transportError } from '../builders/docker';
 import { type Connection, connect } from '../builders/endpoint';
 import { redactTarget } from '../builders/targets';
@@ -24,7 +26,7 @@ import type { ReadAhead } from '../pack/read-ahead-host';
 import type { ScanRun } from '../pack/scan';
 import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
-import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
+import { BuildRecordWriter, buildDir, finalStatus, newBuildId, recordFinished, recordStarted } from './build-store';
 import { Coalescer } from './coalescer';
 
 /** Progress and line-count events are sent at most this often per task. */
@@ -142,6 +144,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private failedFast: ErrorInfo | null = null;
   /** Regions a task had to leave, with why: later tasks start past them. */
   private readonly leftRegions = new Map<string, string>();
+  /** Each task as sent to the builder, with its build args unmasked; the record shows them masked. */
+  private readonly sentTasks = new Map<string, Task>();
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
@@ -159,6 +163,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         `None of the regions ${options.regions?.join(', ')} is an endpoint of ${target.name}`,
       );
     }
+    // A concurrency that is not a bounded whole number (a bad settings.json once gave NaN, and NaN
+    // workers run nothing) is refused before anything is recorded.
+    if (options.concurrency !== undefined && !withinBound(options.concurrency, bounds.concurrency)) {
+      throw new SlipwayError('E_BAD_INPUT', `concurrency ${boundMessage(bounds.concurrency, options.concurrency)}`);
+    }
     const id = newBuildId();
     this.directory = buildDir(options.dataDir, id);
     this.record = new BuildRecordWriter(this.directory);
@@ -171,16 +180,22 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       startedAt: new Date().toISOString(),
       finishedAt: null,
       status: 'running',
-      tasks: options.project.tasks.map((task) => ({
-        task: options.buildArgs ? { ...task, buildArgs: { ...task.buildArgs, ...options.buildArgs } } : task,
-        state: { phase: 'queued' },
-        tag: taskTag(options.project, task, options.tag),
-        scan: null,
-        logLines: 0,
-        region: this.regions[0] as string,
-        startedAt: null,
-        finishedAt: null,
-      })),
+      tasks: options.project.tasks.map((projectTask) => {
+        const task = options.buildArgs
+          ? { ...projectTask, buildArgs: { ...projectTask.buildArgs, ...options.buildArgs } }
+          : projectTask;
+        this.sentTasks.set(task.id, task);
+        return {
+          task: task.buildArgs ? { ...task, buildArgs: maskSecretValues(task.buildArgs) } : task,
+          state: { phase: 'queued' },
+          tag: taskTag(options.project, task, options.tag),
+          scan: null,
+          logLines: 0,
+          region: this.regions[0] as string,
+          startedAt: null,
+          finishedAt: null,
+        };
+      }),
       error: null,
     };
   }
@@ -188,6 +203,17 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   /** Stops the build: packing, upload and the engine's build (its connection is closed). */
   cancel(): void {
     this.abort.abort(new SlipwayError('E_CANCELLED', 'The build was cancelled.'));
+  }
+
+  /**
+   * Fails the build with an error from outside its tasks (the process guard's unhandled rejection):
+   * every stream stops as on cancel, but the build is recorded failed with that error.
+   */
+  fail(error: SlipwayError): void {
+    if (this.abort.signal.aborted) return;
+    this.failedFast = error.toInfo();
+    this.build.error ??= this.failedFast;
+    this.abort.abort(error);
   }
 
   get cancelled(): boolean {
@@ -205,8 +231,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   }
 
   private async runTasks(): Promise<Build> {
-    await this.record.save(this.build);
-    this.emit('event', { type: 'build.started', build: this.build });
+    if (!(await recordStarted(this.build, this.record, (event) => this.emit('event', event)))) return this.build;
     const queue = [...this.build.tasks];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
     try {
@@ -223,10 +248,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       this.connections.clear();
       await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
     }
-    const failed = this.build.tasks.find((buildTask) => buildTask.state.phase === 'failed');
-    this.build.status = this.cancelled ? 'cancelled' : failed || this.build.error ? 'failed' : 'succeeded';
-    if (!this.build.error && failed?.state.phase === 'failed') this.build.error = failed.state.error;
-    if (this.cancelled) this.build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
+    Object.assign(this.build, finalStatus(this.build, this.cancelled));
     return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
@@ -257,9 +279,17 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     let spool: SpoolWriter | null = null;
     const writeLines = async (lines: LogLine[]) => {
       if (!spool || lines.length === 0) return;
-      const first = spool.lines;
       await spool.write(lines);
-      buildTask.logLines = spool.lines;
+      if (this.options.outputReady) {
+        // A shell that prints lines prints them once stored: wait for that, then for its output.
+        await spool.flush();
+        await this.options.outputReady();
+      }
+    };
+    // Lines are counted and shown once the spool holds them: a line lost to a full disk is never
+    // printed, and logLines is what the log on disk has.
+    const onStored = (first: number, lines: readonly LogLine[]) => {
+      buildTask.logLines = first + lines.length;
       for (const [offset, line] of lines.entries()) {
         this.emit('line', {
           type: 'task.line',
@@ -270,10 +300,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         });
       }
       lineCount.push(buildTask.logLines);
-      await this.options.outputReady?.();
     };
     try {
-      spool = await SpoolWriter.open(this.directory, task.id);
+      spool = await SpoolWriter.open(this.directory, task.id, { onStored });
       this.setState(buildTask, { phase: 'packing', files: 0, bytes: 0 });
       const preparing = this.options.prepared?.get(task.id) ?? prepareContext(task);
       this.options.prepared?.delete(task.id);
@@ -320,6 +349,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         readAhead = null;
         if (!outcome.error) {
           const { imageId } = outcome.result as { imageId: string | null };
+          // Done means its whole log is on disk: a write that failed at the end fails the task.
+          await spool.flush();
           this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
           return;
         }
@@ -361,8 +392,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     } finally {
       await Promise.all([readAhead?.stop(), scanRun?.dispose()]);
       buildTask.finishedAt = new Date().toISOString();
-      lineCount.flush();
       await spool?.close().catch(() => undefined);
+      lineCount.flush();
       await this.record.save(this.build).catch(() => undefined);
     }
   }
@@ -378,7 +409,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     { scanning, spool, readAhead }: { scanning: Promise<ContextScan>; spool: ScanSpool; readAhead?: ReadAhead },
     writeLines: (lines: LogLine[]) => Promise<void>,
   ): Promise<{ imageId: string | null }> {
-    const { task } = buildTask;
+    const task = this.sentTasks.get(buildTask.task.id) ?? buildTask.task;
     const connection = this.connection(region);
     const attemptAbort = new AbortController();
     const onStop = () => attemptAbort.abort(this.abort.signal.reason);

@@ -5,7 +5,16 @@ import { Readable } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import type { LogStep } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { entryEndBytes, entryFlags, INDEX_ENTRY_BYTES, indexPath, logPath, type StepRecord, stepsPath } from './spool';
+import {
+  checkEntryEnd,
+  entryEndBytes,
+  entryFlags,
+  INDEX_ENTRY_BYTES,
+  indexPath,
+  logPath,
+  type StepRecord,
+  stepsPath,
+} from './spool';
 
 export interface LineWindow {
   fromLine: number;
@@ -75,6 +84,7 @@ export async function readLines(
     for (let entry = skip; entry < last - entriesFrom; entry++) {
       const lineEnd = entryEndBytes(entries, entry);
       if (lineEnd > logBytes) break;
+      checkEntryEnd(buildDir, taskId, entriesFrom + entry, end, lineEnd);
       end = lineEnd;
       complete += 1;
     }
@@ -432,6 +442,21 @@ export async function createLogStream(buildDir: string, taskId: string, fromLine
   }
 }
 
+/** The number of complete lines of a task's log (0 when it has none). */
+async function completeLines(buildDir: string, taskId: string): Promise<number> {
+  const index = await openIfThere(indexPath(buildDir, taskId));
+  if (!index) return 0;
+  try {
+    const logBytes = await stat(logPath(buildDir, taskId)).then(
+      (info) => info.size,
+      () => 0,
+    );
+    return (await completeExtent(index, logBytes)).lines;
+  } finally {
+    await index.close();
+  }
+}
+
 /** Reads a task's steps file; a torn last record (a crash mid-write) is left out. */
 async function readStepRecords(buildDir: string, taskId: string): Promise<StepRecord[]> {
   let text: string;
@@ -442,13 +467,31 @@ async function readStepRecords(buildDir: string, taskId: string): Promise<StepRe
     throw error;
   }
   const records: StepRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
+  const lines = text.split('\n');
+  // Only the last record can be torn (a crash mid-write), and a step without its record still shows
+  // in the log; any other record that does not read back is a damaged file.
+  const torn = text.endsWith('\n') ? -1 : lines.length - 1;
+  const { stepRecordSchema, describeProblems } = await import('../../shared/schemas');
+  for (const [number, line] of lines.entries()) {
+    if (!line || number === torn) continue;
+    let value: unknown;
     try {
-      records.push(JSON.parse(line) as StepRecord);
+      value = JSON.parse(line);
     } catch {
-      // Only the last record can be torn, and a step without its record still shows in the log.
+      value = undefined;
     }
+    const checked = stepRecordSchema.safeParse(value);
+    if (!checked.success) {
+      const problem = value === undefined ? 'not JSON' : describeProblems(checked.error);
+      throw new SlipwayError(
+        'E_RECORD_DAMAGED',
+        `${stepsPath(buildDir, taskId)} is damaged: line ${number + 1}: ${problem}`,
+        {
+          hint: 'The log itself is kept; its steps cannot be folded until the file is fixed or the build deleted.',
+        },
+      );
+    }
+    records.push(checked.data);
   }
   return records;
 }
@@ -468,7 +511,11 @@ export async function taskSpoolEnded(buildDir: string, taskId: string): Promise<
 export async function readSteps(buildDir: string, taskId: string): Promise<LogStep[]> {
   const steps: (LogStep & { atMs: number })[] = [];
   let open: (LogStep & { atMs: number }) | null = null;
+  const storedLines = await completeLines(buildDir, taskId);
   for (const record of await readStepRecords(buildDir, taskId)) {
+    // The steps file is written beside the log, not after it: a step whose line the log does not hold
+    // (yet, or ever: a full disk) is not shown.
+    if ('line' in record && record.line >= storedLines) continue;
     if ('endedAtMs' in record) {
       if (open) open.durationMs = Math.max(0, record.endedAtMs - open.atMs);
       open = null;

@@ -53,6 +53,8 @@ export interface EngineState {
   probing: boolean;
   probeFailure: Failure | null;
   settings: Settings | null;
+  /** Why the settings could not be read (E_SETTINGS_INVALID: the Settings screen offers to repair them). */
+  settingsFailure: Failure | null;
   options: BuildOptions;
   history: BuildSummary[] | null;
   historyFailure: Failure | null;
@@ -91,6 +93,7 @@ export const useStore = create<AppState>(() => ({
   probing: false,
   probeFailure: null,
   settings: null,
+  settingsFailure: null,
   options: initialOptions,
   history: null,
   historyFailure: null,

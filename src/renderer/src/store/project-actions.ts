@@ -95,12 +95,29 @@ export function parseBuildArgs(text: string): Record<string, string> {
   return args;
 }
 
+/** Reads the settings; a file that cannot be used is kept as a failure the Settings screen offers to repair. */
 export async function loadSettings(): Promise<void> {
   try {
     const settings = await slipway['settings.get']({});
-    set({ settings, options: { ...get().options, concurrency: settings.concurrency } });
-  } catch {
-    // The settings screen says what is missing; the build options keep their defaults.
+    set({ settings, settingsFailure: null, options: { ...get().options, concurrency: settings.concurrency } });
+  } catch (error) {
+    // The build options keep their defaults.
+    set({ settingsFailure: failure(error) });
+    notifyFailure('The settings cannot be used', error);
+  }
+}
+
+/** Puts a settings.json that cannot be used aside (kept beside it) and starts from the defaults. */
+export async function repairSettings(): Promise<void> {
+  try {
+    const { settings, keptAs } = await slipway['settings.repair']({});
+    set({ settings, settingsFailure: null, options: { ...get().options, concurrency: settings.concurrency } });
+    notify(
+      keptAs ? `Settings reset to the defaults; the old file is kept as ${keptAs}.` : 'The settings were fine.',
+      'info',
+    );
+  } catch (error) {
+    notifyFailure('Cannot repair the settings', error);
   }
 }
 
