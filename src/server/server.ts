@@ -90,7 +90,10 @@ export async function startBrowserServer(
       if (url.pathname.startsWith('/api/') && request.method === 'POST') {
         const name = url.pathname.slice('/api/'.length);
         if (!isRequestName(name)) throw new SlipwayError('E_BAD_INPUT', `Unknown request ${name}`);
-        send(response, 200, { result: await engine.call(name, await readJson(request)) });
+        // A caller that goes away before its answer cancels what it asked for (a long search).
+        const caller = new AbortController();
+        response.once('close', () => caller.abort());
+        send(response, 200, { result: await engine.call(name, await readJson(request), { signal: caller.signal }) });
         return;
       }
       if (url.pathname === '/events' && request.method === 'GET') {

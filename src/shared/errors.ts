@@ -20,6 +20,7 @@ export const errorCodes = {
   E_CANCELLED: 'The build was cancelled.',
   E_SPOOL_WRITE: 'The build log could not be written to disk.',
   E_SPOOL_DISK_FULL: 'The disk holding the build logs is full.',
+  E_SEARCH_LIMIT: 'A log search went past its time or memory limit, or too many were waiting.',
   E_INTERRUPTED: 'The process running the build stopped before the build ended.',
   E_TOKEN_MISSING: 'No API token was given for the builder.',
   E_TOKEN_INSECURE: 'The token file can be read or changed by others than its owner.',
