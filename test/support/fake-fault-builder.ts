@@ -16,7 +16,9 @@ export type Fault =
   /** 200, then one 50 MB line without a newline. */
   | 'huge-line'
   /** 200, then one byte a second, forever. */
-  | 'drip';
+  | 'drip'
+  /** Takes every connection and never answers anything, not even /_ping. */
+  | 'no-answer';
 
 export interface FakeFaultBuilder {
   url: string;
@@ -51,6 +53,10 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
   const sockets = new Set<import('node:net').Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
+    if (fault === 'no-answer') {
+      request.resume();
+      return;
+    }
     if (request.url?.endsWith('/_ping')) {
       response.end('OK');
       return;

@@ -206,7 +206,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     else output.out(text);
   });
 
-  const stopListening = cancelOnInterrupt(session, output);
+  const stopListening = cancelOnInterrupt(session);
   try {
     const build = await session.run();
     terminal?.finish();

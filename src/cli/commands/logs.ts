@@ -8,6 +8,7 @@ import { createLogStream, searchLog } from '../../core/logs/reader';
 import type { LogLineEvent } from '../../shared/contract';
 import { SlipwayError } from '../../shared/errors';
 import { EXIT_OK } from '../exit-codes';
+import { onInterrupt } from '../interrupt';
 import { type Output, processOutput } from '../output';
 
 export const logsUsage = `slipway logs <build-id> [--task T] [--follow] [--from N] [--grep TEXT [--regex]] [--json] [--data-dir DIR]
@@ -107,16 +108,15 @@ export async function logsCommand(args: string[], output: Output): Promise<numbe
     if (error.code !== 'EPIPE') stdoutError = error;
     abort.abort();
   };
-  const onInterrupt = () => abort.abort();
   if (output === processOutput) process.stdout.on('error', onStdoutError);
-  process.once('SIGINT', onInterrupt);
+  const stopListening = onInterrupt(() => abort.abort());
   try {
     await printLog(request, output, abort);
     if (stdoutError) throw stdoutError;
     return EXIT_OK;
   } finally {
     process.stdout.off('error', onStdoutError);
-    process.off('SIGINT', onInterrupt);
+    stopListening();
   }
 }
 

@@ -6,6 +6,7 @@ import { defaultDataDir } from '../../core/data-dir';
 import { Engine } from '../../core/engine';
 import { startBrowserServer } from '../../server/server';
 import { SlipwayError } from '../../shared/errors';
+import { onInterrupt } from '../interrupt';
 import type { Output } from '../output';
 
 export const serveUsage = `slipway serve [--port N] [--no-open] [--builder URL] [--data-dir DIR]
@@ -51,10 +52,8 @@ export async function serveCommand(args: string[], output: Output): Promise<numb
   const server = await startBrowserServer(engine, { port, rendererDir: rendererDir() });
   output.out(`Slipway is running at ${server.url}`);
   if (!values['no-open']) openBrowser(server.url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // Ctrl-C or SIGTERM stops the server; a second one quits at once.
+  await new Promise<void>((resolve) => onInterrupt(resolve));
   await engine.close();
   await server.close();
   return 0;

@@ -43,10 +43,13 @@ function isDiskFull(error: unknown): boolean {
 export class BuildRecordWriter {
   private chain: Promise<void> = Promise.resolve();
   private owned = false;
+  /** Set by saveLast: what the build's own code still saves after it is dropped. */
+  private closed = false;
 
   constructor(private readonly directory: string) {}
 
   save(build: Build): Promise<void> {
+    if (this.closed) return this.chain;
     const text = `${JSON.stringify(build, null, 2)}\n`;
     const running = build.status === 'running';
     this.chain = this.chain.then(async () => {
@@ -60,6 +63,13 @@ export class BuildRecordWriter {
       if (!running) await rm(ownerPath(this.directory), { force: true });
     });
     return this.chain;
+  }
+
+  /** The last write of a build whose process quits now, after the one in flight; later saves are dropped. */
+  saveLast(build: Build): Promise<void> {
+    const last = this.save(build);
+    this.closed = true;
+    return last;
   }
 
   private async replace(text: string): Promise<void> {
@@ -122,4 +132,23 @@ export async function recordFinished(
   await record.save(build);
   emit({ type: 'build.finished', buildId: build.id, status: build.status, error: build.error });
   return build;
+}
+
+/**
+ * Records a build cancelled at once, for a process that quits without waiting for its tasks to stop:
+ * every task not yet finished is cancelled, and build.json is written last (see saveLast).
+ */
+export function recordAbandoned(build: Build, record: BuildRecordWriter): Promise<void> {
+  const now = new Date();
+  for (const task of build.tasks) {
+    const { phase } = task.state;
+    if (phase === 'done' || phase === 'failed' || phase === 'cancelled') continue;
+    const startedMs = task.startedAt ? Date.parse(task.startedAt) : now.getTime();
+    task.state = { phase: 'cancelled', durationMs: Math.max(0, now.getTime() - startedMs) };
+    task.finishedAt ??= now.toISOString();
+  }
+  build.status = 'cancelled';
+  build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
+  build.finishedAt = now.toISOString();
+  return record.saveLast(build);
 }
