@@ -16,6 +16,8 @@ import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { refusal, TOKEN_COOKIE } from './security';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Event streams served at once: a window needs one; past this many the server answers 503. */
+export const MAX_EVENT_STREAMS = 16;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -97,6 +99,17 @@ export async function startBrowserServer(
         return;
       }
       if (url.pathname === '/events' && request.method === 'GET') {
+        if (clients.size >= MAX_EVENT_STREAMS) {
+          response.setHeader('retry-after', '5');
+          send(response, 503, {
+            error: {
+              code: 'E_BUSY',
+              message: `/events already serves ${MAX_EVENT_STREAMS} event streams, the most it serves at once`,
+              hint: 'Close other Slipway tabs, or wait for them to disconnect.',
+            },
+          });
+          return;
+        }
         response.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
@@ -164,7 +177,13 @@ async function serveStatic(root: string, url: URL, response: ServerResponse, set
     'x-content-type-options': 'nosniff',
   };
   if (setToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setToken}; HttpOnly; SameSite=Strict; Path=/`;
-  const relative = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    throw new SlipwayError('E_BAD_INPUT', `Not a valid path: ${url.pathname}`);
+  }
+  const relative = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
   let file = join(root, relative === '/' ? 'index.html' : relative);
   if (!file.startsWith(root)) file = join(root, 'index.html');
   const found = await stat(file).catch(() => null);

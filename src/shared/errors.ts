@@ -25,6 +25,7 @@ export const errorCodes = {
   E_TOKEN_MISSING: 'No API token was given for the builder.',
   E_TOKEN_INSECURE: 'The token file can be read or changed by others than its owner.',
   E_TOKEN_STORE_UNAVAILABLE: 'This system offers no encryption to keep the API token with.',
+  E_BUSY: 'Slipway already serves as many of these at once as it allows.',
   E_INTERNAL: 'Something went wrong inside Slipway.',
 } as const;
 
