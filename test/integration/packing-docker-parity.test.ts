@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ const run = promisify(execFile);
 interface Case {
   name: string;
   ignore: string | null;
-  files: Record<string, string | { link: string }>;
+  files: Record<string, string | { link: string } | { fifo: true } | { socket: true }>;
   /** The Dockerfile relative to the project folder; the context is the project's `ctx` folder when set. */
   dockerfile?: string;
 }
@@ -82,6 +83,11 @@ const cases: Case[] = [
     dockerfile: 'dockerfiles/app.Dockerfile',
   },
   {
+    name: 'a FIFO, sent as a FIFO entry, and a socket, left out',
+    ignore: null,
+    files: { ...common, 'ctx/pipe': { fifo: true }, 'ctx/src/sock': { socket: true } },
+  },
+  {
     name: 'a Dockerfile outside a context without .dockerignore',
     ignore: null,
     files: { ...common, 'dockerfiles/app.Dockerfile': 'FROM scratch\n' },
@@ -89,11 +95,21 @@ const cases: Case[] = [
   },
 ];
 
+/** Sockets the cases listen on, closed after the tests. */
+const sockets: Server[] = [];
+
+function listenOn(path: string): Promise<Server> {
+  const server = createServer();
+  return new Promise((resolve) => server.listen(path, () => resolve(server)));
+}
+
 async function makeProject(root: string, test: Case): Promise<void> {
   for (const [path, content] of Object.entries(test.files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     if (typeof content === 'string') await writeFile(join(root, path), content);
-    else await symlink(content.link, join(root, path));
+    else if ('link' in content) await symlink(content.link, join(root, path));
+    else if ('fifo' in content) await run('mkfifo', [join(root, path)]);
+    else sockets.push(await listenOn(join(root, path)));
   }
   if (test.ignore !== null) await writeFile(join(root, 'ctx/.dockerignore'), test.ignore);
   if (test.dockerfile) {
@@ -122,6 +138,7 @@ describe.skipIf(dockerMissing)('the context Slipway sends', () => {
     fake = await startFakeCaptureBuilder(work.path);
   });
   afterAll(async () => {
+    for (const server of sockets) server.close();
     await fake.close();
     await work.cleanup();
   });

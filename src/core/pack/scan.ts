@@ -154,12 +154,15 @@ export async function scanWalk(
         open.push({ path: entry.path, bytes: 0 });
       } else if (stats.isSymbolicLink()) {
         scan.tarBytes += tarEntryBytes(entry.path, 0, entry.linkname);
+      } else if (stats.isFIFO()) {
+        // Sent as the docker CLI sends it: a FIFO entry, never opened.
+        scan.tarBytes += tarEntryBytes(entry.path, 0);
       } else {
         skippedCount += 1;
         if (scan.skipped.length < SKIPPED_LISTED) {
           scan.skipped.push({
             path: entry.path,
-            reason: stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'device or special file',
+            reason: stats.isSocket() ? 'socket' : 'device or special file',
           });
         }
       }
