@@ -20,6 +20,8 @@ interface Case {
   files: Record<string, string | { link: string } | { fifo: true } | { socket: true }>;
   /** The Dockerfile relative to the project folder; the context is the project's `ctx` folder when set. */
   dockerfile?: string;
+  /** Makes what a path string cannot name (names that are not UTF-8), in the project folder. */
+  extra?: (root: string) => Promise<void>;
 }
 
 const common: Case['files'] = {
@@ -88,6 +90,24 @@ const cases: Case[] = [
     files: { ...common, 'ctx/pipe': { fifo: true }, 'ctx/src/sock': { socket: true } },
   },
   {
+    name: 'names over 100 bytes, deep paths over 255 bytes, and names that are not UTF-8',
+    ignore: null,
+    files: {
+      ...common,
+      [`ctx/${'n'.repeat(120)}.txt`]: 'one long name',
+      [`ctx/${'deep/'.repeat(30)}${'f'.repeat(90)}`]: 'a deep path',
+      [`ctx/links/${'l'.repeat(110)}`]: { link: `../${'t'.repeat(150)}` },
+      'ctx/caf\u00e9/cr\u00e8me.txt': 'UTF-8 beyond ASCII',
+    },
+    extra: async (root) => {
+      const latin1 = Buffer.concat([
+        Buffer.from(`${root}/ctx/`),
+        Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]),
+      ]);
+      await writeFile(latin1, 'a latin-1 name');
+    },
+  },
+  {
     name: 'a Dockerfile outside a context without .dockerignore',
     ignore: null,
     files: { ...common, 'dockerfiles/app.Dockerfile': 'FROM scratch\n' },
@@ -112,6 +132,7 @@ async function makeProject(root: string, test: Case): Promise<void> {
     else sockets.push(await listenOn(join(root, path)));
   }
   if (test.ignore !== null) await writeFile(join(root, 'ctx/.dockerignore'), test.ignore);
+  await test.extra?.(root);
   if (test.dockerfile) {
     const relative = join('..', test.dockerfile);
     await writeFile(

@@ -20,7 +20,7 @@ const SLIPWAY = new URL('../../bin/slipway.js', import.meta.url).pathname;
 
 const scanFolders = async (tmp: string) => (await readdir(tmp)).filter((name) => name.startsWith('slipway-scan-'));
 
-describe('Ctrl-C in the CLI', () => {
+describe('the CLI under Ctrl-C, a reader gone away and a file given for a folder', () => {
   let work: Awaited<ReturnType<typeof tempDir>>;
   let silent: FakeFaultBuilder;
   let drip: FakeFaultBuilder;
@@ -102,6 +102,13 @@ describe('Ctrl-C in the CLI', () => {
     const [code] = (await once(child, 'close')) as [number | null];
     expect(stderr).toBe('');
     expect(code).toBe(0);
+  });
+
+  it('refuses a file given as the project folder with E_PROJECT_NOT_A_FOLDER, naming it', async () => {
+    const file = join(project, 'Dockerfile');
+    const run = await runCli(['build', file, '--builder', drip.url, '--data-dir', join(work.path, 'file-data')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`error E_PROJECT_NOT_A_FOLDER: Not a folder: ${file}`);
   });
 
   it('removes at start the scan folders of processes that died, and only those', async () => {
