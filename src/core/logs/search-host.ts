@@ -24,8 +24,12 @@ export interface SearchJob extends SearchQuery {
   logFd: number;
 }
 
-/** What a search worker answers, once, before it ends. */
-export type SearchReply = { result: SearchResult } | { error: ErrorInfo };
+/**
+ * What a search worker says: that its code is loaded, then its answer, once, before it ends. Until its
+ * code is loaded it may be reading files (its own modules): terminated then, it would leak their
+ * descriptors, so it is terminated only once it is loaded.
+ */
+export type SearchReply = 'loaded' | { result: SearchResult } | { error: ErrorInfo };
 
 export interface SearchLimits {
   /** Ends the search (E_CANCELLED) when it aborts: the caller went away. */
@@ -109,9 +113,12 @@ function runWorker(job: SearchJob, { signal, timeoutMs = SEARCH_TIMEOUT_MS }: Se
   workers += 1;
   return new Promise((resolve, reject) => {
     let outcome: { result: SearchResult } | { error: Error } | null = null;
+    let loaded = false;
+    let stopping = false;
     const stop = (error: Error) => {
       outcome ??= { error };
-      void worker.terminate();
+      stopping = true;
+      if (loaded) void worker.terminate();
     };
     const timer = setTimeout(
       () =>
@@ -124,7 +131,12 @@ function runWorker(job: SearchJob, { signal, timeoutMs = SEARCH_TIMEOUT_MS }: Se
     );
     const onAbort = () => stop(cancelled());
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (reply: SearchReply) => {
+    worker.on('message', (reply: SearchReply) => {
+      if (reply === 'loaded') {
+        loaded = true;
+        if (stopping) void worker.terminate();
+        return;
+      }
       outcome ??=
         'error' in reply
           ? { error: new SlipwayError(reply.error.code, reply.error.message, { hint: reply.error.hint }) }

@@ -8,6 +8,8 @@ import type { SearchJob, SearchReply } from './search-host';
 const job = workerData as SearchJob;
 const port = parentPort;
 if (!port) throw new Error('search-worker.ts runs as a worker thread');
+// Loaded: from here on the worker makes no call that opens anything, and may be terminated at any time.
+port.postMessage('loaded' satisfies SearchReply);
 searchDescriptors(job.indexFd, job.logFd, job).then(
   (result) => port.postMessage({ result } satisfies SearchReply),
   (error: unknown) => port.postMessage({ error: toErrorInfo(error) } satisfies SearchReply),
