@@ -10,11 +10,15 @@ const contentSecurityPolicy = {
 
 export default defineConfig({
   main: {
-    // The pack worker is a worker thread's entry; it and any chunk it shares sit beside index.js.
+    // The pack and search workers are worker threads' entries; they and any chunk they share sit beside index.js.
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { index: 'src/main/index.ts', 'pack-worker': 'src/core/pack/pack-worker.ts' },
+        input: {
+          index: 'src/main/index.ts',
+          'pack-worker': 'src/core/pack/pack-worker.ts',
+          'search-worker': 'src/core/logs/search-worker.ts',
+        },
         output: { entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
     },

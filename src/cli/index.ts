@@ -2,6 +2,7 @@ import { guardUnhandledRejections } from '../core/fault-guard';
 import { limitProcessMemory } from '../core/process-memory';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { EXIT_BAD_INPUT, EXIT_BUILD_FAILED, exitCodeFor } from './exit-codes';
+import { installInterruptHandler } from './interrupt';
 import { type Output, printError, processOutput } from './output';
 
 interface Command {
@@ -34,6 +35,8 @@ Run "slipway <command> --help" for a command's options.`;
 
 /** Runs the CLI with its arguments; resolves with the exit code. */
 export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  // First: a Ctrl-C a moment after the start must not meet Node's default handler (see interrupt.ts).
+  installInterruptHandler(output);
   limitProcessMemory();
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

@@ -45,6 +45,8 @@ export interface EngineOptions {
   balenaToken?: (target: string) => Promise<string>;
   /** Where targets' tokens are kept (Electron: encrypted with safeStorage); default a 0600 file per target. */
   secrets?: SecretStore;
+  /** How long a regular expression search of a log may run (default SEARCH_TIMEOUT_MS, 30 s). */
+  searchTimeoutMs?: number;
 }
 
 /**
@@ -55,7 +57,15 @@ function runFailed(buildId: string): (error: unknown) => void {
   return (error) => console.error(`Slipway: build ${buildId}: ${(error as Error).message}`);
 }
 
-type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
+/** What a shell knows of a request beside its input. */
+export interface CallContext {
+  /** Aborts when the caller went away (an HTTP client that disconnected): long work stops. */
+  signal?: AbortSignal;
+}
+
+type Handlers = {
+  [N in RequestName]: (input: RequestInput<N>, context: CallContext) => Promise<RequestResult<N>>;
+};
 
 /**
  * The engine behind every shell: it holds opened projects and running builds and answers the
@@ -81,15 +91,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   }
 
   /** Answers one request of the contract, after validating its input. */
-  async call<N extends RequestName>(name: N, input: unknown): Promise<RequestResult<N>> {
+  async call<N extends RequestName>(name: N, input: unknown, context: CallContext = {}): Promise<RequestResult<N>> {
     let parsed: RequestInput<N>;
     try {
       parsed = parseRequest(name, input);
     } catch (error) {
       throw new SlipwayError('E_BAD_INPUT', `Invalid input for ${name}: ${(error as Error).message}`, { cause: error });
     }
-    const handler = this.handlers[name] as (input: RequestInput<N>) => Promise<RequestResult<N>>;
-    return handler(parsed);
+    const handler = this.handlers[name] as (input: RequestInput<N>, context: CallContext) => Promise<RequestResult<N>>;
+    return handler(parsed, context);
   }
 
   /** Cancels every running build; resolves when they have all stopped. */
@@ -211,10 +221,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       if (result.deleted) this.emit('event', { type: 'history.changed' });
       return result;
     },
-    'logs.search': async ({ buildId, taskId, query, regex, limit }) => {
+    'logs.search': async ({ buildId, taskId, query, regex, limit }, { signal }) => {
       assertPlainIds(buildId, taskId);
       await readBuild(this.options.dataDir, buildId);
-      return searchLog(buildDir(this.options.dataDir, buildId), taskId, query, { regex, limitLines: limit });
+      return searchLog(buildDir(this.options.dataDir, buildId), taskId, query, {
+        regex,
+        limitLines: limit,
+        signal,
+        timeoutMs: this.options.searchTimeoutMs,
+      });
     },
     'logs.steps': async ({ buildId, taskId }) => {
       assertPlainIds(buildId, taskId);

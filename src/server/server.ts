@@ -17,6 +17,8 @@ import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { refusal, TOKEN_COOKIE } from './security';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Event streams served at once: a window needs one; past this many the server answers 503. */
+export const MAX_EVENT_STREAMS = 16;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -96,10 +98,24 @@ export async function startBrowserServer(
       if (url.pathname.startsWith('/api/') && request.method === 'POST') {
         const name = url.pathname.slice('/api/'.length);
         if (!isRequestName(name)) throw new SlipwayError('E_BAD_INPUT', `Unknown request ${name}`);
-        send(response, 200, { result: await engine.call(name, await readJson(request)) });
+        // A caller that goes away before its answer cancels what it asked for (a long search).
+        const caller = new AbortController();
+        response.once('close', () => caller.abort());
+        send(response, 200, { result: await engine.call(name, await readJson(request), { signal: caller.signal }) });
         return;
       }
       if (url.pathname === '/events' && request.method === 'GET') {
+        if (clients.size >= MAX_EVENT_STREAMS) {
+          response.setHeader('retry-after', '5');
+          send(response, 503, {
+            error: {
+              code: 'E_BUSY',
+              message: `/events already serves ${MAX_EVENT_STREAMS} event streams, the most it serves at once`,
+              hint: 'Close other Slipway tabs, or wait for them to disconnect.',
+            },
+          });
+          return;
+        }
         response.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
@@ -168,7 +184,13 @@ async function serveStatic(root: string, url: URL, response: ServerResponse, set
     'x-content-type-options': 'nosniff',
   };
   if (setToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setToken}; HttpOnly; SameSite=Strict; Path=/`;
-  const relative = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    throw new SlipwayError('E_BAD_INPUT', `Not a valid path: ${url.pathname}`);
+  }
+  const relative = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
   let file = join(root, relative === '/' ? 'index.html' : relative);
   if (!file.startsWith(root)) file = join(root, 'index.html');
   const found = await stat(file).catch(() => null);

@@ -119,7 +119,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
     else output.out(line.taskId === BALENA_BUILD_LOG_ID ? line.text : `[${line.taskId}] ${line.text}`);
   });
 
-  const stopListening = cancelOnInterrupt(session, output);
+  const stopListening = cancelOnInterrupt(session);
   try {
     const build = await session.run();
     if (!json) {

@@ -199,7 +199,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     else output.out(text);
   });
 
-  const stopListening = cancelOnInterrupt(session, output);
+  const stopListening = cancelOnInterrupt(session);
   // A promise nobody handled fails this build (the CLI's guard prints it) instead of killing the process.
   const unguard = guardUnhandledRejections((error) => session.fail(error));
   try {

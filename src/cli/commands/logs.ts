@@ -7,6 +7,7 @@ import { createLogStream, searchLog } from '../../core/logs/reader';
 import type { LogLineEvent } from '../../shared/contract';
 import { SlipwayError } from '../../shared/errors';
 import { EXIT_OK } from '../exit-codes';
+import { onInterrupt } from '../interrupt';
 import { dataDirOption, numberOption } from '../options';
 import { type Output, processOutput } from '../output';
 
@@ -101,16 +102,15 @@ export async function logsCommand(args: string[], output: Output): Promise<numbe
     if (error.code !== 'EPIPE') stdoutError = error;
     abort.abort();
   };
-  const onInterrupt = () => abort.abort();
   if (output === processOutput) process.stdout.on('error', onStdoutError);
-  process.once('SIGINT', onInterrupt);
+  const stopListening = onInterrupt(() => abort.abort());
   try {
     await printLog(request, output, abort);
     if (stdoutError) throw stdoutError;
     return EXIT_OK;
   } finally {
     process.stdout.off('error', onStdoutError);
-    process.off('SIGINT', onInterrupt);
+    stopListening();
   }
 }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import packageJson from '../../../package.json';
 import { Engine } from '../../core/engine';
 import { startBrowserServer } from '../../server/server';
+import { onInterrupt } from '../interrupt';
 import { dataDirOption, numberOption } from '../options';
 import type { Output } from '../output';
 
@@ -48,10 +49,8 @@ export async function serveCommand(args: string[], output: Output): Promise<numb
   const server = await startBrowserServer(engine, { port, rendererDir: rendererDir() });
   output.out(`Slipway is running at ${server.url}`);
   if (!values['no-open']) openBrowser(server.url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // Ctrl-C or SIGTERM stops the server; a second one quits at once.
+  await new Promise<void>((resolve) => onInterrupt(resolve));
   await engine.close();
   await server.close();
   return 0;

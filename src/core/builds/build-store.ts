@@ -70,10 +70,13 @@ export class BuildRecordWriter {
   private chain: Promise<void> = Promise.resolve();
   private owned = false;
   private saved = false;
+  /** Set by saveLast: what the build's own code still saves after it is dropped. */
+  private closed = false;
 
   constructor(private readonly directory: string) {}
 
   save(build: Build): Promise<void> {
+    if (this.closed) return this.chain;
     const text = recordText(build);
     const running = build.status === 'running';
     // A failed write does not stop the next one: the next state may fit where this one did not.
@@ -107,6 +110,13 @@ export class BuildRecordWriter {
     this.owned = false;
     await rm(ownerPath(this.directory), { force: true }).catch(() => undefined);
     await rmdir(this.directory).catch(() => undefined);
+  }
+
+  /** The last write of a build whose process quits now, after the one in flight; later saves are dropped. */
+  saveLast(build: Build): Promise<void> {
+    const last = this.save(build);
+    this.closed = true;
+    return last;
   }
 
   private async replace(text: string): Promise<void> {
@@ -234,4 +244,23 @@ export async function recordFinished(
   }
   emit({ type: 'build.finished', buildId: build.id, status: build.status, error: build.error });
   return build;
+}
+
+/**
+ * Records a build cancelled at once, for a process that quits without waiting for its tasks to stop:
+ * every task not yet finished is cancelled, and build.json is written last (see saveLast).
+ */
+export function recordAbandoned(build: Build, record: BuildRecordWriter): Promise<void> {
+  const now = new Date();
+  for (const task of build.tasks) {
+    const { phase } = task.state;
+    if (phase === 'done' || phase === 'failed' || phase === 'cancelled') continue;
+    const startedMs = task.startedAt ? Date.parse(task.startedAt) : now.getTime();
+    task.state = { phase: 'cancelled', durationMs: Math.max(0, now.getTime() - startedMs) };
+    task.finishedAt ??= now.toISOString();
+  }
+  build.status = 'cancelled';
+  build.error = { code: 'E_CANCELLED', message: 'The build was cancelled.' };
+  build.finishedAt = now.toISOString();
+  return record.saveLast(build);
 }

@@ -26,7 +26,15 @@ import type { ReadAhead } from '../pack/read-ahead-host';
 import type { ScanRun } from '../pack/scan';
 import type { ScanSpool } from '../pack/scan-spool';
 import { type CompressMode, shouldGzip, uploadContext } from '../upload/context-upload';
-import { BuildRecordWriter, buildDir, finalStatus, newBuildId, recordFinished, recordStarted } from './build-store';
+import {
+  BuildRecordWriter,
+  buildDir,
+  finalStatus,
+  newBuildId,
+  recordAbandoned,
+  recordFinished,
+  recordStarted,
+} from './build-store';
 import { Coalescer } from './coalescer';
 
 /** Progress and line-count events are sent at most this often per task. */
@@ -216,6 +224,12 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     this.abort.abort(error);
   }
 
+  /** The process quits at once (a second Ctrl-C): stops everything and records the build cancelled now. */
+  abandon(): Promise<void> {
+    this.cancel();
+    return recordAbandoned(this.build, this.record);
+  }
+
   get cancelled(): boolean {
     return this.abort.signal.aborted && this.failedFast === null;
   }
@@ -354,11 +368,14 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() });
           return;
         }
-        // A context that cannot be scanned explains the failure better than the upload it broke.
-        const scanError = await scanning.then(
-          () => null,
-          (thrown: unknown) => thrown,
-        );
+        // A context that cannot be scanned explains the failure better than the upload it broke. A
+        // cancelled task does not wait for its scan: disposing of it below stops it.
+        const scanError = this.abort.signal.aborted
+          ? null
+          : await scanning.then(
+              () => null,
+              (thrown: unknown) => thrown,
+            );
         const error = scanError && !this.abort.signal.aborted ? scanError : outcome.error;
         const next = order[attempt + 1];
         const started = (error as { buildStarted?: boolean }).buildStarted === true;

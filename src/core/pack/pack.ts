@@ -142,6 +142,11 @@ class ContextArchive extends Readable {
         if (offset >= 0) this.writer.entry(header, this.content.subarray(offset, offset + size));
         else if (size === 0) this.writer.entry(header, null);
         else if (!(await this.writeBigFile(header))) return;
+      } else if (kind === EntryKind.fifo) {
+        // As the docker CLI sends it: a FIFO entry, never opened.
+        header.type = 'fifo';
+        header.size = 0;
+        this.writer.entry(header, null);
       }
     }
     for (const entry of this.appended) {
@@ -188,18 +193,23 @@ class ContextArchive extends Readable {
 
   /**
    * Writes a file too big to be read ahead: its header, exactly `size` bytes read in chunks (the next
-   * chunk is read while the last is passed on), its padding. A file that got shorter is an error naming
-   * it. False when the archive was destroyed meanwhile.
+   * chunk is read while the last is passed on), its padding. A file that got shorter or longer is an
+   * error naming it. False when the archive was destroyed meanwhile.
    */
   private async writeBigFile(header: TarHeader): Promise<boolean> {
     const { name, size } = header;
     const path = `${this.root}/${name}`;
     const handle = await openContextFile(path);
     this.writer.header(header);
+    // The last chunk asks for one byte more than the scan saw: a file that grew says so in that read.
     const read = (position: number) => {
-      const buffer = Buffer.allocUnsafe(Math.min(FILE_CHUNK_BYTES, size - position));
+      const want = Math.min(FILE_CHUNK_BYTES, size - position);
+      const buffer = Buffer.allocUnsafe(position + want === size ? want + 1 : want);
       return handle.read(buffer, 0, buffer.length, position).then(
-        ({ bytesRead }) => (bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead)),
+        ({ bytesRead }) => {
+          if (bytesRead > want) throw changed(path, `grew past the ${size} bytes the scan saw`);
+          return bytesRead === want ? buffer.subarray(0, want) : buffer.subarray(0, bytesRead);
+        },
         (error: unknown) => Promise.reject(unreadable(path, error)),
       );
     };
@@ -228,7 +238,7 @@ class ContextArchive extends Readable {
 
 /**
  * Packs a context exactly as the docker CLI sends it (see ignore.ts): the root folder not sent, links
- * stored as links, FIFOs and sockets skipped, owners 0:0, modes as on disk, and the plan's appended
+ * stored as links, FIFOs as FIFO entries, sockets skipped, owners 0:0, modes as on disk, and the plan's appended
  * entries last. Its length is what scanContext computed. `readAhead`, when given, reads `spool` and
  * has not been used yet (see prepareContext): the pack takes it over.
  */
