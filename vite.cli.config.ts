@@ -3,7 +3,7 @@ import { defineConfig } from 'vite';
 import packageJson from './package.json' with { type: 'json' };
 
 // The CLI and browser-mode server: an ESM bundle for Node, dependencies left to node_modules, with the
-// pack worker (a worker thread's entry) and any chunk they share beside it in the same folder.
+// workers (pack and search, each a worker thread's entry) and any chunk they share beside it in the same folder.
 const external = [
   ...builtinModules,
   ...builtinModules.map((name) => `node:${name}`),
@@ -19,7 +19,11 @@ export default defineConfig({
     sourcemap: true,
     rollupOptions: {
       external,
-      input: { index: 'src/cli/index.ts', 'pack-worker': 'src/core/pack/pack-worker.ts' },
+      input: {
+        index: 'src/cli/index.ts',
+        'pack-worker': 'src/core/pack/pack-worker.ts',
+        'search-worker': 'src/core/logs/search-worker.ts',
+      },
       output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
     },
   },

@@ -18,6 +18,10 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'E_COMPOSE_VARIABLE',
   'E_TOKEN_MISSING',
   'E_TOKEN_INSECURE',
+  'E_DATA_DIR_UNWRITABLE',
+  'E_DATA_DIR_UNREADABLE',
+  'E_DATA_DIR_READ_ONLY',
+  'E_SETTINGS_INVALID',
 ]);
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -1,6 +1,8 @@
+import { guardUnhandledRejections } from '../core/fault-guard';
 import { limitProcessMemory } from '../core/process-memory';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
-import { EXIT_BAD_INPUT, exitCodeFor } from './exit-codes';
+import { EXIT_BAD_INPUT, EXIT_BUILD_FAILED, exitCodeFor } from './exit-codes';
+import { installInterruptHandler } from './interrupt';
 import { type Output, printError, processOutput } from './output';
 
 interface Command {
@@ -33,6 +35,8 @@ Run "slipway <command> --help" for a command's options.`;
 
 /** Runs the CLI with its arguments; resolves with the exit code. */
 export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  // First: a Ctrl-C a moment after the start must not meet Node's default handler (see interrupt.ts).
+  installInterruptHandler(output);
   limitProcessMemory();
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -50,8 +54,17 @@ export async function main(argv: string[], output: Output = processOutput): Prom
     return 0;
   }
   const json = args.includes('--json');
+  // A promise nobody handled is reported with its code and fails the command, never a bare stack trace
+  // and an exit in the middle of a write (a build also records itself failed, see the build command).
+  let faulted = false;
+  const unguard = guardUnhandledRejections((error) => {
+    faulted = true;
+    if (json) output.out(JSON.stringify({ type: 'error', error: error.toInfo() }));
+    printError(output, error.toInfo());
+  });
   try {
-    return await command.run(args, output);
+    const code = await command.run(args, output);
+    return faulted ? Math.max(code, EXIT_BUILD_FAILED) : code;
   } catch (error) {
     const info =
       error instanceof SlipwayError
@@ -62,5 +75,7 @@ export async function main(argv: string[], output: Output = processOutput): Prom
     if (json) output.out(JSON.stringify({ type: 'error', error: info }));
     printError(output, info);
     return exitCodeFor(info.code);
+  } finally {
+    unguard();
   }
 }

@@ -6,8 +6,17 @@ export interface Output {
   err(line: string): void;
 }
 
+let stdoutGone = false;
+
+/** The reader of stdout went away (EPIPE): what the CLI still prints there is dropped. */
+export function markStdoutGone(): void {
+  stdoutGone = true;
+}
+
 export const processOutput: Output = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: (line) => {
+    if (!stdoutGone) process.stdout.write(`${line}\n`);
+  },
   err: (line) => process.stderr.write(`${line}\n`),
 };
 

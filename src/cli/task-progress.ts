@@ -1,28 +1,5 @@
 import type { TaskState } from '../shared/domain';
-import { formatBytes, formatDuration } from '../shared/format';
-
-/** One task's progress as a line: phase, bytes, percentage, throughput, step n/m. */
-export function progressText(state: TaskState): string {
-  switch (state.phase) {
-    case 'queued':
-      return 'queued';
-    case 'packing':
-      if (state.files > 0) return `packing: ${state.files} files, ${formatBytes(state.bytes)}`;
-      return state.bytesSent ? `packing: scanning, ${formatBytes(state.bytesSent)} sent so far` : 'packing: scanning';
-    case 'uploading': {
-      const percent = state.bytesTotal > 0 ? Math.floor((100 * state.bytesSent) / state.bytesTotal) : 0;
-      return `uploading ${formatBytes(state.bytesSent)} / ${formatBytes(state.bytesTotal)} ${percent}% ${formatBytes(state.bytesPerSecond)}/s`;
-    }
-    case 'building':
-      return state.steps > 0 ? `building step ${state.step}/${state.steps}` : 'building';
-    case 'done':
-      return `done in ${formatDuration(state.durationMs)}${state.imageId ? `: ${state.imageId}` : ''}`;
-    case 'failed':
-      return `failed: ${state.error.code}`;
-    case 'cancelled':
-      return 'cancelled';
-  }
-}
+import { describeTaskState } from '../shared/task-state';
 
 /**
  * A block of lines on a terminal, one per task, redrawn in place (at most every 100 ms) with log
@@ -41,7 +18,7 @@ export class TerminalProgress {
   }
 
   update(taskId: string, state: TaskState, region?: string): void {
-    this.lines.set(taskId, `[${taskId}]${region ? ` ${region}` : ''} ${progressText(state)}`);
+    this.lines.set(taskId, `[${taskId}]${region ? ` ${region}` : ''} ${describeTaskState(state, 'line')}`);
     this.timer ??= setTimeout(() => this.draw(), 100);
   }
 

@@ -11,8 +11,9 @@ import { SlipwayError } from '../shared/errors';
 import { withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
+import { assertPlainIds } from './builds/build-ids';
 import { buildDir, readBuild } from './builds/build-store';
-import { applyHistoryQuota, assertPlainIds, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
+import { applyHistoryQuota, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
 import type { BuildSession } from './builds/session';
 import { startBuild } from './builds/start';
 import { readLines, readSteps, searchLog } from './logs/reader';
@@ -23,7 +24,7 @@ import { listFolders } from './project/folders';
 import { loadRecentProjects, optionsToOpenWith, rememberProject } from './project/recent-projects';
 import { RegionProber } from './regions/probe';
 import { fileSecretStore, type SecretStore } from './settings/secret-store';
-import { loadSettings, saveSettings } from './settings/settings-store';
+import { loadSettings, repairSettings, saveSettings } from './settings/settings-store';
 import { validateSettings } from './settings/settings-validate';
 
 /** What only a shell can do (a native dialog); the engine asks its shell through these. */
@@ -43,9 +44,27 @@ export interface EngineOptions {
   balenaToken?: (target: string) => Promise<string>;
   /** Where targets' tokens are kept (Electron: encrypted with safeStorage); default a 0600 file per target. */
   secrets?: SecretStore;
+  /** How long a regular expression search of a log may run (default SEARCH_TIMEOUT_MS, 30 s). */
+  searchTimeoutMs?: number;
 }
 
-type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<RequestResult<N>> };
+/**
+ * What a build's run does if it ever rejects (sessions resolve with failures in the build): the build
+ * is over either way, and the process must not go down with an unhandled rejection.
+ */
+function runFailed(buildId: string): (error: unknown) => void {
+  return (error) => console.error(`Slipway: build ${buildId}: ${(error as Error).message}`);
+}
+
+/** What a shell knows of a request beside its input. */
+export interface CallContext {
+  /** Aborts when the caller went away (an HTTP client that disconnected): long work stops. */
+  signal?: AbortSignal;
+}
+
+type Handlers = {
+  [N in RequestName]: (input: RequestInput<N>, context: CallContext) => Promise<RequestResult<N>>;
+};
 
 /**
  * The engine behind every shell: it holds opened projects and running builds and answers the
@@ -53,7 +72,10 @@ type Handlers = { [N in RequestName]: (input: RequestInput<N>) => Promise<Reques
  */
 export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   private readonly projects = new Map<string, Project>();
-  private readonly sessions = new Map<string, Pick<BuildSession, 'build' | 'cancel'>>();
+  private readonly sessions = new Map<
+    string,
+    Pick<BuildSession, 'build' | 'cancel'> & { fail?(error: SlipwayError): void }
+  >();
   private readonly runs = new Set<Promise<unknown>>();
   /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
   private recovery: Promise<string[]> | null = null;
@@ -68,15 +90,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
   }
 
   /** Answers one request of the contract, after validating its input. */
-  async call<N extends RequestName>(name: N, input: unknown): Promise<RequestResult<N>> {
+  async call<N extends RequestName>(name: N, input: unknown, context: CallContext = {}): Promise<RequestResult<N>> {
     let parsed: RequestInput<N>;
     try {
       parsed = parseRequest(name, input);
     } catch (error) {
       throw new SlipwayError('E_BAD_INPUT', `Invalid input for ${name}: ${(error as Error).message}`, { cause: error });
     }
-    const handler = this.handlers[name] as (input: RequestInput<N>) => Promise<RequestResult<N>>;
-    return handler(parsed);
+    const handler = this.handlers[name] as (input: RequestInput<N>, context: CallContext) => Promise<RequestResult<N>>;
+    return handler(parsed, context);
   }
 
   /** Cancels every running build; resolves when they have all stopped. */
@@ -85,6 +107,17 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     await Promise.all(this.runs);
     await this.prober?.prober.close();
     this.prober = null;
+  }
+
+  /**
+   * Fails every running build with an error from outside it (the shell's guard against unhandled
+   * rejections): each stops and is recorded failed; a session that cannot fail is cancelled.
+   */
+  failRunning(error: SlipwayError): void {
+    for (const session of this.sessions.values()) {
+      if (session.fail) session.fail(error);
+      else session.cancel();
+    }
   }
 
   /** The target builds go to: --builder given to the shell, else the settings' default, else the local engine. */
@@ -162,6 +195,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await saveSettings(this.options.dataDir, settings);
       return settings;
     },
+    'settings.repair': async () => repairSettings(this.options.dataDir),
     'targets.setToken': async ({ target, token }) => {
       if (token === null) await this.secrets.delete(target);
       else if (token !== undefined) await this.secrets.set(target, token);
@@ -186,10 +220,15 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       if (result.deleted) this.emit('event', { type: 'history.changed' });
       return result;
     },
-    'logs.search': async ({ buildId, taskId, query, regex, limit }) => {
+    'logs.search': async ({ buildId, taskId, query, regex, limit }, { signal }) => {
       assertPlainIds(buildId, taskId);
       await readBuild(this.options.dataDir, buildId);
-      return searchLog(buildDir(this.options.dataDir, buildId), taskId, query, { regex, limitLines: limit });
+      return searchLog(buildDir(this.options.dataDir, buildId), taskId, query, {
+        regex,
+        limitLines: limit,
+        signal,
+        timeoutMs: this.options.searchTimeoutMs,
+      });
     },
     'logs.steps': async ({ buildId, taskId }) => {
       assertPlainIds(buildId, taskId);
@@ -244,6 +283,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       const run = session
         .run()
         .then(() => this.applyQuota())
+        .catch(runFailed(session.build.id))
         .finally(() => {
           this.sessions.delete(session.build.id);
           this.runs.delete(run);

@@ -1,5 +1,5 @@
 import type { Session, WebContents } from 'electron';
-import { CONTENT_SECURITY_POLICY } from './window-options';
+import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy';
 
 /** Navigation and new windows are denied: the page is the app, and a link never replaces it. */
 export function hardenContents(contents: Pick<WebContents, 'on' | 'setWindowOpenHandler'>): void {

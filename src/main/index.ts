@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
+import { guardUnhandledRejections } from '../core/fault-guard';
 import { limitProcessMemory } from '../core/process-memory';
 import { fileSecretStore } from '../core/settings/secret-store';
+import { wireLifecycle } from './app-lifecycle';
 import { appMenuTemplate } from './app-menu';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
 import { nativeDialogs } from './dialogs';
@@ -35,6 +37,12 @@ function createWindow(): void {
   else void window.loadFile(join(__dirname, '../renderer/index.html'));
 }
 
+// The engine is this process: a promise nobody handled fails the running builds, never the app.
+guardUnhandledRejections((error) => {
+  console.error(`Slipway: error ${error.code}: ${error.message}`);
+  engine.failRunning(error);
+});
+
 registerContractHandlers(ipcMain, engine, currentWindow);
 engine.on('event', (event) => window?.webContents.send(EVENT_CHANNEL, event));
 
@@ -46,10 +54,9 @@ void app.whenReady().then(() => {
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(currentWindow)));
   createWindow();
 });
-// macOS keeps the app running without windows; clicking its dock icon brings the window back.
-app.on('activate', () => {
-  if (!window && app.isReady()) createWindow();
-});
-app.on('window-all-closed', () => {
-  void engine.close().then(() => app.quit());
+wireLifecycle(app, {
+  platform: process.platform,
+  hasWindow: () => window !== null,
+  createWindow,
+  closeEngine: () => engine.close(),
 });

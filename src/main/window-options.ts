@@ -1,10 +1,6 @@
 import { join } from 'node:path';
 import type { BrowserWindowConstructorOptions } from 'electron';
 
-/** The window's page may load only what it ships with; the engine is reached through IPC, not fetch. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
 /** The one window's options: isolated, sandboxed, no Node in the page. */
 export function windowOptions(preloadDir: string): BrowserWindowConstructorOptions {
   return {

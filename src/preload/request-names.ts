@@ -16,6 +16,7 @@ export const preloadRequestNames = [
   'regions.pin',
   'settings.get',
   'settings.update',
+  'settings.repair',
   'targets.setToken',
   'build.start',
   'build.cancel',

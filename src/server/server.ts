@@ -5,16 +5,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { assertPlainIds } from '../core/builds/build-ids';
 import { buildDir } from '../core/builds/build-store';
-import { assertPlainIds } from '../core/builds/history';
 import type { Engine } from '../core/engine';
+import { guardUnhandledRejections } from '../core/fault-guard';
 import { savedLogName } from '../core/logs/save-log';
 import { logPath } from '../core/logs/spool';
+import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy';
 import { isRequestName, type SlipwayEvent } from '../shared/contract';
 import { SlipwayError, toErrorInfo } from '../shared/errors';
 import { refusal, TOKEN_COOKIE } from './security';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Event streams served at once: a window needs one; past this many the server answers 503. */
+export const MAX_EVENT_STREAMS = 16;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,9 +29,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface BrowserServer {
   server: Server;
@@ -79,6 +80,11 @@ export async function startBrowserServer(
     for (const client of clients) client.write(frame);
   };
   engine.on('event', onEvent);
+  // Browser mode must outlive a fault: an unhandled rejection fails the running builds, not the server.
+  const unguard = guardUnhandledRejections((error) => {
+    console.error(`Slipway: error ${error.code}: ${error.message}`);
+    engine.failRunning(error);
+  });
   let port = 0;
 
   const server = createServer(async (request, response) => {
@@ -92,10 +98,24 @@ export async function startBrowserServer(
       if (url.pathname.startsWith('/api/') && request.method === 'POST') {
         const name = url.pathname.slice('/api/'.length);
         if (!isRequestName(name)) throw new SlipwayError('E_BAD_INPUT', `Unknown request ${name}`);
-        send(response, 200, { result: await engine.call(name, await readJson(request)) });
+        // A caller that goes away before its answer cancels what it asked for (a long search).
+        const caller = new AbortController();
+        response.once('close', () => caller.abort());
+        send(response, 200, { result: await engine.call(name, await readJson(request), { signal: caller.signal }) });
         return;
       }
       if (url.pathname === '/events' && request.method === 'GET') {
+        if (clients.size >= MAX_EVENT_STREAMS) {
+          response.setHeader('retry-after', '5');
+          send(response, 503, {
+            error: {
+              code: 'E_BUSY',
+              message: `/events already serves ${MAX_EVENT_STREAMS} event streams, the most it serves at once`,
+              hint: 'Close other Slipway tabs, or wait for them to disconnect.',
+            },
+          });
+          return;
+        }
         response.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-store',
@@ -132,6 +152,7 @@ export async function startBrowserServer(
     url: `http://127.0.0.1:${port}/?token=${token}`,
     close: async () => {
       engine.off('event', onEvent);
+      unguard();
       for (const client of clients) client.end();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -158,9 +179,18 @@ async function downloadLog(engine: Engine, url: URL, response: ServerResponse): 
 }
 
 async function serveStatic(root: string, url: URL, response: ServerResponse, setToken: string | null): Promise<void> {
-  const headers: Record<string, string> = { 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' };
+  const headers: Record<string, string> = {
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+  };
   if (setToken) headers['set-cookie'] = `${TOKEN_COOKIE}=${setToken}; HttpOnly; SameSite=Strict; Path=/`;
-  const relative = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    throw new SlipwayError('E_BAD_INPUT', `Not a valid path: ${url.pathname}`);
+  }
+  const relative = normalize(decoded).replace(/^(\.\.[/\\])+/, '');
   let file = join(root, relative === '/' ? 'index.html' : relative);
   if (!file.startsWith(root)) file = join(root, 'index.html');
   const found = await stat(file).catch(() => null);

@@ -16,6 +16,8 @@ import type {
   TaskState,
 } from './domain';
 import type { ErrorInfo } from './errors';
+import { bounds } from './numbers';
+import { quotaSchema, settingsSchema, targetSchema, wholeNumber } from './schemas';
 
 /** Declares a request: its input schema, and (as a phantom) its result type. */
 function request<Result>() {
@@ -26,32 +28,6 @@ function request<Result>() {
 }
 
 const id = z.string().min(1).max(200);
-const endpoint = z.object({
-  region: z.string().min(1).max(64),
-  url: z.string().min(1).max(2048),
-  tls: z
-    .object({
-      ca: z.string().optional(),
-      cert: z.string().optional(),
-      key: z.string().optional(),
-      verify: z.boolean().optional(),
-    })
-    .optional(),
-});
-const target = z.object({
-  name: z.string().min(1).max(64),
-  kind: z.enum(['docker', 'balena']),
-  endpoints: z.array(endpoint).min(1).max(16),
-  fleet: z.string().max(200).optional(),
-  builderVersion: z.enum(['1', '2', 'auto']).optional(),
-  balena: z
-    .object({
-      dockerfilePath: z.string().max(4096).optional(),
-      emulated: z.boolean().optional(),
-      draft: z.boolean().optional(),
-    })
-    .optional(),
-});
 
 /**
  * A file of an opened project named by the window: relative, never leaving the folder (an env file's
@@ -101,22 +77,20 @@ export const requests = {
   'settings.get': request<Settings>()(z.object({})),
   /** Replaces the settings fields given. */
   'settings.update': request<Settings>()(
-    z.object({
-      targets: z.array(target).max(32).optional(),
-      defaultTarget: z.string().max(64).nullable().optional(),
-      concurrency: z.number().int().min(1).max(16).optional(),
-      compress: z.enum(['auto', 'always', 'never']).optional(),
-      quota: z
-        .object({
-          maxBuilds: z.number().int().min(1).max(10_000),
-          maxBytes: z
-            .number()
-            .int()
-            .min(1 << 20),
-        })
-        .optional(),
-    }),
+    settingsSchema
+      .pick({ defaultTarget: true, concurrency: true, compress: true })
+      .partial()
+      .extend({
+        targets: z.array(targetSchema).max(32).optional(),
+        quota: quotaSchema.optional(),
+      }),
   ),
+  /**
+   * Puts settings.json that cannot be read (E_SETTINGS_INVALID) aside as settings.json.bad-<time> and
+   * starts again from the defaults; nothing else is touched. Answers the new settings and where the old
+   * file was kept (null when there was nothing to put aside).
+   */
+  'settings.repair': request<{ settings: Settings; keptAs: string | null }>()(z.object({})),
   /**
    * Stores (a string) or forgets (null) a target's API token; without a token it only answers whether one
    * is stored. The token itself is never returned by any request.
@@ -141,7 +115,7 @@ export const requests = {
       buildArgs: z.record(z.string().max(256), z.string().max(4096)).optional(),
       /** The network of RUN steps (none, host or a network's name), for every task. */
       network: z.string().min(1).max(256).optional(),
-      concurrency: z.number().int().min(1).max(16).optional(),
+      concurrency: wholeNumber(bounds.concurrency).optional(),
       region: z.string().max(64).optional(),
     }),
   ),
@@ -157,8 +131,8 @@ export const requests = {
     z.object({
       buildId: id,
       taskId: id,
-      fromLine: z.number().int().min(0),
-      count: z.number().int().min(1).max(5000),
+      fromLine: wholeNumber(bounds.line),
+      count: wholeNumber(bounds.windowLines),
     }),
   ),
   /** Line numbers of a task's log that match a text or a regular expression, up to a limit. */
@@ -168,7 +142,7 @@ export const requests = {
       taskId: id,
       query: z.string().min(1).max(1000),
       regex: z.boolean().optional(),
-      limit: z.number().int().min(1).max(100_000).optional(),
+      limit: wholeNumber(bounds.searchLimitLines).optional(),
     }),
   ),
   /** The build steps of a task's log, with their first lines and durations. */

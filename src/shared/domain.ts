@@ -285,11 +285,16 @@ export interface Build {
   logId?: string;
 }
 
-/** A build as listed in history. */
+/**
+ * A build as listed in history. A build whose build.json cannot be read or fails its schema is listed
+ * as `damaged` with the error saying why (its figures are then unknown); it is never deleted for it.
+ */
 export interface BuildSummary {
   id: string;
   projectPath: string;
-  status: BuildStatus;
+  status: BuildStatus | 'damaged';
+  /** Why a damaged build cannot be read; absent for a readable one. */
+  damage?: ErrorInfo;
   region: string;
   startedAt: string;
   finishedAt: string | null;

@@ -20,10 +20,18 @@ export const errorCodes = {
   E_CANCELLED: 'The build was cancelled.',
   E_SPOOL_WRITE: 'The build log could not be written to disk.',
   E_SPOOL_DISK_FULL: 'The disk holding the build logs is full.',
+  E_DATA_DIR_UNWRITABLE: 'The data directory cannot be written: permission denied.',
+  E_DATA_DIR_UNREADABLE: 'The data directory cannot be read: permission denied.',
+  E_DATA_DIR_READ_ONLY: 'The data directory is on a read-only file system.',
+  E_SETTINGS_INVALID: 'settings.json holds a value Slipway cannot use; nothing was built or deleted because of it.',
+  E_RECORD_DAMAGED:
+    'A file Slipway keeps about a build (build.json, owner.json, a log index or steps file) is damaged.',
+  E_SEARCH_LIMIT: 'A log search went past its time or memory limit, or too many were waiting.',
   E_INTERRUPTED: 'The process running the build stopped before the build ended.',
   E_TOKEN_MISSING: 'No API token was given for the builder.',
   E_TOKEN_INSECURE: 'The token file can be read or changed by others than its owner.',
   E_TOKEN_STORE_UNAVAILABLE: 'This system offers no encryption to keep the API token with.',
+  E_BUSY: 'Slipway already serves as many of these at once as it allows.',
   E_INTERNAL: 'Something went wrong inside Slipway.',
 } as const;
 

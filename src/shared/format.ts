@@ -21,3 +21,8 @@ export function formatDuration(ms: number): string {
   const seconds = Math.floor((ms % 60_000) / 1000);
   return `${minutes} min ${String(seconds).padStart(2, '0')} s`;
 }
+
+/** A count as a person reads it: 1,234,567. */
+export function formatCount(count: number): string {
+  return count.toLocaleString('en-US');
+}

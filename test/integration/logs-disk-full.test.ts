@@ -46,6 +46,9 @@ describe.skipIf(!url)('slipway build when the disk holding the logs fills up', (
       const noise = lines.filter((line) => line.startsWith('noise line'));
       expect(noise.length).toBeGreaterThan(100);
       expect(noise).toEqual(noise.map((_, i) => `noise line ${i} 0123456789 abcdefghijklmnopqrstuvwxyz`));
+      // build.json counts the lines on disk, and the build printed exactly those: none it never stored.
+      expect(record.tasks[0].logLines).toBe(lines.length);
+      expect(run.stdout.trim().split('\n')).toEqual(lines);
     } finally {
       await disk.cleanup();
     }

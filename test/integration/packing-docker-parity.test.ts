@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +17,11 @@ const run = promisify(execFile);
 interface Case {
   name: string;
   ignore: string | null;
-  files: Record<string, string | { link: string }>;
+  files: Record<string, string | { link: string } | { fifo: true } | { socket: true }>;
   /** The Dockerfile relative to the project folder; the context is the project's `ctx` folder when set. */
   dockerfile?: string;
+  /** Makes what a path string cannot name (names that are not UTF-8), in the project folder. */
+  extra?: (root: string) => Promise<void>;
 }
 
 const common: Case['files'] = {
@@ -82,6 +85,29 @@ const cases: Case[] = [
     dockerfile: 'dockerfiles/app.Dockerfile',
   },
   {
+    name: 'a FIFO, sent as a FIFO entry, and a socket, left out',
+    ignore: null,
+    files: { ...common, 'ctx/pipe': { fifo: true }, 'ctx/src/sock': { socket: true } },
+  },
+  {
+    name: 'names over 100 bytes, deep paths over 255 bytes, and names that are not UTF-8',
+    ignore: null,
+    files: {
+      ...common,
+      [`ctx/${'n'.repeat(120)}.txt`]: 'one long name',
+      [`ctx/${'deep/'.repeat(30)}${'f'.repeat(90)}`]: 'a deep path',
+      [`ctx/links/${'l'.repeat(110)}`]: { link: `../${'t'.repeat(150)}` },
+      'ctx/caf\u00e9/cr\u00e8me.txt': 'UTF-8 beyond ASCII',
+    },
+    extra: async (root) => {
+      const latin1 = Buffer.concat([
+        Buffer.from(`${root}/ctx/`),
+        Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]),
+      ]);
+      await writeFile(latin1, 'a latin-1 name');
+    },
+  },
+  {
     name: 'a Dockerfile outside a context without .dockerignore',
     ignore: null,
     files: { ...common, 'dockerfiles/app.Dockerfile': 'FROM scratch\n' },
@@ -89,13 +115,24 @@ const cases: Case[] = [
   },
 ];
 
+/** Sockets the cases listen on, closed after the tests. */
+const sockets: Server[] = [];
+
+function listenOn(path: string): Promise<Server> {
+  const server = createServer();
+  return new Promise((resolve) => server.listen(path, () => resolve(server)));
+}
+
 async function makeProject(root: string, test: Case): Promise<void> {
   for (const [path, content] of Object.entries(test.files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });
     if (typeof content === 'string') await writeFile(join(root, path), content);
-    else await symlink(content.link, join(root, path));
+    else if ('link' in content) await symlink(content.link, join(root, path));
+    else if ('fifo' in content) await run('mkfifo', [join(root, path)]);
+    else sockets.push(await listenOn(join(root, path)));
   }
   if (test.ignore !== null) await writeFile(join(root, 'ctx/.dockerignore'), test.ignore);
+  await test.extra?.(root);
   if (test.dockerfile) {
     const relative = join('..', test.dockerfile);
     await writeFile(
@@ -122,6 +159,7 @@ describe.skipIf(dockerMissing)('the context Slipway sends', () => {
     fake = await startFakeCaptureBuilder(work.path);
   });
   afterAll(async () => {
+    for (const server of sockets) server.close();
     await fake.close();
     await work.cleanup();
   });

@@ -64,7 +64,18 @@ describe.skipIf(!url)('slipway build across regions', () => {
   it('moves a task whose region resets the upload, and the events and log say so', async () => {
     near.resetAfterUploadBytes(128 * 1024);
     try {
-      const run = await runCli(['build', project.path, ...builders(), '--json', '--data-dir', data.path]);
+      // Pinned, so that the region that resets is the one chosen whatever the probe measures on a busy
+      // machine; a pin does not stop the failover to the others.
+      const run = await runCli([
+        'build',
+        project.path,
+        ...builders(),
+        '--region',
+        'near',
+        '--json',
+        '--data-dir',
+        data.path,
+      ]);
       expect(run.code).toBe(0);
       const events = run.stdout
         .trim()
@@ -72,7 +83,7 @@ describe.skipIf(!url)('slipway build across regions', () => {
         .map((line) => JSON.parse(line) as Event);
       const moves = events.filter((event) => event.type === 'task.region').map((event) => [event.region, event.reason]);
       expect(moves).toEqual([
-        ['near', expect.stringMatching(/^lowest median/)],
+        ['near', 'pinned'],
         ['far', 'failover from near: ECONNRESET'],
       ]);
       const lines = events.filter((event) => event.type === 'task.line').map((event) => event.text);

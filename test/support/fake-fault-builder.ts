@@ -7,19 +7,36 @@ import type { AddressInfo } from 'node:net';
  * (so there is something spooled to lose) and then the fault. Test harness only.
  */
 export type Fault =
+  /** No fault: the good lines, then a successful build's image id (for runs that cycle through faults). */
+  | 'none'
   /** HTTP 500 with an HTML error page, as a proxy in front of an engine sends. */
   | 'html-500'
   /** HTTP 401 with a JSON message. */
   | 'unauthorized'
   /** 200, then lines that are not JSON, and no image. */
   | 'garbage-json'
-  /** 200, then one 50 MB line without a newline. */
+  /** 200, then one 50 MB line without a newline (hugeLineBytes). */
   | 'huge-line'
   /** 200, then one byte a second, forever. */
-  | 'drip';
+  | 'drip'
+  /** The connection is destroyed as soon as the first bytes of the context arrive. */
+  | 'reset-upload'
+  /** 200, the good lines, then a failing step's errorDetail. */
+  | 'step-error'
+  /** Takes every connection and never answers anything, not even /_ping. */
+  | 'no-answer';
+
+export interface FakeFaultOptions {
+  /** Lines every build sends before its fault, after the good lines. */
+  extraLines?: string[];
+  /** The length of the huge line (default HUGE_LINE_BYTES). */
+  hugeLineBytes?: number;
+}
 
 export interface FakeFaultBuilder {
   url: string;
+  /** Builds asked for so far, by the fault each got. */
+  builds: Map<Fault, number>;
   /** The lines every fault sends before misbehaving (the ones that must stay spooled). */
   goodLines: string[];
   /** Sockets the fake holds open right now. */
@@ -46,11 +63,26 @@ function writeHuge(response: ServerResponse, remaining: number): void {
   pump();
 }
 
-export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuilder> {
+/**
+ * Starts the FAKE builder. Given a list of faults, each build gets the next one, round and round: one
+ * run of builds meets every fault.
+ */
+export async function startFakeFaultBuilder(
+  faults: Fault | Fault[],
+  options: FakeFaultOptions = {},
+): Promise<FakeFaultBuilder> {
+  const cycle = Array.isArray(faults) ? faults : [faults];
+  let next = 0;
+  const builds = new Map<Fault, number>();
   const goodLines = ['STEP 1/2: FROM scratch', 'fake: this line was spooled before the fault'];
+  const lines = [...goodLines, ...(options.extraLines ?? [])];
   const sockets = new Set<import('node:net').Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const server: Server = createServer((request, response) => {
+    if (cycle.length === 1 && cycle[0] === 'no-answer') {
+      request.resume();
+      return;
+    }
     if (request.url?.endsWith('/_ping')) {
       response.end('OK');
       return;
@@ -72,6 +104,16 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
       response.writeHead(404).end();
       return;
     }
+    const fault = cycle[next++ % cycle.length] as Fault;
+    builds.set(fault, (builds.get(fault) ?? 0) + 1);
+    if (fault === 'reset-upload') {
+      request.once('data', () => request.socket.destroy());
+      return;
+    }
+    if (fault === 'no-answer') {
+      request.resume();
+      return;
+    }
     request.resume();
     request.on('end', () => {
       if (fault === 'html-500') {
@@ -87,11 +129,19 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
         return;
       }
       response.writeHead(200, { 'content-type': 'application/json' });
-      for (const line of goodLines) response.write(`${JSON.stringify({ stream: `${line}\n` })}\n`);
-      if (fault === 'garbage-json') {
+      // Builds that cycle through faults say which one they met, so that a client can tell them apart.
+      if (cycle.length > 1) response.write(`${JSON.stringify({ stream: `fake: fault ${fault}\n` })}\n`);
+      for (const line of lines) response.write(`${JSON.stringify({ stream: `${line}\n` })}\n`);
+      if (fault === 'none') {
+        response.end(`${JSON.stringify({ aux: { ID: 'sha256:0123456789abcdef' } })}\n`);
+      } else if (fault === 'step-error') {
+        response.end(
+          `${JSON.stringify({ errorDetail: { message: 'fake: the step failed' }, error: 'fake: the step failed' })}\n`,
+        );
+      } else if (fault === 'garbage-json') {
         response.end('{"stream": "cut off\n<html>not json</html>\n{{{{\n');
       } else if (fault === 'huge-line') {
-        writeHuge(response, HUGE_LINE_BYTES);
+        writeHuge(response, options.hugeLineBytes ?? HUGE_LINE_BYTES);
       } else {
         const timer = setInterval(() => response.write('x'), 1000);
         timers.add(timer);
@@ -107,6 +157,7 @@ export async function startFakeFaultBuilder(fault: Fault): Promise<FakeFaultBuil
   const { port } = server.address() as AddressInfo;
   return {
     url: `tcp://127.0.0.1:${port}`,
+    builds,
     goodLines,
     openSockets: () => sockets.size,
     close: () =>

@@ -3,6 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
 
 export interface ServedSlipway {
+  /** The server's process, whose descriptors and threads a test may count in /proc. */
+  pid: number;
   url: string;
   origin: string;
   token: string;
@@ -10,9 +12,10 @@ export interface ServedSlipway {
 }
 
 /** Starts `slipway serve --no-open` from the built CLI and waits for the URL it prints. */
-export async function serveSlipway(args: string[] = []): Promise<ServedSlipway> {
+export async function serveSlipway(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServedSlipway> {
   const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-open', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -31,6 +34,7 @@ export async function serveSlipway(args: string[] = []): Promise<ServedSlipway> 
   });
   const parsed = new URL(url);
   return {
+    pid: child.pid as number,
     url,
     origin: parsed.origin,
     token: parsed.searchParams.get('token') as string,

@@ -8,7 +8,14 @@ export interface TarEntry {
   linkname: Buffer | null;
 }
 
-const TYPES: Record<string, string> = { '0': 'file', '\0': 'file', '1': 'link', '2': 'symlink', '5': 'directory' };
+const TYPES: Record<string, string> = {
+  '0': 'file',
+  '\0': 'file',
+  '1': 'link',
+  '2': 'symlink',
+  '5': 'directory',
+  '6': 'fifo',
+};
 
 function field(block: Buffer, start: number, length: number): Buffer {
   const raw = block.subarray(start, start + length);

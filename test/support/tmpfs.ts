@@ -8,13 +8,18 @@ export interface SmallDisk {
 }
 
 /**
- * Mounts a tmpfs of `sizeBytes` on a temp folder: a real file system that really fills up. Returns
+ * Mounts a tmpfs of `sizeBytes` on a temp folder (read-only if asked): a real file system that really
+ * fills up, or really refuses writes with EROFS. Returns
  * null, with the reason printed, when mounting is refused (not root, no CAP_SYS_ADMIN) outside CI; in
  * CI a refusal fails the test.
  */
-export async function mountSmallDisk(sizeBytes: number): Promise<SmallDisk | null> {
+export async function mountSmallDisk(
+  sizeBytes: number,
+  options: { readOnly?: boolean } = {},
+): Promise<SmallDisk | null> {
   const dir = await tempDir('slipway-full-disk-');
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', dir.path], {
+  const mountOptions = `size=${sizeBytes}${options.readOnly ? ',ro' : ''}`;
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', mountOptions, 'tmpfs', dir.path], {
     encoding: 'utf8',
   });
   if (mounted.status !== 0) {

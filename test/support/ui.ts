@@ -16,11 +16,6 @@ export async function callContract<N extends RequestName>(
   return (await response.json()) as { result?: RequestResult<N>; error?: { code: string; message: string } };
 }
 
-/** Whether a request's slice has landed in the engine (unlanded ones answer "not available yet"). */
-export function landed(answer: { error?: { message: string } }): boolean {
-  return !/not available in this version yet/.test(answer.error?.message ?? '');
-}
-
 /** Drops a folder on the drop zone the way a file manager does: a file:// URI in text/uri-list. */
 export async function dropFolder(page: Page, fileUri: string, target = '[data-testid=drop-zone]'): Promise<void> {
   const dataTransfer = await page.evaluateHandle((uri) => {

@@ -6,9 +6,11 @@ import { BuildRecordWriter, buildDir } from '../../src/core/builds/build-store';
 import { deleteBuild, enforceQuota, listHistory, recoverInterrupted } from '../../src/core/builds/history';
 import { readLines } from '../../src/core/logs/reader';
 import { SpoolWriter } from '../../src/core/logs/spool';
-import type { Build, BuildStatus } from '../../src/shared/domain';
+import type { BuildStatus } from '../../src/shared/domain';
 import { tempDir } from '../support/fixtures';
+import { buildRecord } from '../support/records';
 
+const MIB = 1024 * 1024;
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
@@ -20,31 +22,7 @@ async function dataDir(): Promise<string> {
   return made.path;
 }
 
-function record(id: string, status: BuildStatus): Build {
-  return {
-    id,
-    projectPath: '/projects/shop',
-    target: { name: 'default', kind: 'docker', endpoints: [{ region: 'local', url: 'unix:///run/podman.sock' }] },
-    region: 'local',
-    reason: 'the local engine',
-    startedAt: '2026-11-26T10:00:00.000Z',
-    finishedAt: status === 'running' ? null : '2026-11-26T10:01:00.000Z',
-    status,
-    tasks: [
-      {
-        task: { id: 'web', service: 'web', contextPath: '/projects/shop', dockerfile: 'Dockerfile' },
-        state:
-          status === 'running'
-            ? { phase: 'building', step: 2, steps: 3 }
-            : { phase: 'done', imageId: null, durationMs: 60_000 },
-        tag: 'shop',
-        scan: null,
-        logLines: 0,
-      },
-    ],
-    error: null,
-  };
-}
+const record = buildRecord;
 
 /** A build saved as its session saves it; a running one is owned by `ownerPid`. */
 async function saveBuild(data: string, id: string, status: BuildStatus, ownerPid = process.pid): Promise<void> {
@@ -155,13 +133,14 @@ describe('the history quota', () => {
     for (const hour of ['10', '11', '12']) {
       const id = `20261126-${hour}0000-aaaaaa`;
       await saveBuild(data, id, 'succeeded');
-      await writeFile(join(buildDir(data, id), 'web.log'), Buffer.alloc(400_000, 'x'));
+      await writeFile(join(buildDir(data, id), 'web.log'), Buffer.alloc(400 * 1024, 'x'));
     }
-    const deleted = await enforceQuota(data, { maxBuilds: 50, maxBytes: 1_000_000 });
+    const deleted = await enforceQuota(data, { maxBuilds: 50, maxBytes: MIB });
     expect(deleted).toEqual(['20261126-100000-aaaaaa']);
     expect(await listHistory(data)).toHaveLength(2);
     // The newest build stays even when it alone is over the bytes allowed.
-    expect(await enforceQuota(data, { maxBuilds: 50, maxBytes: 1 })).toEqual(['20261126-110000-aaaaaa']);
+    await writeFile(join(buildDir(data, '20261126-120000-aaaaaa'), 'web.log'), Buffer.alloc(2 * MIB, 'x'));
+    expect(await enforceQuota(data, { maxBuilds: 50, maxBytes: MIB })).toEqual(['20261126-110000-aaaaaa']);
     expect((await listHistory(data)).map((build) => build.id)).toEqual(['20261126-120000-aaaaaa']);
   });
 });

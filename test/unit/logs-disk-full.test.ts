@@ -40,4 +40,43 @@ describe('a full disk while spooling', () => {
       await disk.cleanup();
     }
   });
+
+  it('counts and reports only the lines the disk took: logLines matches the files, nothing unstored is shown', async (context) => {
+    const disk = await mountSmallDisk(256 * 1024);
+    if (!disk) {
+      context.skip();
+      return;
+    }
+    try {
+      const buildDir = join(disk.path, 'builds', '20261126-120000-full01');
+      const reported: string[] = [];
+      const spool = await SpoolWriter.open(buildDir, 'web', {
+        onStored: (fromLine, lines) => {
+          expect(fromLine).toBe(reported.length);
+          reported.push(...lines.map((line) => line.text));
+        },
+      });
+      let queued = 0;
+      for (let batch = 0; batch < 1000; batch++) {
+        const lines = Array.from({ length: 50 }, (_, i) => ({
+          text: `batch ${batch} line ${i} ${'x'.repeat(60)}`,
+          flags: 0,
+        }));
+        queued += lines.length;
+        const failed = await spool.write(lines).then(
+          () => false,
+          () => true,
+        );
+        if (failed) break;
+      }
+      await expect(spool.close()).rejects.toMatchObject({ code: 'E_SPOOL_DISK_FULL' });
+      const onDisk = await readLines(buildDir, 'web', 0, 100_000);
+      // More was handed to the spool than the disk took; the count and the lines shown are the disk's.
+      expect(queued).toBeGreaterThan(onDisk.totalLines);
+      expect(spool.lines).toBe(onDisk.totalLines);
+      expect(reported).toEqual(onDisk.lines);
+    } finally {
+      await disk.cleanup();
+    }
+  });
 });

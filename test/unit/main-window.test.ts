@@ -64,13 +64,15 @@ describe('the Electron main process', () => {
   it('refuses a request from a sender that is not its window', async () => {
     const handler = electron.handlers.get('slipway:app.info');
     const foreign = { sender: {}, senderFrame: { url: 'file:///app/index.html' } };
-    await expect(handler?.(foreign, {})).rejects.toThrow(/E_BAD_INPUT.*untrusted sender/);
+    await expect(handler?.(foreign, {})).resolves.toEqual({
+      error: { code: 'E_BAD_INPUT', message: 'Refused app.info: IPC from an untrusted sender' },
+    });
   });
 
   it('refuses its own window once it shows a page that is not the app', async () => {
     const handler = electron.handlers.get('slipway:app.info');
     const navigated = { sender: electron.windows[0]?.webContents, senderFrame: { url: 'https://attacker.example/' } };
-    await expect(handler?.(navigated, {})).rejects.toThrow(/untrusted sender/);
+    await expect(handler?.(navigated, {})).resolves.toMatchObject({ error: { message: /untrusted sender/ } });
   });
 
   it('refuses its own window showing another local file', async () => {
@@ -79,7 +81,7 @@ describe('the Electron main process', () => {
       sender: electron.windows[0]?.webContents,
       senderFrame: { url: 'file:///home/me/Downloads/evil.html' },
     };
-    await expect(handler?.(elsewhere, {})).rejects.toThrow(/untrusted sender/);
+    await expect(handler?.(elsewhere, {})).resolves.toMatchObject({ error: { message: /untrusted sender/ } });
   });
 
   it('answers its own window', async () => {
@@ -88,7 +90,7 @@ describe('the Electron main process', () => {
       sender: electron.windows[0]?.webContents,
       senderFrame: { url: 'file:///app/out/renderer/index.html' },
     };
-    await expect(handler?.(own, {})).resolves.toMatchObject({ mode: 'electron', version: '0.0.0-test' });
+    await expect(handler?.(own, {})).resolves.toMatchObject({ result: { mode: 'electron', version: '0.0.0-test' } });
   });
 
   it('refuses input the schema does not allow, with E_BAD_INPUT', async () => {
@@ -97,12 +99,12 @@ describe('the Electron main process', () => {
       sender: electron.windows[0]?.webContents,
       senderFrame: { url: 'file:///app/out/renderer/index.html' },
     };
-    const error = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: -1, count: 10 }).catch((e: Error) => e);
-    expect(JSON.parse((error as Error).message)).toMatchObject({ code: 'E_BAD_INPUT' });
-    const tooMany = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: 0, count: 1_000_000 }).catch(
-      (e: Error) => e,
-    );
-    expect(JSON.parse((tooMany as Error).message)).toMatchObject({ code: 'E_BAD_INPUT' });
+    // The error travels as data in the answer's envelope, its code intact (not JSON inside a message).
+    const negative = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: -1, count: 10 });
+    expect(negative).toMatchObject({ error: { code: 'E_BAD_INPUT' } });
+    expect(negative).not.toHaveProperty('result');
+    const tooMany = await handler?.(own, { buildId: 'b', taskId: 't', fromLine: 0, count: 1_000_000 });
+    expect(tooMany).toMatchObject({ error: { code: 'E_BAD_INPUT' } });
   });
 
   it('puts the CSP on every response and grants the page no permission', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inspectTask } from '../../src/core/pack/inspect';
 import { packContext, TarLengthGuard } from '../../src/core/pack/pack';
 import { planFromText } from '../../src/core/pack/plan';
-import { scanContext } from '../../src/core/pack/scan';
+import { scanContext, startScan } from '../../src/core/pack/scan';
 import { SlipwayError } from '../../src/shared/errors';
 import { tempDir } from '../support/fixtures';
 import { collector, failureOf } from '../support/streams';
@@ -75,6 +75,32 @@ describe('packing bad input', () => {
     expect(result.bytes).toBeLessThan(result.scan.tarBytes);
   });
 
+  it('fails naming a file that grew after the scan, small (read ahead) or big (read in chunks)', async () => {
+    for (const bytes of [10, 1 << 20]) {
+      const root = await context();
+      const growing = join(root, 'growing.log');
+      await writeFile(growing, Buffer.alloc(bytes, 1));
+      const plan = planFromText(root, '');
+      const run = await startScan(plan, { spool: true });
+      try {
+        const scan = await run.result;
+        await appendFile(growing, 'one more line\n');
+        const error = await failureOf(
+          pipeline(
+            await packContext(plan, run.spool ?? undefined),
+            new TarLengthGuard(scan.tarBytes, root),
+            collector().sink,
+          ),
+        );
+        expect((error as SlipwayError).code, `${bytes} bytes`).toBe('E_CONTEXT_CHANGED');
+        expect((error as SlipwayError).message).toContain(growing);
+        expect((error as SlipwayError).message).toContain(`grew past the ${bytes} bytes the scan saw`);
+      } finally {
+        await run.dispose();
+      }
+    }
+  });
+
   it('fails naming a file that vanishes while the context is packed', async () => {
     const root = await context();
     // 10 MiB of files ahead of it: far more than the read-ahead holds, so the packer has listed the
@@ -104,7 +130,7 @@ describe('packing bad input', () => {
     expect((error as SlipwayError).message).toContain('vanished');
   });
 
-  it('skips FIFOs and sockets with a warning, and still packs exactly the scanned size', async () => {
+  it('sends a FIFO as a FIFO entry (never opened), skips a socket with a warning, and packs exactly the scanned size', async () => {
     const root = await context();
     execFileSync('mkfifo', [join(root, 'pipe')]);
     const server: Server = createServer();
@@ -116,13 +142,10 @@ describe('packing bad input', () => {
     const result = await packToFile(root, tar);
     expect(result.error).toBeNull();
     expect(result.bytes).toBe(result.scan.tarBytes);
-    expect(result.scan.skipped).toEqual([
-      { path: 'pipe', reason: 'FIFO' },
-      { path: 'socket', reason: 'socket' },
-    ]);
-    expect(describeEntries(await listTar(tar))).toEqual(['file Dockerfile 13', 'file kept.txt 4']);
+    expect(result.scan.skipped).toEqual([{ path: 'socket', reason: 'socket' }]);
+    expect(describeEntries(await listTar(tar))).toEqual(['fifo pipe', 'file Dockerfile 13', 'file kept.txt 4']);
     const inspection = await inspectTask({ id: 'main', service: 'main', contextPath: root, dockerfile: 'Dockerfile' });
-    expect(inspection.warnings.join('\n')).toContain('pipe is skipped: FIFO');
+    expect(inspection.warnings.join('\n')).not.toContain('pipe');
     expect(inspection.warnings.join('\n')).toContain('socket is skipped: socket');
   });
 

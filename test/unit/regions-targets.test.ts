@@ -4,13 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { progressText } from '../../src/cli/task-progress';
 import { ping } from '../../src/core/builders/docker/request';
 import { connect } from '../../src/core/builders/endpoint';
 import { redactUrl, tlsFromEnv } from '../../src/core/builders/endpoint-url';
 import { parseVersion } from '../../src/core/builders/engine-info';
 import { parseBuilderSpec, targetFromSpecs } from '../../src/core/builders/targets';
-import { shouldGzip } from '../../src/core/builds/upload';
 
 describe('builder targets', () => {
   it('reads REGION=URL, and a bare URL as region "local"', () => {
@@ -103,33 +101,5 @@ describe('builder targets', () => {
     ).toBe('docker');
     expect(parseVersion({ Platform: { Name: 'balenaEngine' } }).product).toBe('balena');
     expect(parseVersion({}).product).toBe('unknown');
-  });
-});
-
-describe('upload and progress', () => {
-  it('gzips by default only off the local machine', () => {
-    const local = connect({ region: 'local', url: 'unix:///x.sock' });
-    const remote = connect({ region: 'eu', url: 'tcp://10.0.0.5:2375' });
-    expect(shouldGzip('auto', local)).toBe(false);
-    expect(shouldGzip('auto', remote)).toBe(true);
-    expect(shouldGzip('always', local)).toBe(true);
-    expect(shouldGzip('never', remote)).toBe(false);
-    void local.dispatcher.destroy();
-    void remote.dispatcher.destroy();
-  });
-
-  it('shows a task line with phase, bytes, percentage, throughput and steps', () => {
-    expect(
-      progressText({ phase: 'uploading', bytesSent: 5 * 2 ** 20, bytesTotal: 20 * 2 ** 20, bytesPerSecond: 2 ** 20 }),
-    ).toBe('uploading 5.0 MiB / 20 MiB 25% 1.0 MiB/s');
-    expect(progressText({ phase: 'building', step: 3, steps: 7 })).toBe('building step 3/7');
-  });
-
-  it('says what the upload sent while the scan beside it still runs, then the scan itself', () => {
-    expect(progressText({ phase: 'packing', files: 0, bytes: 0 })).toBe('packing: scanning');
-    expect(progressText({ phase: 'packing', files: 0, bytes: 0, bytesSent: 3 * 2 ** 20 })).toBe(
-      'packing: scanning, 3.0 MiB sent so far',
-    );
-    expect(progressText({ phase: 'packing', files: 12, bytes: 2048 })).toBe('packing: 12 files, 2.0 KiB');
   });
 });

@@ -3,13 +3,14 @@ import { checkTokenUrl, parseFleet } from '../../core/builders/balena/api';
 import { openBalenaProject } from '../../core/builders/balena/project';
 import { BALENA_BUILD_LOG_ID } from '../../core/builders/balena-names';
 import { readBalenaToken } from '../../core/builders/balena-token';
-import { defaultDataDir } from '../../core/data-dir';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Endpoint, TaskState } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { formatBytes, formatDuration } from '../../shared/format';
+import { formatBytes } from '../../shared/format';
+import { describeTaskState } from '../../shared/task-state';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
+import { dataDirOption } from '../options';
 import { type Output, printError } from '../output';
 import { balenaUsage } from './balena-usage';
 
@@ -27,21 +28,14 @@ function parseBuilders(values: string[] | undefined): Endpoint[] | undefined {
   });
 }
 
-function describeState(state: TaskState): string | null {
-  switch (state.phase) {
-    case 'packing':
-      return state.files > 0 ? `scanned ${state.files} files, ${formatBytes(state.bytes)}` : null;
-    case 'uploading':
-      return state.bytesSent === 0 ? `uploading ${formatBytes(state.bytesTotal)} of tar, gzipped` : null;
-    case 'done':
-      return `done in ${formatDuration(state.durationMs)}`;
-    case 'failed':
-      return `failed: ${state.error.code}: ${state.error.message}`;
-    case 'cancelled':
-      return 'cancelled';
-    default:
-      return null;
-  }
+/** Whether a state change is worth a line of its own (uploads have their own lines, by tenths). */
+function worthALine(state: TaskState): boolean {
+  return (
+    (state.phase === 'packing' && state.files > 0) ||
+    state.phase === 'done' ||
+    state.phase === 'failed' ||
+    state.phase === 'cancelled'
+  );
 }
 
 /** `slipway build --balena`: exits 0 when the release was built (or started, detached), 1 when not. */
@@ -73,7 +67,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
   const token = await readBalenaToken({ tokenFile: values['token-file'] ?? null });
   const { startBuild } = await import('../../core/builds/start');
   const session = await startBuild({
-    dataDir: values['data-dir'] ?? defaultDataDir(),
+    dataDir: dataDirOption(values),
     project,
     target: { name: 'balena', kind: 'balena', endpoints: endpoints ?? [], fleet },
     noCache: values['no-cache'],
@@ -118,8 +112,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
       if (event.state.phase === 'building' && event.state.step === 0 && event.taskId === project.tasks[0]?.id) {
         output.err(`uploaded ${formatBytes(uploadedBytes)} gzipped; building`);
       }
-      const text = describeState(event.state);
-      if (text) output.err(`[${event.taskId}] ${text}`);
+      if (worthALine(event.state)) output.err(`[${event.taskId}] ${describeTaskState(event.state, 'line')}`);
     } else if (event.type === 'task.region') {
       if (event.taskId === project.tasks[0]?.id) output.err(`region ${event.region}: ${event.reason}`);
     }
@@ -129,7 +122,7 @@ export async function balenaBuildCommand(args: string[], output: Output): Promis
     else output.out(line.taskId === BALENA_BUILD_LOG_ID ? line.text : `[${line.taskId}] ${line.text}`);
   });
 
-  const stopListening = cancelOnInterrupt(session, output);
+  const stopListening = cancelOnInterrupt(session);
   try {
     const build = await session.run();
     if (!json) {

@@ -1,19 +1,22 @@
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
-import { defaultDataDir } from '../../core/data-dir';
+import { guardUnhandledRejections } from '../../core/fault-guard';
 import { disposePrepared, type PreparedContext, prepareContext } from '../../core/pack/prepare';
 import { openProject } from '../../core/project/detect';
 import { loadSettings } from '../../core/settings/settings-store';
 import type { SlipwayEvent } from '../../shared/contract';
 import type { Settings, TaskState } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
+import { describeTaskState } from '../../shared/task-state';
 import { buildOptionFlags, buildOptionUsage, readBuildFlags } from '../build-flags';
 import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
+import { dataDirOption, numberOption } from '../options';
 import { type Output, printError } from '../output';
-import { progressText, TerminalProgress } from '../task-progress';
+import { TerminalProgress } from '../task-progress';
 import { balenaUsage } from './balena-usage';
 
 export const buildUsage = `slipway build <dir> [--builder REGION=URL ...] [--region NAME|auto] [--concurrency N] [--json]
@@ -36,32 +39,24 @@ ${composeUsage}
 ${balenaUsage}`;
 
 /** The line a state change is worth on a plain stderr, given the phase last printed for the task. */
-function describeState(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
+function lineWorthPrinting(state: TaskState, printed: TaskState['phase'] | undefined): string | null {
+  const line = describeTaskState(state, 'line');
   switch (state.phase) {
     case 'packing':
       // Bytes sent while the scan runs come every 100 ms; a plain stderr gets the scan's start and result.
-      return printed === 'packing' && state.files === 0 ? null : progressText(state);
+      return printed === 'packing' && state.files === 0 ? null : line;
     case 'done':
     case 'failed':
     case 'cancelled':
-      return progressText(state);
+      return line;
     case 'uploading':
       // The upload may be well under way when its total is known (see BuildSession): print its first state.
-      return printed === 'uploading' ? null : progressText(state);
+      return printed === 'uploading' ? null : line;
     case 'building':
       return state.step === 0 ? 'building' : null;
     default:
       return null;
   }
-}
-
-function positiveInt(value: string | undefined, name: string, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
-    throw new SlipwayError('E_BAD_INPUT', `--${name} takes a whole number from 1 to ${max}, not ${value}`);
-  }
-  return parsed;
 }
 
 /** `slipway build`: exits 0 when every task built, 1 when a build failed, 2 on bad input. */
@@ -93,9 +88,9 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   if (compress !== undefined && compress !== 'auto' && compress !== 'always' && compress !== 'never') {
     throw new SlipwayError('E_BAD_INPUT', `--compress takes auto, always or never, not ${compress}`);
   }
-  const concurrency = positiveInt(values.concurrency, 'concurrency', 16);
-  const silenceSeconds = positiveInt(values['silence-timeout'], 'silence-timeout', 7 * 24 * 3600);
-  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const concurrency = numberOption(values.concurrency, 'concurrency', 'concurrency');
+  const silenceSeconds = numberOption(values['silence-timeout'], 'silence-timeout', 'silenceTimeoutSeconds');
+  const dataDir = dataDirOption(values);
   const project = await openProject(positionals[0] as string, projectOptionsFrom(values));
   printComposeWarnings(project, output);
   const settings: Settings = await loadSettings(dataDir);
@@ -172,7 +167,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     } else if (event.type === 'task.state') {
       if (terminal) terminal.update(event.taskId, event.state, regionOf.get(event.taskId));
       else {
-        const text = describeState(event.state, printedPhase.get(event.taskId));
+        const text = lineWorthPrinting(event.state, printedPhase.get(event.taskId));
         if (text) {
           output.err(`[${event.taskId}] ${text}`);
           printedPhase.set(event.taskId, event.state.phase);
@@ -188,21 +183,26 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     else output.out(text);
   });
 
-  const stopListening = cancelOnInterrupt(session, output);
+  const stopListening = cancelOnInterrupt(session);
+  // A promise nobody handled fails this build (the CLI's guard prints it) instead of killing the process.
+  const unguard = guardUnhandledRejections((error) => session.fail(error));
   try {
     const build = await session.run();
     terminal?.finish();
     // The oldest builds past the quota go now that this one is kept.
     const { applyHistoryQuota } = await import('../../core/builds/history');
     await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
-    if (!json) output.err(`Build ${build.status}; logs in ${session.directory}`);
+    // A build whose first record could not be written has no folder to point at.
+    if (!json)
+      output.err(`Build ${build.status}${existsSync(session.directory) ? `; logs in ${session.directory}` : ''}`);
     if (build.status === 'succeeded') return EXIT_OK;
     if (build.status === 'cancelled') return 130;
     const codes = build.tasks.flatMap((task) => (task.state.phase === 'failed' ? [task.state.error.code] : []));
     const code = codes[0] ?? build.error?.code;
-    if (!json && build.error && codes.length === 0) printError(output, toErrorInfo(build.error));
+    if (!json && build.error && codes.length === 0) printError(output, build.error);
     return code ? Math.max(...codes.map(exitCodeFor), exitCodeFor(code)) : EXIT_BUILD_FAILED;
   } finally {
+    unguard();
     stopListening();
   }
 }

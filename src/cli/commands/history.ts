@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { listHistory, recoverInterrupted } from '../../core/builds/history';
-import { defaultDataDir } from '../../core/data-dir';
 import { SlipwayError } from '../../shared/errors';
 import { formatDuration } from '../../shared/format';
 import { EXIT_OK } from '../exit-codes';
+import { dataDirOption } from '../options';
 import type { Output } from '../output';
 
 export const historyUsage = `slipway history [--json] [--data-dir DIR]
@@ -28,7 +28,7 @@ export async function historyCommand(args: string[], output: Output): Promise<nu
       hint: historyUsage,
     });
   }
-  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const dataDir = dataDirOption(values);
   await recoverInterrupted(dataDir);
   const builds = await listHistory(dataDir);
   if (values.json) {
@@ -40,6 +40,12 @@ export async function historyCommand(args: string[], output: Output): Promise<nu
     return EXIT_OK;
   }
   for (const build of builds) {
+    if (build.damage) {
+      output.out(
+        `${build.id}  ${build.status.padEnd(11)}  ${build.startedAt}  ${build.damage.code}: ${build.damage.message}`,
+      );
+      continue;
+    }
     const duration = build.durationMs === null ? '-' : formatDuration(build.durationMs);
     const tasks = build.tasks.map((task) => `${task.id}:${task.phase}`).join(' ');
     output.out(

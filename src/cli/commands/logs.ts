@@ -2,12 +2,13 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { buildDir } from '../../core/builds/build-store';
 import { chooseTask, followTaskLog, openBuild, readTaskLines, recoverBuild } from '../../core/builds/history';
-import { defaultDataDir } from '../../core/data-dir';
 import type { LineWindow } from '../../core/logs/reader';
 import { createLogStream, searchLog } from '../../core/logs/reader';
 import type { LogLineEvent } from '../../shared/contract';
 import { SlipwayError } from '../../shared/errors';
 import { EXIT_OK } from '../exit-codes';
+import { onInterrupt } from '../interrupt';
+import { dataDirOption, numberOption } from '../options';
 import { type Output, processOutput } from '../output';
 
 export const logsUsage = `slipway logs <build-id> [--task T] [--follow] [--from N] [--grep TEXT [--regex]] [--json] [--data-dir DIR]
@@ -23,12 +24,6 @@ export const logsUsage = `slipway logs <build-id> [--task T] [--follow] [--from 
 
 /** Lines handed to the terminal at a time. */
 const WINDOW_LINES = 2000;
-
-function nonNegative(text: string | undefined, name: string): number {
-  if (text === undefined) return 0;
-  if (!/^\d+$/.test(text)) throw new SlipwayError('E_BAD_INPUT', `${name} needs a line number, got ${text}`);
-  return Number(text);
-}
 
 /**
  * Waits for stdout to drain so a slow reader (a pager, a pipe) never makes the log pile up in memory.
@@ -85,8 +80,8 @@ export async function logsCommand(args: string[], output: Output): Promise<numbe
     throw new SlipwayError('E_BAD_INPUT', '--grep and --follow do not go together');
   }
   const buildId = positionals[0] as string;
-  const dataDir = values['data-dir'] ?? defaultDataDir();
-  const fromLine = nonNegative(values.from, '--from');
+  const dataDir = dataDirOption(values);
+  const fromLine = numberOption(values.from, 'from', 'line') ?? 0;
   await openBuild(dataDir, buildId);
   await recoverBuild(dataDir, buildId);
   const build = await openBuild(dataDir, buildId);
@@ -107,16 +102,15 @@ export async function logsCommand(args: string[], output: Output): Promise<numbe
     if (error.code !== 'EPIPE') stdoutError = error;
     abort.abort();
   };
-  const onInterrupt = () => abort.abort();
   if (output === processOutput) process.stdout.on('error', onStdoutError);
-  process.once('SIGINT', onInterrupt);
+  const stopListening = onInterrupt(() => abort.abort());
   try {
     await printLog(request, output, abort);
     if (stdoutError) throw stdoutError;
     return EXIT_OK;
   } finally {
     process.stdout.off('error', onStdoutError);
-    process.off('SIGINT', onInterrupt);
+    stopListening();
   }
 }
 

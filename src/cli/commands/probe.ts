@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { defaultTarget, targetFromSpecs } from '../../core/builders/targets';
-import { defaultDataDir } from '../../core/data-dir';
 import { probeRegions } from '../../core/regions/probe';
 import { loadSettings } from '../../core/settings/settings-store';
 import type { ProbeResult } from '../../shared/domain';
 import { EXIT_BAD_INPUT, EXIT_OK } from '../exit-codes';
+import { dataDirOption, numberOption } from '../options';
 import type { Output } from '../output';
 
 export const probeUsage = `slipway probe [--builder REGION=URL ...] [--samples N] [--json] [--data-dir DIR]
@@ -12,7 +12,7 @@ export const probeUsage = `slipway probe [--builder REGION=URL ...] [--samples N
   Measures the latency of every builder region and says which one a build would choose, and why.
   --builder REGION=URL  a region's endpoint (repeatable); a bare URL is region "local"
                         (default: the settings' target, else the local engine)
-  --samples N           round trips per region (default 5)
+  --samples N           round trips per region, 1 to 50 (default 5)
   --json                one JSON document: every probe, "chosen" and "reason"
   --data-dir DIR        where the settings live (default: $XDG_DATA_HOME/slipway)`;
 
@@ -42,9 +42,9 @@ export async function probeCommand(args: string[], output: Output): Promise<numb
       'data-dir': { type: 'string' },
     },
   });
-  const settings = await loadSettings(values['data-dir'] ?? defaultDataDir());
+  const samples = numberOption(values.samples, 'samples', 'samples');
+  const settings = await loadSettings(dataDirOption(values));
   const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
-  const samples = values.samples ? Number.parseInt(values.samples, 10) : undefined;
   const result = await probeRegions(target.endpoints, { samples, pinned: settings.pinnedRegion });
   if (values.json) output.out(JSON.stringify(result));
   else for (const line of formatProbe(result)) output.out(line);

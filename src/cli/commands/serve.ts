@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import packageJson from '../../../package.json';
-import { defaultDataDir } from '../../core/data-dir';
 import { Engine } from '../../core/engine';
 import { startBrowserServer } from '../../server/server';
-import { SlipwayError } from '../../shared/errors';
+import { onInterrupt } from '../interrupt';
+import { dataDirOption, numberOption } from '../options';
 import type { Output } from '../output';
 
 export const serveUsage = `slipway serve [--port N] [--no-open] [--builder URL] [--data-dir DIR]
@@ -38,12 +38,10 @@ export async function serveCommand(args: string[], output: Output): Promise<numb
       'data-dir': { type: 'string' },
     },
   });
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SlipwayError('E_BAD_INPUT', `Not a port: ${values.port}`);
-  }
+  const port = numberOption(values.port, 'port', 'port') ?? 0;
+  const dataDir = dataDirOption(values);
   const engine = new Engine({
-    dataDir: values['data-dir'] ?? defaultDataDir(),
+    dataDir,
     mode: 'browser',
     version: packageJson.version,
     builderUrl: values.builder,
@@ -51,10 +49,8 @@ export async function serveCommand(args: string[], output: Output): Promise<numb
   const server = await startBrowserServer(engine, { port, rendererDir: rendererDir() });
   output.out(`Slipway is running at ${server.url}`);
   if (!values['no-open']) openBrowser(server.url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // Ctrl-C or SIGTERM stops the server; a second one quits at once.
+  await new Promise<void>((resolve) => onInterrupt(resolve));
   await engine.close();
   await server.close();
   return 0;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { buildConnector as Connector } from 'undici';
 import type { Endpoint } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
+import { isLoopbackHost } from '../../shared/loopback';
 import { redactUrl } from './endpoint-url';
 import { Agent, buildConnector, type Dispatcher } from './undici';
 
@@ -38,8 +39,6 @@ function connector(options: Connector.BuildOptions, onConnected?: (handshakeMs: 
   };
   return timed;
 }
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function readTlsFile(path: string, what: string, url: string): Buffer {
   try {
@@ -128,7 +127,7 @@ export function connect(endpoint: Endpoint, options: ConnectOptions = {}): Conne
         label: redactUrl(endpoint.url),
         origin: `${tls ? 'https' : 'http'}://${url.host}`,
         dispatcher,
-        loopback: LOOPBACK_HOSTS.has(url.hostname),
+        loopback: isLoopbackHost(url.hostname),
       };
     }
     default:

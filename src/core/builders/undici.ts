@@ -1,33 +1,22 @@
-import { createRequire } from 'node:module';
-import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
 
-// The parts of undici Slipway uses (its Agent, connector and request()), loaded from undici's own
-// modules rather than from its index. The index also loads fetch, WebSocket, cookies, caches and mock
-// agents, none of which Slipway uses: about 0.1 s of CPU on every start of the CLI, before the first
-// request. The paths are those of the undici version package.json pins; test/unit/undici.test.ts
-// checks that they still give undici's own classes and functions.
-const load = createRequire(import.meta.url);
+// The parts of undici Slipway uses, from its public index: its Agent, connector, and each
+// dispatcher's request().
+export { Agent, buildConnector, type Dispatcher } from 'undici';
 
-export const Agent: typeof Undici.Agent = load('undici/lib/dispatcher/agent.js');
-export const buildConnector: typeof Undici.buildConnector = load('undici/lib/core/connect.js');
-export type { Dispatcher } from 'undici';
-
-/** undici's request handler, called on a dispatcher: what undici's index adds to Dispatcher's prototype. */
-export const requestOnDispatcher = load('undici/lib/api/api-request.js') as (
-  this: Undici.Dispatcher,
-  options: Undici.Dispatcher.RequestOptions,
-) => Promise<Undici.Dispatcher.ResponseData>;
-
-type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
-  dispatcher: Undici.Dispatcher;
-  method?: Undici.Dispatcher.HttpMethod;
+type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
+  dispatcher: Dispatcher;
+  method?: Dispatcher.HttpMethod;
 };
 
-/** undici's request(url, options), always through the given dispatcher (there is no global one here). */
-export function request(url: string, options: RequestOptions): Promise<Undici.Dispatcher.ResponseData> {
+/**
+ * A request to `url` through the given dispatcher (there is no global one here): undici's
+ * Dispatcher.request, with the URL split into origin and path as it wants them.
+ */
+export function request(url: string, options: RequestOptions): Promise<Dispatcher.ResponseData> {
   const { dispatcher, ...rest } = options;
   const target = new URL(url);
-  return requestOnDispatcher.call(dispatcher, {
+  return dispatcher.request({
     ...rest,
     origin: target.origin,
     path: `${target.pathname}${target.search}`,

@@ -2,21 +2,15 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Build, BuildSummary, Settings } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
+import { boundMessage, bounds, withinBound } from '../../shared/numbers';
+import { dataDirError } from '../data-dir';
 import { type FollowOptions, followLines } from '../logs/follow';
 import type { LineWindow } from '../logs/reader';
 import { readLines, taskSpoolEnded } from '../logs/reader';
 import { logPath, repairSpool } from '../logs/spool';
 import { loadSettings } from '../settings/settings-store';
-import { type BuildOwner, BuildRecordWriter, buildDir, buildsDir, ownerPath, readBuild } from './build-store';
-
-const PLAIN_ID = /^[\w][\w.-]*$/;
-
-/** Build and task ids name folders and files: only plain names get near the file system. */
-export function assertPlainIds(...ids: string[]): void {
-  for (const id of ids) {
-    if (!PLAIN_ID.test(id)) throw new SlipwayError('E_BAD_INPUT', `Not a build or task id: ${JSON.stringify(id)}`);
-  }
-}
+import { assertPlainIds, isPlainId } from './build-ids';
+import { BuildRecordWriter, buildDir, buildsDir, ownerPath, readBuild } from './build-store';
 
 /** The ids of every build kept in the data directory, newest first (ids sort by start time). */
 export async function listBuildIds(dataDir: string): Promise<string[]> {
@@ -27,7 +21,7 @@ export async function listBuildIds(dataDir: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return entries.filter((name) => PLAIN_ID.test(name)).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  return entries.filter(isPlainId).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 }
 
 function processAlive(pid: number): boolean {
@@ -46,14 +40,17 @@ function processAlive(pid: number): boolean {
  * shows as running until that process ends, which errs on the side of never touching a live build.)
  */
 export async function isBuildLive(dataDir: string, buildId: string): Promise<boolean> {
-  let owner: BuildOwner;
+  let saved: unknown;
   try {
-    owner = JSON.parse(await readFile(ownerPath(buildDir(dataDir, buildId)), 'utf8')) as BuildOwner;
+    saved = JSON.parse(await readFile(ownerPath(buildDir(dataDir, buildId)), 'utf8'));
   } catch {
     // No owner file (or a torn one): no process claims the build.
     return false;
   }
-  return processAlive(owner.pid);
+  // An owner file that names no process (a pid of 0 or -1 would signal a whole process group) claims nothing.
+  const { buildOwnerSchema } = await import('../../shared/schemas');
+  const owner = buildOwnerSchema.safeParse(saved);
+  return owner.success && processAlive(owner.data.pid);
 }
 
 async function lastWrittenAt(directory: string, build: Build): Promise<string> {
@@ -76,7 +73,7 @@ export async function recoverBuild(dataDir: string, buildId: string): Promise<bo
   const directory = buildDir(dataDir, buildId);
   // A temp record the dead process left half written is of no use to anyone.
   for (const name of await readdir(directory)) {
-    if (/^\.build\.json\.\d+\.tmp$/.test(name)) await rm(join(directory, name), { force: true });
+    if (/^\.(build|owner)\.json\.\d+\.tmp$/.test(name)) await rm(join(directory, name), { force: true });
   }
   build.finishedAt = await lastWrittenAt(directory, build);
   build.status = 'interrupted';
@@ -132,12 +129,45 @@ export function summarize(build: Build): BuildSummary {
   };
 }
 
-/** Every kept build, newest first. A folder without a readable build.json is left out. */
+/** The start time a build id spells (20261126-114501-3f9a2c), for a build whose record cannot say. */
+function startedAtOf(buildId: string): string {
+  const match = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(buildId);
+  const iso = match ? `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}.000Z` : '';
+  return Number.isNaN(Date.parse(iso)) ? new Date(0).toISOString() : iso;
+}
+
+/** How history lists a build whose record is damaged: its id, its start time from the id, and why. */
+function damagedSummary(buildId: string, damage: SlipwayError): BuildSummary {
+  return {
+    id: buildId,
+    projectPath: '',
+    status: 'damaged',
+    damage: damage.toInfo(),
+    region: '',
+    startedAt: startedAtOf(buildId),
+    finishedAt: null,
+    durationMs: null,
+    tasks: [],
+  };
+}
+
+/** True for the errors of a record that is there but cannot be used. */
+function isDamage(error: unknown): error is SlipwayError {
+  return error instanceof SlipwayError && error.code === 'E_RECORD_DAMAGED';
+}
+
+/**
+ * Every kept build, newest first. A build whose build.json is damaged is listed as such (see
+ * BuildSummary); a folder without any build.json (a build that never got its first record) is left out.
+ */
 export async function listHistory(dataDir: string): Promise<BuildSummary[]> {
   const summaries: BuildSummary[] = [];
   for (const id of await listBuildIds(dataDir)) {
-    const build = await readBuild(dataDir, id).catch(() => null);
-    if (build) summaries.push(summarize(build));
+    try {
+      summaries.push(summarize(await readBuild(dataDir, id)));
+    } catch (error) {
+      if (isDamage(error)) summaries.push(damagedSummary(id, error));
+    }
   }
   return summaries;
 }
@@ -156,7 +186,9 @@ export async function deleteBuild(dataDir: string, buildId: string): Promise<{ d
   if (await isBuildLive(dataDir, buildId)) {
     throw new SlipwayError('E_BAD_INPUT', `Build ${buildId} is still running; cancel it before deleting it`);
   }
-  await rm(buildDir(dataDir, buildId), { recursive: true, force: true });
+  await rm(buildDir(dataDir, buildId), { recursive: true, force: true }).catch((error: unknown) => {
+    throw dataDirError(error, buildDir(dataDir, buildId), 'write');
+  });
   return { deleted: true };
 }
 
@@ -173,10 +205,31 @@ async function folderBytes(directory: string): Promise<number> {
  * Keeps the data directory within its quota: while there are more builds than `maxBuilds` or they
  * take more than `maxBytes`, the oldest build that is not running is deleted. The newest build is
  * always kept, even alone over the bytes allowed: its log is the one the user is about to read.
- * Returns the deleted ids.
+ * Only builds whose record reads back whole count and go: a damaged one (or a folder with no record)
+ * is outside the quota until the user deletes it. A quota that is not within its bounds deletes
+ * nothing (E_SETTINGS_INVALID). Returns the deleted ids.
  */
 export async function enforceQuota(dataDir: string, quota: Settings['quota']): Promise<string[]> {
-  const oldestFirst = (await listBuildIds(dataDir)).reverse();
+  for (const [field, bound] of [
+    ['maxBuilds', bounds.maxBuilds],
+    ['maxBytes', bounds.maxBytes],
+  ] as const) {
+    if (!withinBound(quota?.[field], bound)) {
+      throw new SlipwayError('E_SETTINGS_INVALID', `quota.${field} ${boundMessage(bound, quota?.[field])}`, {
+        hint: 'No build was deleted. Fix the quota in Settings.',
+      });
+    }
+  }
+  const oldestFirst: string[] = [];
+  for (const id of (await listBuildIds(dataDir)).reverse()) {
+    if (
+      await readBuild(dataDir, id).then(
+        () => true,
+        () => false,
+      )
+    )
+      oldestFirst.push(id);
+  }
   const sizes = new Map<string, number>();
   let totalBytes = 0;
   for (const id of oldestFirst) {

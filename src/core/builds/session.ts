@@ -2,8 +2,19 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LogLineEvent, SlipwayEvent } from '../../shared/contract';
-import type { Build, BuilderTarget, BuildTask, ContextScan, Endpoint, Project, TaskState } from '../../shared/domain';
+import type {
+  Build,
+  BuilderTarget,
+  BuildTask,
+  ContextScan,
+  Endpoint,
+  Project,
+  Task,
+  TaskState,
+} from '../../shared/domain';
 import { type ErrorInfo, SlipwayError, toErrorInfo } from '../../shared/errors';
+import { boundMessage, bounds, withinBound } from '../../shared/numbers';
+import { maskSecretValues } from '../../shared/secret-names';
 import { DockerDriver } from '../builders/docker/driver';
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, JobFailure, JobResult } from '../builders/driver';
 import { type Connection, connect } from '../builders/endpoint';
@@ -12,9 +23,17 @@ import { redactTarget } from '../builders/targets';
 import { LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
 import type { PreparedContext } from '../pack/prepare';
-import { BuildRecordWriter, buildDir, newBuildId, recordFinished } from './build-store';
+import {
+  BuildRecordWriter,
+  buildDir,
+  finalStatus,
+  newBuildId,
+  recordAbandoned,
+  recordFinished,
+  recordStarted,
+} from './build-store';
+import { Coalescer } from './coalescer';
 import { type BuildOptions, buildTasks } from './task-options';
-import { Coalescer } from './throttle';
 import { type CompressMode, startUpload, type Upload } from './upload';
 
 /** Progress and line-count events are sent at most this often per task. */
@@ -56,8 +75,9 @@ export interface BuildSessionOptions extends BuildOptions {
   /** An upload that makes no progress for this long is a broken link: the job moves on (default 60 s). */
   uploadStallTimeoutMs?: number;
   /**
-   * Awaited after each batch of 'line' events: a shell that prints lines returns a promise while its
-   * output is backed up, so a slow terminal or pipe slows the build's reading instead of filling memory.
+   * Awaited after each batch of lines is stored (and its 'line' events sent): a shell that prints lines
+   * returns a promise while its output is backed up, so a slow terminal or pipe slows the build's
+   * reading instead of filling memory.
    */
   outputReady?: () => Promise<void> | undefined;
 }
@@ -97,6 +117,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private failedFast: ErrorInfo | null = null;
   /** Regions a job had to leave, with why: later jobs start past them. */
   private readonly leftRegions = new Map<string, string>();
+  /** Each task as sent to the builder, with its build args unmasked; the record shows them masked. */
+  private readonly sentTasks = new Map<string, Task>();
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
@@ -117,6 +139,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         `None of the regions ${options.regions?.join(', ')} is an endpoint of ${target.name}`,
       );
     }
+    // A concurrency that is not a bounded whole number (a bad settings.json once gave NaN, and NaN
+    // workers run nothing) is refused before anything is recorded.
+    if (options.concurrency !== undefined && !withinBound(options.concurrency, bounds.concurrency)) {
+      throw new SlipwayError('E_BAD_INPUT', `concurrency ${boundMessage(bounds.concurrency, options.concurrency)}`);
+    }
     const id = newBuildId();
     this.directory = buildDir(options.dataDir, id);
     this.record = new BuildRecordWriter(this.directory);
@@ -130,11 +157,16 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       startedAt: new Date().toISOString(),
       finishedAt: null,
       status: 'running',
-      tasks: buildTasks(options.project, options, this.driver.tagsImages).map((entry) => ({
-        ...entry,
-        region,
-        builder: this.driver.name,
-      })),
+      tasks: buildTasks(options.project, options, this.driver.tagsImages).map((entry) => {
+        const { task } = entry;
+        this.sentTasks.set(task.id, task);
+        return {
+          ...entry,
+          task: task.buildArgs ? { ...task, buildArgs: maskSecretValues(task.buildArgs) } : task,
+          region,
+          builder: this.driver.name,
+        };
+      }),
       error: null,
     };
     this.jobs = this.driver.jobs(this.build);
@@ -143,6 +175,23 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   /** Stops the build: packing, upload and the engine's build (its connection is closed). */
   cancel(): void {
     this.abort.abort(new SlipwayError('E_CANCELLED', 'The build was cancelled.'));
+  }
+
+  /**
+   * Fails the build with an error from outside its jobs (the process guard's unhandled rejection):
+   * every stream stops as on cancel, but the build is recorded failed with that error.
+   */
+  fail(error: SlipwayError): void {
+    if (this.abort.signal.aborted) return;
+    this.failedFast = error.toInfo();
+    this.build.error ??= this.failedFast;
+    this.abort.abort(error);
+  }
+
+  /** The process quits at once (a second Ctrl-C): stops everything and records the build cancelled now. */
+  abandon(): Promise<void> {
+    this.cancel();
+    return recordAbandoned(this.build, this.record);
   }
 
   get cancelled(): boolean {
@@ -160,8 +209,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   }
 
   private async runJobs(): Promise<Build> {
-    await this.record.save(this.build);
-    this.emit('event', { type: 'build.started', build: this.build });
+    if (!(await recordStarted(this.build, this.record, (event) => this.emit('event', event)))) return this.build;
     const queue = [...this.jobs];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
     try {
@@ -178,12 +226,14 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       this.connections.clear();
       await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
     }
-    const failed = this.build.tasks.some((buildTask) => buildTask.state.phase === 'failed');
-    this.build.status = this.cancelled ? 'cancelled' : failed || this.build.error ? 'failed' : 'succeeded';
+    // A job's own error (balena: the release's) comes before its tasks' in the build's.
     if (!this.build.error && !this.cancelled) {
       this.build.error = this.jobs.map((job) => this.jobErrors.get(job)).find((error) => error !== undefined) ?? null;
     }
-    if (this.cancelled) this.build.error ??= { code: 'E_CANCELLED', message: 'The build was cancelled.' };
+    // A cancelled build keeps an error of its cancel step (a release that could not be marked cancelled).
+    const cancelError = this.cancelled ? this.build.error : null;
+    Object.assign(this.build, finalStatus(this.build, this.cancelled));
+    if (cancelError) this.build.error = cancelError;
     return recordFinished(this.build, this.record, (event) => this.emit('event', event));
   }
 
@@ -200,10 +250,25 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private async openLogs(job: BuildJob): Promise<void> {
     for (const logId of job.logIds) {
       const buildTask = job.tasks.find((candidate) => candidate.task.id === logId);
-      const spool = await SpoolWriter.open(this.directory, logId);
       const lines = new Coalescer<number>(EVENT_INTERVAL_MS, (count) =>
         this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: logId, lines: count }),
       );
+      // Lines are counted and shown once the spool holds them: a line lost to a full disk is never
+      // printed, and logLines is what the log on disk has.
+      const onStored = (first: number, stored: readonly LogLine[]) => {
+        if (buildTask) buildTask.logLines = first + stored.length;
+        for (const [offset, line] of stored.entries()) {
+          this.emit('line', {
+            type: 'task.line',
+            buildId: this.build.id,
+            taskId: logId,
+            line: first + offset,
+            text: line.text,
+          });
+        }
+        lines.push(first + stored.length);
+      };
+      const spool = await SpoolWriter.open(this.directory, logId, { onStored });
       this.logs.set(logId, { spool, lines, buildTask });
     }
   }
@@ -213,28 +278,26 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       const log = this.logs.get(logId);
       if (!log) continue;
       this.logs.delete(logId);
-      log.lines.flush();
+      // Closing stores the last lines (and announces them) before their count goes out.
       await log.spool.close().catch(() => undefined);
+      log.lines.flush();
     }
   }
 
   private async writeLines(logId: string, lines: LogLine[]): Promise<void> {
     const log = this.logs.get(logId);
     if (!log || lines.length === 0) return;
-    const first = log.spool.lines;
     await log.spool.write(lines);
-    if (log.buildTask) log.buildTask.logLines = log.spool.lines;
-    for (const [offset, line] of lines.entries()) {
-      this.emit('line', {
-        type: 'task.line',
-        buildId: this.build.id,
-        taskId: logId,
-        line: first + offset,
-        text: line.text,
-      });
+    if (this.options.outputReady) {
+      // A shell that prints lines prints them once stored: wait for that, then for its output.
+      await log.spool.flush();
+      await this.options.outputReady();
     }
-    log.lines.push(log.spool.lines);
-    await this.options.outputReady?.();
+  }
+
+  /** Resolves once every line of the job's logs is stored; rejects when one could not be (a full disk). */
+  private async flushLogs(job: BuildJob): Promise<void> {
+    for (const logId of job.logIds) await this.logs.get(logId)?.spool.flush();
   }
 
   /** Writes Slipway's own remarks to a job's log. */
@@ -286,6 +349,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       const result = await this.tryRegions(job, jobContext, scanning);
       await this.note(job, result.notes);
       if (result.releaseId !== undefined) this.build.releaseId = result.releaseId;
+      // Done means its whole log is on disk: a write that failed at the end fails the job (a release
+      // whose log could not all be stored is not reported as a success with a short log).
+      await this.flushLogs(job);
       for (const buildTask of job.tasks) {
         const imageId = result.imageIds.get(buildTask.task.id) ?? null;
         this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() }, false);
@@ -347,11 +413,14 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       );
       await context.attemptDone();
       if (!outcome.error) return outcome.result as JobResult;
-      // A context that cannot be scanned explains the failure better than the upload it broke.
-      const scanError = await scanning.then(
-        () => null,
-        (thrown: unknown) => thrown,
-      );
+      // A context that cannot be scanned explains the failure better than the upload it broke. A
+      // cancelled job does not wait for its scan: disposing of it stops it.
+      const scanError = this.abort.signal.aborted
+        ? null
+        : await scanning.then(
+            () => null,
+            (thrown: unknown) => thrown,
+          );
       const error = scanError && !this.abort.signal.aborted ? scanError : outcome.error;
       const next = order[attempt + 1];
       const started = (error as { buildStarted?: boolean }).buildStarted === true;
@@ -450,7 +519,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       });
       const sent = upload;
       try {
-        response = await this.driver.send(job, connection, {
+        response = await this.driver.send(this.sentJob(job), connection, {
           body: sent.body,
           contentBytes: gzip || typeof sent.tarBytes !== 'number' ? null : sent.tarBytes,
           gzip,
@@ -549,6 +618,17 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       }
     }
     await flush();
+  }
+
+  /** The job as the builder is sent it: its tasks with their build args unmasked. */
+  private sentJob(job: BuildJob): BuildJob {
+    return {
+      ...job,
+      tasks: job.tasks.map((buildTask) => ({
+        ...buildTask,
+        task: this.sentTasks.get(buildTask.task.id) ?? buildTask.task,
+      })),
+    };
   }
 
   private setJobState(job: BuildJob, state: TaskState, save = true): void {

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, stat, truncate } from 'node:fs/promises';
+import { open, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../shared/errors';
+import { DATA_FILE_MODE, dataDirError, ensurePrivateDir } from '../data-dir';
 import { LineFlag, type LogLine, parseStep } from './log-line';
 
 /** Each line has an 8-byte index entry: its end offset (low 48 bits) and its flags (high 16 bits). */
@@ -38,21 +39,29 @@ export function entryEndBytes(index: Buffer, entry: number): number {
   return index.readUInt32LE(at) + (index.readUInt32LE(at + 4) & 0xffff) * 0x1_0000_0000;
 }
 
+/** No writer stores a line this long (the parsers cap lines far below it): an index saying so is damaged. */
+export const MAX_STORED_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Checks the end offset of one index entry against the one before it: every stored line takes at
+ * least its newline and at most MAX_STORED_LINE_BYTES. A reader that trusted a wrong entry would read
+ * backwards or allocate the whole log.
+ */
+export function checkEntryEnd(buildDir: string, taskId: string, line: number, previousEnd: number, end: number): void {
+  if (end > previousEnd && end - previousEnd <= MAX_STORED_LINE_BYTES) return;
+  throw new SlipwayError(
+    'E_RECORD_DAMAGED',
+    `${indexPath(buildDir, taskId)} is damaged: line ${line} ends at byte ${end}, the line before it at ${previousEnd}`,
+    { hint: 'The log itself is kept; delete the build from history to drop it.' },
+  );
+}
+
 export function entryFlags(index: Buffer, entry: number): number {
   return index.readUInt32LE(entry * INDEX_ENTRY_BYTES + 4) >>> 16;
 }
 
 function spoolError(directory: string, error: unknown): SlipwayError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new SlipwayError('E_SPOOL_DISK_FULL', `The disk is full: cannot write the build log in ${directory}`, {
-      hint: 'Free some space or delete old builds; what was written so far stays readable.',
-      cause: error,
-    });
-  }
-  return new SlipwayError('E_SPOOL_WRITE', `Cannot write the build log in ${directory}: ${code ?? String(error)}`, {
-    cause: error,
-  });
+  return dataDirError(error, `the build log in ${directory}`, 'write', 'E_SPOOL_WRITE');
 }
 
 async function sizeBytes(path: string): Promise<number> {
@@ -110,26 +119,58 @@ function closed(stream: WriteStream): Promise<void> {
   });
 }
 
+export interface SpoolOptions {
+  /**
+   * Called, in order, with each run of lines once the log and its index hold them (both writes done):
+   * a shell prints a line, and the record counts it, only once it is stored.
+   */
+  onStored?: (fromLine: number, lines: readonly LogLine[]) => void;
+}
+
+/** Lines handed to the streams whose writes have not all completed yet. */
+interface PendingBatch {
+  /** The lines themselves, kept only when someone is told about them (onStored). */
+  lines: readonly LogLine[] | null;
+  count: number;
+  endBytes: number;
+  /** Writes (log, index) of the batch not yet completed. */
+  writes: number;
+}
+
 /**
  * Appends one task's log lines to its spool file and line index, and the steps it sees (with the time
  * it saw them) to its steps file. Writes wait for the disk: nothing piles up in memory. A reader never
  * counts a line whose index entry points past the end of the log, so after a crash or a full disk every
  * line it shows is complete.
+ *
+ * `lines` and `bytes` count what is stored (both the log's and the index's writes completed), never
+ * what is only queued: after a failed write the spool is cut back to its last complete line and the
+ * count is what is on disk, so build.json's logLines always matches the files.
  */
 export class SpoolWriter {
+  /** Lines stored. */
   lines = 0;
+  /** Bytes of the log stored. */
   bytes = 0;
+  /** Lines and bytes handed to the streams (stored or not): the next line's number and offset. */
+  private queuedLines = 0;
+  private queuedBytes = 0;
+  private readonly pending: PendingBatch[] = [];
+  private readonly waiters: (() => void)[] = [];
   private failure: SlipwayError | null = null;
   private ended = false;
 
   private constructor(
-    directory: string,
+    private readonly directory: string,
+    private readonly taskId: string,
     private readonly log: WriteStream,
     private readonly index: WriteStream,
     private readonly steps: WriteStream,
+    private readonly options: SpoolOptions,
   ) {
     const fail = (error: unknown) => {
       this.failure ??= spoolError(directory, error);
+      this.wake();
     };
     log.on('error', fail);
     index.on('error', fail);
@@ -137,21 +178,26 @@ export class SpoolWriter {
   }
 
   /** Opens a task's spool; an existing one (a task run again) is repaired and appended to. */
-  static async open(buildDir: string, taskId: string): Promise<SpoolWriter> {
+  static async open(buildDir: string, taskId: string, options: SpoolOptions = {}): Promise<SpoolWriter> {
     let resumed: { lines: number; bytes: number };
     try {
-      await mkdir(buildDir, { recursive: true });
+      await ensurePrivateDir(buildDir);
       resumed = await repairSpool(buildDir, taskId);
     } catch (error) {
       throw spoolError(buildDir, error);
     }
     // Buffers big enough that parsing the next chunk overlaps writing this one; still a fixed bound.
-    const log = createWriteStream(logPath(buildDir, taskId), { flags: 'a', highWaterMark: SPOOL_BUFFER_BYTES });
-    const index = createWriteStream(indexPath(buildDir, taskId), { flags: 'a', highWaterMark: SPOOL_BUFFER_BYTES / 8 });
-    const steps = createWriteStream(stepsPath(buildDir, taskId), { flags: 'a' });
-    const writer = new SpoolWriter(buildDir, log, index, steps);
-    writer.lines = resumed.lines;
-    writer.bytes = resumed.bytes;
+    const mode = DATA_FILE_MODE;
+    const log = createWriteStream(logPath(buildDir, taskId), { flags: 'a', mode, highWaterMark: SPOOL_BUFFER_BYTES });
+    const index = createWriteStream(indexPath(buildDir, taskId), {
+      flags: 'a',
+      mode,
+      highWaterMark: SPOOL_BUFFER_BYTES / 8,
+    });
+    const steps = createWriteStream(stepsPath(buildDir, taskId), { flags: 'a', mode });
+    const writer = new SpoolWriter(buildDir, taskId, log, index, steps, options);
+    writer.lines = writer.queuedLines = resumed.lines;
+    writer.bytes = writer.queuedBytes = resumed.bytes;
     await Promise.all([once(log, 'open'), once(index, 'open'), once(steps, 'open')]).catch((error) => {
       log.destroy();
       index.destroy();
@@ -173,7 +219,7 @@ export class SpoolWriter {
     const text = Buffer.allocUnsafe(boundBytes);
     let used = 0;
     const entries = Buffer.allocUnsafe(lines.length * INDEX_ENTRY_BYTES);
-    let offset = this.bytes;
+    let offset = this.queuedBytes;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as LogLine;
       const lineBytes = text.write(line.text, used) + 1;
@@ -190,7 +236,7 @@ export class SpoolWriter {
           const record: StepRecord = {
             step: step.step,
             steps: step.steps,
-            line: this.lines + i,
+            line: this.queuedLines + i,
             atMs: known?.atMs ?? Date.now(),
             text: line.text.slice(0, STEP_TEXT_CHARS),
           };
@@ -198,11 +244,23 @@ export class SpoolWriter {
         }
       }
     }
-    this.log.write(text.subarray(0, used));
-    this.index.write(entries);
+    const batch: PendingBatch = {
+      lines: this.options.onStored ? lines : null,
+      count: lines.length,
+      endBytes: offset,
+      writes: 2,
+    };
+    this.pending.push(batch);
+    const written = (error: Error | null | undefined) => {
+      if (error) return;
+      batch.writes -= 1;
+      if (batch.writes === 0) this.settle();
+    };
+    this.log.write(text.subarray(0, used), written);
+    this.index.write(entries, written);
     if (stepText) this.steps.write(stepText);
-    this.bytes = offset;
-    this.lines += lines.length;
+    this.queuedBytes = offset;
+    this.queuedLines += lines.length;
     await this.drained(this.log);
     await this.drained(this.index);
     if (this.failure) throw this.failure;
@@ -214,6 +272,7 @@ export class SpoolWriter {
    */
   async close(): Promise<void> {
     await Promise.all([closed(this.log), closed(this.index)]);
+    if (this.failure && this.pending.length > 0) await this.cutBack();
     this.markEnd();
     await closed(this.steps);
     if (this.failure) throw this.failure;
@@ -225,6 +284,53 @@ export class SpoolWriter {
       this.markEnd();
       this.steps.end();
     });
+  }
+
+  /** Resolves once every line written so far is stored; rejects with the spool's failure, if any. */
+  async flush(): Promise<void> {
+    while (this.pending.length > 0 && !this.failure) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** Counts the batches at the head of the queue whose writes have all completed, in order. */
+  private settle(): void {
+    while (this.pending.length > 0 && (this.pending[0] as PendingBatch).writes === 0) {
+      const batch = this.pending.shift() as PendingBatch;
+      this.stored(batch, batch.count);
+    }
+    if (this.pending.length === 0) this.wake();
+  }
+
+  private stored(batch: PendingBatch, count: number): void {
+    const fromLine = this.lines;
+    this.lines += count;
+    this.bytes = count === batch.count ? batch.endBytes : this.bytes;
+    if (batch.lines && count > 0) {
+      this.options.onStored?.(fromLine, count === batch.count ? batch.lines : batch.lines.slice(0, count));
+    }
+  }
+
+  /**
+   * After a failed write: cuts the files back to their last complete line, and counts (and reports)
+   * the lines of unfinished batches that made it to disk whole.
+   */
+  private async cutBack(): Promise<void> {
+    const onDisk = await repairSpool(this.directory, this.taskId).catch(() => ({
+      lines: this.lines,
+      bytes: this.bytes,
+    }));
+    for (const batch of this.pending.splice(0)) {
+      const count = Math.max(0, Math.min(batch.count, onDisk.lines - this.lines));
+      this.stored(batch, count);
+    }
+    this.lines = onDisk.lines;
+    this.bytes = onDisk.bytes;
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
   }
 
   private markEnd(): void {

@@ -2,17 +2,14 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import dockerignore from '@balena/dockerignore';
 import tarFs from 'tar-fs';
 import type { ContextScan } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
+import { IgnorePatterns, readIgnorePatterns } from '../project/ignore-patterns';
 import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
 
 /** Decides, for a path relative to the project root ('/'-separated), whether balena leaves it out. */
 export type BalenaIgnoreRule = (relativePath: string) => boolean;
-
-/** The matcher memoises every path it is asked about; it is renewed this often so memory stays flat. */
-const MATCHER_PATHS = 4096;
 
 /** Where the balena builder looks for the credentials of private base-image registries. */
 export const REGISTRY_SECRETS_PATH = '.balena/registry-secrets.json';
@@ -31,16 +28,12 @@ const GIT_FOLDER = /(?:^|\/)\.git(?:\/|$)/;
  * out are not walked, so an always-sent file inside an ignored folder is not sent either.
  */
 export function balenaIgnoreRuleFromText(dockerignoreText: string): BalenaIgnoreRule {
-  const lines = dockerignoreText.split(/\r?\n/);
-  let matcher = dockerignore({ ignorecase: false }).add(lines);
-  let asked = 0;
+  const patterns = new IgnorePatterns(readIgnorePatterns(dockerignoreText));
   return (relativePath) => {
     if (relativePath === '' || relativePath === '.') return false;
     if (GIT_FOLDER.test(relativePath)) return true;
     if (relativePath === '.dockerignore' || ALWAYS_SENT.test(relativePath)) return false;
-    asked += 1;
-    if (asked % MATCHER_PATHS === 0) matcher = dockerignore({ ignorecase: false }).add(lines);
-    return matcher.ignores(relativePath);
+    return patterns.matches(relativePath);
   };
 }
 

@@ -2,8 +2,6 @@ import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import tarFs from 'tar-fs';
-import type tarStream from 'tar-stream';
 import { SlipwayError } from '../../shared/errors';
 import { fsPath } from './names';
 import type { ContextPlan } from './plan';
@@ -12,15 +10,15 @@ import { ReadAhead } from './read-ahead-host';
 import { startScan } from './scan';
 import { EntryKind, type ScanSpool } from './scan-spool';
 import { TAR_END_BYTES } from './tar-size';
-import { tarPack } from './tar-writer';
+import { type TarHeader, TarWriter } from './tar-writer';
 import { changed, unreadable } from './walk';
 
-/** Bytes each stage of the pack pipeline (tar-stream's pack, the guard, the counter) may queue. */
+/** Bytes each stage of the pack pipeline (the archive, the guard, the counter) may queue. */
 export const PACK_HIGH_WATER_BYTES = 256 * 1024;
 /** Files bigger than SMALL_FILE_BYTES are read by the packer in chunks of this size, one chunk ahead. */
 export const FILE_CHUNK_BYTES = 512 * 1024;
 /**
- * The pack copies the small pieces of the tar into chunks of this size (see tarPack). At least
+ * The pack copies the small pieces of the tar into chunks of this size (see TarWriter). At least
  * SMALL_FILE_BYTES, so that the content of every file read ahead is copied, and its batch's buffer can
  * go back to the read-ahead.
  */
@@ -30,10 +28,10 @@ export const COALESCE_BYTES = SMALL_FILE_BYTES;
  * The most bytes of file content a pack holds at once, whatever the context's size:
  * - the read-ahead's batches: READ_AHEAD_BATCHES sent but not yet packed, plus the one being packed,
  *   each BATCH_BYTES (their buffers go back to the worker and are reused);
- * - one chunk of a big file being read, plus the one tar-stream is passing on;
- * - the chunk tarPack is filling (COALESCE_BYTES);
- * - the high-water marks of the three stages after it (tar-stream's pack, TarLengthGuard and
- *   ProgressCounter: each a readable and a writable side, each possibly over by one chunk).
+ * - one chunk of a big file being read, plus the one being passed on;
+ * - the chunk the TarWriter is filling (COALESCE_BYTES);
+ * - the high-water marks of the three stages after it (the archive's readable side, TarLengthGuard and
+ *   ProgressCounter: each at most a readable and a writable side, each possibly over by one chunk).
  * About 7 MiB. Not counted here, and not file content: the scan worker holds the names of one folder
  * per level of depth (about 60 bytes each), which grows with the widest folders, not with the number
  * of files, and the workers' own heaps (a few MiB each). What the scan saw is on disk, in its spool.
@@ -44,206 +42,144 @@ export const PACK_MEMORY_BYTES =
   COALESCE_BYTES +
   3 * (2 * PACK_HIGH_WATER_BYTES + FILE_CHUNK_BYTES);
 
-/**
- * What tar-fs is told as its root and as every path it takes from its to-do list: only ReadAheadFs
- * touches the disk, and it knows which entry comes next, so tar-fs's paths need not be real (map()
- * puts the real name in each header). tar-fs joins and resolves every path it takes: a short one costs
- * less per file.
- */
-const TAR_FS_ROOT = '/c';
-const TAR_FS_PATH = '-';
+const O_READ_SAFE = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
-type Callback<T> = (error: Error | null, value?: T) => void;
-
-/**
- * The part of fs.Stats tar-fs reads, for the entry it is packing. tar-fs reads it only in the turn it
- * gets it, and tar-stream writes the header before tar-fs asks for the next entry, so one instance
- * (and one Date) serves every entry: 100,000 files make no garbage here.
- */
-class EntryStats {
-  kind = 0;
-  mode = 0;
-  size = 0;
-  readonly uid = 0;
-  readonly gid = 0;
-  readonly mtime = new Date(0);
-  set(kind: number, mode: number, size: number, mtimeMs: number): this {
-    this.kind = kind;
-    this.mode = mode;
-    this.size = size;
-    this.mtime.setTime(mtimeMs);
-    return this;
-  }
-  isFile(): boolean {
-    return this.kind === EntryKind.file;
-  }
-  isDirectory(): boolean {
-    return this.kind === EntryKind.directory;
-  }
-  isSymbolicLink(): boolean {
-    return this.kind === EntryKind.symlink;
-  }
-  isSocket(): boolean {
-    return false;
-  }
-}
-
-/** The entry tar-fs is packing. */
-interface Entry {
-  path: string;
-  size: number;
-  /** The whole content of a small file, read ahead. */
-  content: Buffer | null;
-  linkname: string | undefined;
-}
-
-/** Reads a big file in chunks, exactly `bytes` of it; a file that got shorter is an error naming it. */
-class FileChunks extends Readable {
-  private handle: FileHandle | null = null;
-  private position = 0;
-
-  constructor(
-    private readonly path: string,
-    private readonly bytes: number,
-  ) {
-    super({ highWaterMark: FILE_CHUNK_BYTES });
-  }
-
-  override _construct(callback: (error?: Error | null) => void): void {
+/** Opens a big file of the context to read it; errors name it, as the docker CLI's would. */
+async function openContextFile(path: string): Promise<FileHandle> {
+  try {
     // O_NONBLOCK: a FIFO swapped in after the scan must not hold a thread pool thread forever; and
     // O_NOFOLLOW: a link swapped in is never followed out of the context.
-    open(fsPath(this.path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).then(
-      (handle) => {
-        this.handle = handle;
-        callback();
-      },
-      (error) => {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') callback(changed(this.path, 'vanished'));
-        else if (code === 'ELOOP') callback(changed(this.path, 'became a link'));
-        else callback(unreadable(this.path, error));
-      },
-    );
+    return await open(fsPath(path), O_READ_SAFE);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw changed(path, 'vanished');
+    if (code === 'ELOOP') throw changed(path, 'became a link');
+    throw unreadable(path, error);
   }
-
-  override _read(): void {
-    const want = Math.min(FILE_CHUNK_BYTES, this.bytes - this.position);
-    if (want <= 0) {
-      this.push(null);
-      return;
-    }
-    const buffer = Buffer.allocUnsafe(want);
-    (this.handle as FileHandle).read(buffer, 0, want, this.position).then(
-      ({ bytesRead }) => {
-        if (bytesRead === 0) {
-          this.destroy(changed(this.path, `shrank from ${this.bytes} to ${this.position} bytes`));
-          return;
-        }
-        this.position += bytesRead;
-        this.push(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
-      },
-      (error) => this.destroy(unreadable(this.path, error)),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const handle = this.handle;
-    this.handle = null;
-    if (!handle) {
-      callback(error);
-      return;
-    }
-    handle.close().then(
-      () => callback(error),
-      (closeError) => callback(error ?? closeError),
-    );
-  }
-}
-
-/** tar-fs's end of its to-do list: an lstat that fails with ENOENT for a path not in `entries`. */
-function endOfWalk(): NodeJS.ErrnoException {
-  return Object.assign(new Error('The walk is done'), { code: 'ENOENT' });
 }
 
 /**
- * The `fs` tar-fs packs through. tar-fs asks for one entry at a time (lstat, then open/read/close), and
- * on a context of many small files those calls are most of the work. This fs has a worker thread
- * (pack-worker.ts) read the scan's spool, entry by entry in the order the docker CLI walks, and read
- * small files whole, on another core; it answers tar-fs from the batches the worker sends, so tar-fs's
- * own calls cost no syscall and no thread pool round trip. Only big files are read here, in chunks.
- * readdir answers tar-fs with nothing, so tar-fs queues no paths itself, and its to-do list (see
- * queueForTarFs) says "one more" until the worker's last batch is used up.
+ * The archive of a context, as a stream: the entries of the scan's spool in the order the docker CLI
+ * walks them, read by a read-ahead worker (pack-worker.ts) that reads small files whole on another
+ * core and sends them in batches, so that this thread does no syscall per small file. Big files are
+ * read here, in chunks, one chunk ahead. Headers and content go through a TarWriter into chunks;
+ * the loop writes while the reader wants more and waits (for room, a batch or a read) otherwise.
  */
-class ReadAheadFs {
+class ContextArchive extends Readable {
+  private readonly writer = new TarWriter(COALESCE_BYTES, (chunk) => this.push(chunk));
+  private started = false;
+  private wake: (() => void) | null = null;
   private batch: ReadAheadBatch | null = null;
   private content: Buffer = Buffer.alloc(0);
   private paths: string[] = [];
   private index = 0;
   private link = 0;
-  private waiting: Callback<EntryStats> | null = null;
-  private current: Entry | null = null;
-  private readonly stats = new EntryStats();
-  /** True once the content of the current entry went to the pack whole (takeContent). */
-  private taken = false;
+  /** One Date for every entry's header: the writer has written it before the next entry is read. */
+  private readonly mtime = new Date(0);
 
   constructor(
     private readonly root: string,
     private readonly readAhead: ReadAhead,
+    private readonly appended: ContextPlan['appended'],
   ) {
-    readAhead.listen(() => this.answer());
+    super({ highWaterMark: PACK_HIGH_WATER_BYTES });
+    readAhead.listen(() => this.wakeUp());
   }
 
-  /** Stops the read-ahead early (the pack ended or was destroyed); harmless once it has stopped. */
-  stop(): void {
-    void this.readAhead.stop();
+  override _read(): void {
+    this.writer.setFlowing();
+    if (this.started) {
+      this.wakeUp();
+      return;
+    }
+    this.started = true;
+    this.run().catch((error: unknown) => this.destroy(error as Error));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.wakeUp();
+    callback(error);
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Waits for the reader to want more; false once the archive was destroyed meanwhile. */
+  private async room(): Promise<boolean> {
+    while (!this.writer.flowing && !this.destroyed) await new Promise<void>((resolve) => (this.wake = resolve));
+    return !this.destroyed;
+  }
+
+  private async run(): Promise<void> {
+    const header: TarHeader = { name: '', type: 'file', size: 0, mode: 0, mtime: this.mtime, uid: 0, gid: 0 };
+    while (await this.room()) {
+      const at = await this.nextEntry();
+      if (at === null) break;
+      if (at < 0) return;
+      const { fields } = this.batch as ReadAheadBatch;
+      const kind = fields[at] as number;
+      const size = fields[at + 2] as number;
+      const offset = fields[at + 4] as number;
+      header.name = this.paths[this.index - 1] as string;
+      header.mode = fields[at + 1] as number;
+      this.mtime.setTime(fields[at + 3] as number);
+      header.linkname = undefined;
+      if (kind === EntryKind.directory) {
+        header.type = 'directory';
+        header.size = 0;
+        this.writer.entry(header, null);
+      } else if (kind === EntryKind.symlink) {
+        header.type = 'symlink';
+        header.size = 0;
+        header.linkname = (this.batch as ReadAheadBatch).linknames[this.link++];
+        this.writer.entry(header, null);
+      } else if (kind === EntryKind.file) {
+        header.type = 'file';
+        header.size = size;
+        if (offset >= 0) this.writer.entry(header, this.content.subarray(offset, offset + size));
+        else if (size === 0) this.writer.entry(header, null);
+        else if (!(await this.writeBigFile(header))) return;
+      } else if (kind === EntryKind.fifo) {
+        // As the docker CLI sends it: a FIFO entry, never opened.
+        header.type = 'fifo';
+        header.size = 0;
+        this.writer.entry(header, null);
+      }
+    }
+    for (const entry of this.appended) {
+      if (!(await this.room())) return;
+      const { name, content, mode, mtime } = entry;
+      this.writer.entry(
+        { name, type: 'file', size: content.length, mode: mode || 0o644, mtime, uid: 0, gid: 0 },
+        content,
+      );
+    }
+    this.writer.end();
+    this.push(null);
   }
 
   /**
-   * tar-fs keeps its to-do list in the array `entries.slice(0)` gives it, takes from the front with
-   * shift() and appends what readdir lists. This queue always has one more path (TAR_FS_PATH: the next
-   * entry of the walk, whatever it is) until lstat tells tar-fs the walk is done.
+   * Moves to the next entry of the walk and answers where its fields start in the batch; null at the
+   * end of the walk, -1 when the archive was destroyed meanwhile. A batch's buffer goes back to the
+   * read-ahead once its entries are written: the writer copied every small file's content.
    */
-  queueForTarFs(): string[] {
-    const queue = {
-      push: () => {
-        throw new Error('tar-fs queued a path: readdir lists nothing');
-      },
-      shift: () => TAR_FS_PATH,
-      length: 1,
-    };
-    // tar-fs calls entries.slice(0) once, and entries.indexOf for an ENOENT: -1 lets endOfWalk end the pack.
-    return { slice: () => queue, indexOf: () => -1 } as unknown as string[];
-  }
-
-  readonly lstat = (_path: string, callback: Callback<EntryStats>): void => {
-    this.waiting = callback;
-    this.answer();
-  };
-
-  /** Answers tar-fs's lstat with the next entry of the walk, once a batch holds it. */
-  private answer(): void {
-    const callback = this.waiting;
-    if (!callback) return;
+  private async nextEntry(): Promise<number | null> {
     while (!this.batch || this.index >= this.batch.entries) {
       if (this.batch?.done) {
-        this.waiting = null;
-        const error = this.batch.error;
-        queueMicrotask(() =>
-          callback(error ? new SlipwayError(error.code, error.message, { hint: error.hint }) : endOfWalk()),
-        );
-        return;
+        const { error } = this.batch;
+        if (error) throw new SlipwayError(error.code, error.message, { hint: error.hint });
+        return null;
       }
       const next = this.readAhead.take();
       if (!next) {
-        const failure = this.readAhead.error;
-        if (failure) {
-          this.waiting = null;
-          queueMicrotask(() => callback(failure));
-        }
-        return;
+        if (this.readAhead.error) throw this.readAhead.error;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        if (this.destroyed) return -1;
+        continue;
       }
-      // tar-fs asks for the next entry once tar-stream has taken the last one, and tar-stream copies
-      // pieces the size of a small file (see tarPack): nothing refers to the old batch's buffer now.
       if (this.batch) this.readAhead.recycle(this.batch.content);
       this.batch = next;
       this.content = Buffer.from(next.content);
@@ -251,138 +187,83 @@ class ReadAheadFs {
       this.index = 0;
       this.link = 0;
     }
-    this.waiting = null;
-    const { fields } = this.batch;
-    const at = this.index * ENTRY_FIELDS;
-    const kind = fields[at] as number;
-    const size = fields[at + 2] as number;
-    const stats = this.stats.set(kind, fields[at + 1] as number, size, fields[at + 3] as number);
-    const offset = fields[at + 4] as number;
-    this.current = {
-      path: this.paths[this.index] as string,
-      size,
-      content: offset >= 0 ? this.content.subarray(offset, offset + size) : null,
-      linkname: kind === EntryKind.symlink ? this.batch.linknames[this.link++] : undefined,
-    };
     this.index += 1;
-    this.taken = false;
-    queueMicrotask(() => callback(null, stats));
+    return (this.index - 1) * ENTRY_FIELDS;
   }
-
-  /** The name of the entry tar-fs is packing (its own path for it is TAR_FS_PATH). */
-  currentName(): string {
-    return (this.current as Entry).path;
-  }
-
-  /** The walk lists folders itself (see queueForTarFs). */
-  readonly readdir = (_path: string, callback: Callback<string[]>): void => {
-    queueMicrotask(() => callback(null, []));
-  };
-
-  readonly readlink = (_path: string, callback: Callback<string>): void => {
-    const linkname = this.current?.linkname ?? '';
-    queueMicrotask(() => callback(null, linkname));
-  };
 
   /**
-   * The content of the file tar-fs has just looked at, when it was read ahead whole and is `bytes` long:
-   * tar-fs then asks for its read stream, and gets INERT_STREAM.
+   * Writes a file too big to be read ahead: its header, exactly `size` bytes read in chunks (the next
+   * chunk is read while the last is passed on), its padding. A file that got shorter or longer is an
+   * error naming it. False when the archive was destroyed meanwhile.
    */
-  takeContent(bytes: number): Buffer | null {
-    const content = this.current?.content;
-    if (!content || content.length !== bytes) return null;
-    this.taken = true;
-    return content;
+  private async writeBigFile(header: TarHeader): Promise<boolean> {
+    const { name, size } = header;
+    const path = `${this.root}/${name}`;
+    const handle = await openContextFile(path);
+    this.writer.header(header);
+    // The last chunk asks for one byte more than the scan saw: a file that grew says so in that read.
+    const read = (position: number) => {
+      const want = Math.min(FILE_CHUNK_BYTES, size - position);
+      const buffer = Buffer.allocUnsafe(position + want === size ? want + 1 : want);
+      return handle.read(buffer, 0, buffer.length, position).then(
+        ({ bytesRead }) => {
+          if (bytesRead > want) throw changed(path, `grew past the ${size} bytes the scan saw`);
+          return bytesRead === want ? buffer.subarray(0, want) : buffer.subarray(0, bytesRead);
+        },
+        (error: unknown) => Promise.reject(unreadable(path, error)),
+      );
+    };
+    let pending: Promise<Buffer> | null = read(0);
+    try {
+      let position = 0;
+      while (pending) {
+        const chunk: Buffer = await pending;
+        pending = null;
+        if (this.destroyed) return false;
+        if (chunk.length === 0) throw changed(path, `shrank from ${size} to ${position} bytes`);
+        position += chunk.length;
+        if (position < size) pending = read(position);
+        this.writer.write(chunk);
+        if (!(await this.room())) return false;
+      }
+      this.writer.pad(size);
+      return true;
+    } finally {
+      // A read still under way must end before its file closes; its failure no longer matters.
+      await pending?.catch(() => undefined);
+      await handle.close();
+    }
   }
-
-  readonly createReadStream = (): Readable => {
-    if (this.taken) return INERT_STREAM;
-    const current = this.current as Entry;
-    if (current.content) return Readable.from([current.content]);
-    if (current.size === 0) return Readable.from([]);
-    return new FileChunks(`${this.root}/${current.path}`, current.size);
-  };
 }
 
 /**
- * What tar-fs pipes (with pump) from a file read ahead into that file's entry, when the content went to
- * the pack's entry(header, buffer) instead, which writes it whole (see tarPack): it never emits, so
- * pump never acts on it. A Node Readable, a streamx Sink and the pipe between them cost about a third
- * of the packer's time per small file; the buffer path has the same backpressure (the entry ends once
- * the pack has room).
- */
-const INERT_STREAM = {
-  on: () => INERT_STREAM,
-  once: () => INERT_STREAM,
-  removeListener: () => INERT_STREAM,
-  pipe: <T>(destination: T) => destination,
-  destroy: () => undefined,
-} as unknown as Readable;
-
-/**
- * Packs a context with tar-fs exactly as the docker CLI sends it (see ignore.ts): the root folder not
- * sent, links stored as links, FIFOs and sockets skipped, owners 0:0, modes as on disk, and the plan's
- * appended entries last. Its length is what scanContext computed. `readAhead`, when given, reads
- * `spool` and has not been used yet (see prepareContext): the pack takes it over.
+ * Packs a context exactly as the docker CLI sends it (see ignore.ts): the root folder not sent, links
+ * stored as links, FIFOs as FIFO entries, sockets skipped, owners 0:0, modes as on disk, and the plan's appended
+ * entries last. Its length is what scanContext computed. `readAhead`, when given, reads `spool` and
+ * has not been used yet (see prepareContext): the pack takes it over.
  */
 export async function packContext(plan: ContextPlan, spool?: ScanSpool, readAhead?: ReadAhead): Promise<Readable> {
   if (readAhead && !spool) throw new Error('A read-ahead is packed with the spool it reads');
   // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
   const own = spool ? null : await startScan(plan, { spool: true });
-  let fs: ReadAheadFs;
+  let reading: ReadAhead;
+  let archive: ContextArchive;
   try {
     const root = resolve(plan.root);
-    fs = new ReadAheadFs(root, readAhead ?? new ReadAhead(root, spool ?? (own?.spool as ScanSpool)));
+    reading = readAhead ?? new ReadAhead(root, spool ?? (own?.spool as ScanSpool));
+    archive = new ContextArchive(root, reading, plan.appended);
   } catch (error) {
     await own?.dispose();
     throw error;
   }
-  const entries = fs.queueForTarFs();
-  const pack = tarPack(COALESCE_BYTES);
-  type Entry = (header: tarStream.Header, ...rest: unknown[]) => unknown;
-  const entry = pack.entry.bind(pack) as unknown as Entry;
-  // tar-fs asks for an entry it then writes a file's stream into; a file read ahead is handed over whole.
-  pack.entry = ((header: tarStream.Header, ...rest: unknown[]) => {
-    const content = typeof rest[0] === 'function' && header.type === 'file' ? fs.takeContent(header.size ?? 0) : null;
-    if (!content) return entry(header, ...rest);
-    entry(header, content, rest[0]);
-    return INERT_STREAM;
-  }) as unknown as typeof pack.entry;
   // A scan of its own that fails explains the failure better than the read-ahead, which only sees it end.
-  own?.result.catch((error: unknown) => pack.destroy(error as Error));
-  (pack as unknown as Readable).once('close', () => {
-    fs.stop();
+  own?.result.catch((error: unknown) => archive.destroy(error as Error));
+  // Stops the read-ahead early (the pack ended or was destroyed); harmless once it has stopped.
+  archive.once('close', () => {
+    void reading.stop();
     own?.dispose().catch(() => undefined);
   });
-  return tarFs.pack(TAR_FS_ROOT, {
-    fs: fs as never,
-    entries,
-    pack,
-    strict: false,
-    umask: 0,
-    map: (header) => {
-      header.name = fs.currentName();
-      header.uid = 0;
-      header.gid = 0;
-      return header;
-    },
-    finalize: false,
-    finish: () => {
-      const append = (index: number) => {
-        const entry = plan.appended[index];
-        if (!entry) {
-          pack.finalize();
-          return;
-        }
-        pack.entry(
-          { name: entry.name, size: entry.content.length, mode: entry.mode, mtime: entry.mtime, type: 'file' },
-          entry.content,
-          (error) => (error ? pack.destroy(error) : append(index + 1)),
-        );
-      };
-      append(0);
-    },
-  } as tarFs.PackOptions) as unknown as Readable;
+  return archive;
 }
 
 /**

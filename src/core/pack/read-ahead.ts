@@ -12,8 +12,11 @@ export const BATCH_CONTENT_BYTES = 512 * 1024;
 export const BATCH_ENTRIES = 2048;
 /** Batches the read-ahead may have sent that the packer has not finished with. */
 export const READ_AHEAD_BATCHES = 3;
-/** The memory one batch can hold: its content (one small file may overshoot the target) and its paths. */
-export const BATCH_BYTES = BATCH_CONTENT_BYTES + SMALL_FILE_BYTES;
+/**
+ * The memory one batch can hold: its content (one small file may overshoot the target, and its read
+ * asks for one byte more, see readSmallFile) and its paths.
+ */
+export const BATCH_BYTES = BATCH_CONTENT_BYTES + SMALL_FILE_BYTES + 1;
 
 /** Numbers per entry in a batch's `fields`: kind, mode, size, mtime (ms), content offset (-1: not read). */
 export const ENTRY_FIELDS = 5;
@@ -135,11 +138,15 @@ function readSmallFile(path: string, target: Uint8Array, offset: number, size: n
     throw unreadable(path, error);
   }
   try {
+    // One byte more than the scan saw is asked for (the batch has room for it, see BATCH_BYTES): a file
+    // that grew says so in the same read, and a read that stops short at the scanned size is its end.
     let filled = 0;
-    while (filled < size) {
-      const read = readSync(descriptor, target, offset + filled, size - filled, filled);
-      if (read === 0) throw changed(path, `shrank from ${size} to ${filled} bytes`);
+    for (;;) {
+      const read = readSync(descriptor, target, offset + filled, size + 1 - filled, filled);
+      if (read === 0 && filled < size) throw changed(path, `shrank from ${size} to ${filled} bytes`);
       filled += read;
+      if (filled > size) throw changed(path, `grew past the ${size} bytes the scan saw`);
+      if (filled === size) break;
     }
   } catch (error) {
     throw unreadable(path, error);

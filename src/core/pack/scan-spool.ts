@@ -11,8 +11,11 @@ import type { WalkEntry } from './walk';
  * length per entry, twice that for a path with characters past U+00FF).
  */
 
-/** What an entry of the spool (and of a read-ahead batch) is. FIFOs, sockets and devices are left out. */
-export const EntryKind = { file: 0, directory: 1, symlink: 2 } as const;
+/**
+ * What an entry of the spool (and of a read-ahead batch) is. A FIFO is sent as a FIFO entry, with no
+ * content, as the docker CLI sends it; sockets and devices are left out.
+ */
+export const EntryKind = { file: 0, directory: 1, symlink: 2, fifo: 3 } as const;
 
 /** One entry as the scan saw it. */
 export interface SpoolEntry {
@@ -103,7 +106,9 @@ export class SpoolWriter {
         ? EntryKind.directory
         : stats.isSymbolicLink()
           ? EntryKind.symlink
-          : null;
+          : stats.isFIFO()
+            ? EntryKind.fifo
+            : null;
     if (kind === null) return;
     const link = linkname ?? '';
     const wide = WIDE_CHARACTER.test(path) || WIDE_CHARACTER.test(link);

@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { ContextScan, SizedPath } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import type { IgnoreRule } from '../project/ignore';
 import type { ContextPlan } from './plan';
+import { makeScanFolder, removeScanFolder, sweepStaleScanFolders } from './scan-folders';
 import { newSpoolProgress, type ScanSpool } from './scan-spool';
 import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
 import { type WalkEntry, walkContext } from './walk';
@@ -52,15 +52,16 @@ export interface ScanRun {
  * spool file in a new temporary folder (see scan-spool.ts), which the packer reads back as it goes.
  */
 export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
-  const folder = options.spool ? await mkdtemp(join(tmpdir(), 'slipway-scan-')) : null;
+  await sweepStaleScanFolders();
+  const folder = options.spool ? makeScanFolder() : null;
   const spool = folder ? { path: join(folder, 'scan.spool'), progress: newSpoolProgress() } : null;
   let worker: Worker;
   try {
     // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
-    if (spool) await writeFile(spool.path, '', { mode: 0o600 });
+    if (spool) writeFileSync(spool.path, '', { mode: 0o600 });
     worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool });
   } catch (error) {
-    if (folder) await rm(folder, { recursive: true, force: true });
+    if (folder) await removeScanFolder(folder);
     throw error;
   }
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -80,7 +81,7 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
     dispose: async () => {
       worker.postMessage('stop' satisfies PackWorkerRequest);
       await exited;
-      if (folder) await rm(folder, { recursive: true, force: true });
+      if (folder) await removeScanFolder(folder);
     },
   };
 }
@@ -153,12 +154,15 @@ export async function scanWalk(
         open.push({ path: entry.path, bytes: 0 });
       } else if (stats.isSymbolicLink()) {
         scan.tarBytes += tarEntryBytes(entry.path, 0, entry.linkname);
+      } else if (stats.isFIFO()) {
+        // Sent as the docker CLI sends it: a FIFO entry, never opened.
+        scan.tarBytes += tarEntryBytes(entry.path, 0);
       } else {
         skippedCount += 1;
         if (scan.skipped.length < SKIPPED_LISTED) {
           scan.skipped.push({
             path: entry.path,
-            reason: stats.isFIFO() ? 'FIFO' : stats.isSocket() ? 'socket' : 'device or special file',
+            reason: stats.isSocket() ? 'socket' : 'device or special file',
           });
         }
       }

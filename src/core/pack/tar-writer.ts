@@ -1,61 +1,38 @@
-import { Writable } from 'node:stream';
-import tarStream from 'tar-stream';
-import { encodeName, hasEscapedBytes } from './names';
-import { BLOCK_BYTES, paxRecordBytes } from './tar-size';
+import { encodeName } from './names';
+import { BLOCK_BYTES, fitsUstar, paxRecordBytes, TAR_END_BYTES } from './tar-size';
 
-interface EntryHeader {
+/** One entry of a context's archive, as the packer writes it. */
+export interface TarHeader {
+  /** The path inside the archive; may carry escaped bytes (see names.ts). */
   name: string;
-  linkname?: string | null;
-  size?: number;
-  type?: string;
-  mode?: number;
+  type: 'file' | 'directory' | 'symlink' | 'fifo';
+  /** Content bytes: a file's size, 0 for the other types. */
+  size: number;
+  /** Permission bits (and any file type bits, which the header leaves out). */
+  mode: number;
+  mtime: Date;
+  /** A symlink's target; may carry escaped bytes. */
+  linkname?: string;
   uid?: number;
   gid?: number;
-  mtime?: Date;
-  pax?: unknown;
 }
 
-/** tar-stream's Pack with the internal steps and state this module uses (pinned version 3.2.x). */
-interface PackInternals {
-  /** The entry being written, and those waiting for it: an entry written whole needs both empty. */
-  _stream: unknown;
-  _pending: unknown[];
-  _finalized: boolean;
-  destroying: boolean;
-  /** What the pack calls when it has room again (a full pack holds the entry's callback here). */
-  _drain: () => void;
-  /** Ends the entry that holds the pack: the next one waiting starts, or a finalize() that waited. */
-  _done(entry: unknown): void;
-  entry(header: EntryHeader, ...rest: unknown[]): unknown;
-  _encode(header: EntryHeader): void;
-  _encodePax(header: EntryHeader): void;
-  _read(callback: () => void): void;
-  push(chunk: Buffer | null): boolean;
-}
-
-function paxRecord(key: string, value: Buffer): Buffer {
-  const length = paxRecordBytes(key, value.length);
-  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
-}
-
-const ZEROS = Buffer.alloc(BLOCK_BYTES);
-
-/** The typeflag byte of each entry type the packer writes; anything else goes to tar-stream's encoder. */
-const TYPEFLAGS: Record<string, number> = { file: 0x30, symlink: 0x32, directory: 0x35 };
-/** Octal fields the fast path writes whole: they hold values below 8^digits. */
+/** The typeflag byte of each entry type (POSIX ustar), and of the PAX extended header. */
+const TYPEFLAGS = { file: 0x30, symlink: 0x32, directory: 0x35, fifo: 0x36, pax: 0x78 } as const;
 const MODE_MASK = 0o7777;
 const SIZE_DIGITS = 11;
+/** Sizes from 8^11 bytes (8 GiB) on do not fit the size field's octal digits: they are written base-256. */
 const MAX_OCTAL_SIZE = 8 ** SIZE_DIGITS;
+const NAME_BYTES = 100;
+const PREFIX_OFFSET = 345;
+const ZEROS = Buffer.alloc(TAR_END_BYTES);
 
-/**
- * The parts of a ustar header that are the same in every entry tar-stream writes for the packer: the
- * magic and version, devmajor and devminor of 0. uid and gid are 0 in every entry (see packContext).
- */
+/** The parts of a ustar header that are the same in every entry: magic, version, devmajor, devminor. */
 const TEMPLATE = (() => {
   const block = Buffer.alloc(BLOCK_BYTES);
   block.write('ustar\0', 257, 'latin1');
   block.write('00', 263, 'latin1');
-  for (const offset of [108, 116, 329, 337]) block.write('000000 ', offset, 'latin1');
+  for (const offset of [329, 337]) block.write('000000 ', offset, 'latin1');
   return block;
 })();
 
@@ -67,15 +44,15 @@ const TEMPLATE_SUM = (() => {
 })();
 
 /**
- * Writes `value` as `digits` zero-padded octal digits and a space, as tar-stream's encodeOct does, over
- * a field that holds zeros in the template; answers what the field adds to the header's checksum.
- * Integer arithmetic once the value fits in 31 bits (every mode and mtime, most sizes): a float
- * division per digit made this the packer's costliest step per file.
+ * Writes `value` as `digits` zero-padded octal digits and a space over a field of zeros; answers what
+ * the field adds to the header's checksum. A value too big for the digits is written as all sevens, as
+ * the common tar writers do. Integer arithmetic once the value fits in 31 bits (every mode and mtime,
+ * most sizes): a float division per digit made this the packer's costliest step per file.
  */
 function writeOctal(block: Buffer, offset: number, value: number, digits: number): number {
+  let rest = value >= 8 ** digits ? 8 ** digits - 1 : value;
   let sum = 0x20 + 0x30 * digits;
   let at = offset + digits - 1;
-  let rest = value;
   while (rest > 0x7fffffff) {
     const digit = rest % 8;
     block[at--] = 0x30 + digit;
@@ -92,15 +69,25 @@ function writeOctal(block: Buffer, offset: number, value: number, digits: number
   return sum;
 }
 
-/**
- * Writes a string of printable ASCII; answers the sum of its bytes, or -1 as soon as it meets any
- * other character (what is written by then is left for the caller to overwrite).
- */
+/** Writes a size of 8 GiB or more in the size field as GNU tar does: 0x80, then the value base-256. */
+function writeBase256(block: Buffer, offset: number, value: number): number {
+  block[offset] = 0x80;
+  let sum = 0x80;
+  let rest = value;
+  for (let index = 11; index > 0; index--) {
+    const byte = rest % 256;
+    block[offset + index] = byte;
+    sum += byte;
+    rest = Math.floor(rest / 256);
+  }
+  return sum;
+}
+
+/** Writes ASCII text (the caller checked it is); answers the sum of its bytes. */
 function writeAscii(block: Buffer, offset: number, text: string): number {
   let sum = 0;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    if (code < 0x20 || code > 0x7e) return -1;
     block[offset + index] = code;
     sum += code;
   }
@@ -108,187 +95,143 @@ function writeAscii(block: Buffer, offset: number, text: string): number {
 }
 
 /**
- * Writes a ustar header at `offset` exactly as tar-stream's headers.encode would, for the entries that
- * most contexts are made of: an ASCII name of at most 100 bytes (no prefix field), a file, folder or
- * link with uid and gid 0 and a size below 8 GiB. False for anything else, which tar-stream encodes.
+ * Splits a name for ustar's name and prefix fields at a '/' (the prefix takes the leading folders); null
+ * when it does not split into at most 155 + 100 bytes. The caller checked that the name is ASCII.
  */
-export function encodeUstar(block: Buffer, offset: number, header: EntryHeader): boolean {
-  const typeflag = TYPEFLAGS[header.type ?? ''];
-  const { name, linkname } = header;
-  const size = header.size ?? 0;
-  // tar-stream's own arithmetic, which wraps past 2038: the fast path takes only what it writes plainly.
-  const mtimeSeconds = ((header.mtime as Date).getTime() / 1000) | 0;
-  if (
-    typeflag === undefined ||
-    header.pax ||
-    header.uid ||
-    header.gid ||
-    name.length > 100 ||
-    size >= MAX_OCTAL_SIZE ||
-    mtimeSeconds < 0 ||
-    (linkname && linkname.length > 100)
-  ) {
-    return false;
+function splitName(name: string): { prefix: string; name: string } | null {
+  if (name.length <= NAME_BYTES) return { prefix: '', name };
+  let rest = name;
+  let prefix = '';
+  while (rest.length > NAME_BYTES) {
+    const slash = rest.indexOf('/');
+    if (slash === -1) return null;
+    prefix += prefix ? `/${rest.slice(0, slash)}` : rest.slice(0, slash);
+    rest = rest.slice(slash + 1);
   }
-  block.set(TEMPLATE, offset);
-  const nameSum = writeAscii(block, offset, name);
-  const linkSum = linkname ? writeAscii(block, offset + 157, linkname) : 0;
-  if (nameSum < 0 || linkSum < 0) return false;
-  let sum = TEMPLATE_SUM + typeflag + nameSum + linkSum;
-  sum += writeOctal(block, offset + 100, (header.mode ?? 0) & MODE_MASK, 6);
-  sum += writeOctal(block, offset + 124, size, SIZE_DIGITS);
-  sum += writeOctal(block, offset + 136, mtimeSeconds, SIZE_DIGITS);
-  block[offset + 156] = typeflag;
-  writeOctal(block, offset + 148, sum, 6);
-  return true;
+  return prefix.length > 155 ? null : { prefix, name: rest };
 }
 
 /**
- * The tar-stream pack the packer writes through, with four of its internal steps replaced (pinned
- * version 3.2.x):
- * - Names that are not UTF-8 go in PAX records as raw bytes. tar-stream writes them as UTF-8 text,
- *   which cannot hold such a name; the docker CLI (Go's archive/tar) writes the bytes.
- * - Every piece tar-stream pushes (a 512-byte header, a 1 KiB file, its padding) is copied into chunks
- *   of `chunkBytes`; only bigger pieces pass as they are. So the packer may reuse the buffer a piece
- *   of at most `chunkBytes` came from once tar-stream has taken it (see ReadAheadFs). Each push costs a turn of
- *   tar-stream's stream machinery and of every stage after it, and 100,000 small files make 300,000
- *   pieces. Backpressure is kept: a push answers false while the stream is full, whatever was copied.
- * - Common ustar headers (see encodeUstar) are written straight into the chunk, byte for byte what
- *   tar-stream writes; the rest go to tar-stream's encoder.
- * - An entry whose content is all there (a folder, a link, a file given as a buffer) is written whole
- *   (see writeWhole) when no entry is in progress, without the writable stream tar-stream makes for
- *   every entry. An entry given as a stream (a big file) goes through tar-stream as before.
+ * Writes one ustar header block at `offset` (POSIX.1-1988 ustar, as the docker CLI's Go archive/tar
+ * and tar-stream write it): name (split into prefix and name when longer than 100 bytes), mode, uid,
+ * gid, size, mtime in whole seconds, typeflag, link name, magic "ustar\0" and version "00", the
+ * checksum last. The name and link name must fit (see fitsUstar).
  */
-export function tarPack(chunkBytes: number): tarStream.Pack {
-  const pack = tarStream.pack({ highWaterMark: chunkBytes } as never);
-  const internals = pack as unknown as PackInternals;
-  const push = internals.push.bind(pack);
-  const encode = internals._encode.bind(pack);
-  const read = internals._read.bind(pack);
-  let chunk = Buffer.allocUnsafe(chunkBytes);
-  let used = 0;
-  let flowing = true;
-  const flush = () => {
-    if (used === 0) return;
-    const full = chunk.subarray(0, used);
-    chunk = Buffer.allocUnsafe(chunkBytes);
-    used = 0;
-    flowing = push(full);
-  };
-  // The stream asks for more once it has room again: from then on pushes say so, until one fills it.
-  internals._read = (callback) => {
-    flowing = true;
-    read(callback);
-  };
-  internals.push = (data) => {
-    if (data === null) {
-      flush();
-      return push(null);
-    }
-    if (data.length > chunkBytes) {
-      flush();
-      flowing = push(data);
-      return flowing;
-    }
-    if (used + data.length > chunkBytes) flush();
-    chunk.set(data, used);
-    used += data.length;
-    if (used === chunkBytes) flush();
-    return flowing;
-  };
-  internals._encode = (header) => {
-    if (hasEscapedBytes(header.name) || (header.linkname && hasEscapedBytes(header.linkname))) {
-      internals._encodePax(header);
+function writeUstar(block: Buffer, offset: number, header: TarHeader, typeflag: number, name: string): void {
+  block.set(TEMPLATE, offset);
+  const split = splitName(name) as { prefix: string; name: string };
+  let sum = TEMPLATE_SUM + typeflag + writeAscii(block, offset, split.name);
+  if (split.prefix) sum += writeAscii(block, offset + PREFIX_OFFSET, split.prefix);
+  if (header.linkname) sum += writeAscii(block, offset + 157, header.linkname);
+  sum += writeOctal(block, offset + 100, header.mode & MODE_MASK, 6);
+  sum += writeOctal(block, offset + 108, header.uid ?? 0, 6);
+  sum += writeOctal(block, offset + 116, header.gid ?? 0, 6);
+  sum +=
+    header.size < MAX_OCTAL_SIZE
+      ? writeOctal(block, offset + 124, header.size, SIZE_DIGITS)
+      : writeBase256(block, offset + 124, header.size);
+  // Whole seconds; a date before 1970 is written as 0 (ustar's octal field has no sign).
+  sum += writeOctal(block, offset + 136, Math.max(0, Math.floor(header.mtime.getTime() / 1000)), SIZE_DIGITS);
+  block[offset + 156] = typeflag;
+  writeOctal(block, offset + 148, sum, 6);
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const length = paxRecordBytes(key, value.length);
+  return Buffer.concat([Buffer.from(`${length} ${key}=`), value, Buffer.from('\n')]);
+}
+
+/**
+ * Builds a tar archive into chunks of `chunkBytes` and hands each full chunk to `push` (a Readable's
+ * push, which answers whether the reader wants more). Every piece of at most `chunkBytes` (a header, a
+ * small file, padding) is copied, so a caller may reuse the buffer it came from at once; bigger pieces
+ * pass as they are. 100,000 small files make one push per chunk, not three per file.
+ */
+export class TarWriter {
+  private chunk: Buffer;
+  private used = 0;
+  /** False once a push answered that the reader is full; the caller waits for it to read (setFlowing). */
+  flowing = true;
+
+  constructor(
+    private readonly chunkBytes: number,
+    private readonly push: (chunk: Buffer) => boolean,
+  ) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** The reader asked for more. */
+  setFlowing(): void {
+    this.flowing = true;
+  }
+
+  /**
+   * Writes an entry's header: one ustar block, or for a name or link name ustar cannot hold (not ASCII,
+   * too long) a PAX extended header with the exact bytes first (`path`, `linkpath`), as Go's
+   * archive/tar does for the docker CLI.
+   */
+  header(header: TarHeader): void {
+    const typeflag = TYPEFLAGS[header.type];
+    if (fitsUstar(header.name, header.linkname)) {
+      this.ustar(header, typeflag, header.name);
       return;
     }
-    if (used + BLOCK_BYTES > chunkBytes) flush();
-    if (!encodeUstar(chunk, used, header)) {
-      encode(header);
-      return;
-    }
-    used += BLOCK_BYTES;
-    if (used === chunkBytes) flush();
-  };
-  internals._encodePax = (header) => {
     const records = [paxRecord('path', encodeName(header.name))];
     if (header.linkname) records.push(paxRecord('linkpath', encodeName(header.linkname)));
     const pax = Buffer.concat(records);
-    const base = { mode: header.mode, uid: header.uid, gid: header.gid, mtime: header.mtime };
     const linkname = header.linkname ? 'PaxHeader' : undefined;
-    encode({ ...base, name: 'PaxHeader', type: 'pax-header', size: pax.length, linkname });
-    internals.push(pax);
-    const rest = pax.length % BLOCK_BYTES;
-    if (rest > 0) internals.push(Buffer.alloc(BLOCK_BYTES - rest));
-    encode({ ...base, name: 'PaxHeader', type: header.type, size: header.size, linkname });
-  };
-  const entry = internals.entry.bind(pack);
-  /**
-   * Writes an entry as tar-stream's entry() would, and answers true, when it can be written at once:
-   * its header, its content and the padding to a whole block. The callback comes once the pack has
-   * room again, as tar-stream's own would.
-   */
-  const writeWhole = (header: EntryHeader, content: Buffer | null, callback: unknown): boolean => {
-    const whole = content
-      ? header.type === 'file'
-      : header.type === 'directory' || (header.type === 'symlink' && !!header.linkname);
-    if (
-      !whole ||
-      typeof callback !== 'function' ||
-      internals._stream !== null ||
-      internals._pending.length > 0 ||
-      internals._finalized ||
-      internals.destroying
-    ) {
-      return false;
+    this.ustar({ ...header, size: pax.length, linkname }, TYPEFLAGS.pax, 'PaxHeader');
+    this.write(pax);
+    this.pad(pax.length);
+    this.ustar({ ...header, linkname }, typeflag, 'PaxHeader');
+  }
+
+  /** Writes a piece of an entry's content. */
+  write(bytes: Buffer): void {
+    if (bytes.length > this.chunkBytes) {
+      this.flush();
+      this.flowing = this.push(bytes);
+      return;
     }
-    // tar-stream's defaults for what the header leaves out.
-    header.size = content ? content.length : 0;
-    header.mode ||= header.type === 'directory' ? 0o755 : 0o644;
-    header.uid ||= 0;
-    header.gid ||= 0;
-    header.mtime ??= new Date();
-    internals._encode(header);
+    if (this.used + bytes.length > this.chunkBytes) this.flush();
+    this.chunk.set(bytes, this.used);
+    this.used += bytes.length;
+    if (this.used === this.chunkBytes) this.flush();
+  }
+
+  /** Pads content of `bytes` to a whole block. */
+  pad(bytes: number): void {
+    const rest = bytes % BLOCK_BYTES;
+    if (rest > 0) this.write(ZEROS.subarray(0, BLOCK_BYTES - rest));
+  }
+
+  /** Writes an entry whose content is all there: header, content, padding. */
+  entry(header: TarHeader, content: Buffer | null): void {
+    this.header(header);
     if (content && content.length > 0) {
-      internals.push(content);
-      const rest = content.length % BLOCK_BYTES;
-      if (rest > 0) internals.push(ZEROS.subarray(0, BLOCK_BYTES - rest));
+      this.write(content);
+      this.pad(content.length);
     }
-    const done = callback as (error: Error | null) => void;
-    if (flowing) {
-      queueMicrotask(() => done(internals.destroying ? new Error('tar entry destroyed') : null));
-      return true;
-    }
-    // The pack is full: the entry holds the pack, as tar-stream's own entry would until it ends, so
-    // that what comes next waits behind it (later entries, finalize()). Room again ends it and calls
-    // back; destroy() ends it with the error.
-    let settled = false;
-    const held = {
-      // Called inside destroy(); tar-stream's own entry calls back a turn later, and so does this one.
-      destroy: (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        queueMicrotask(() => done(error ?? new Error('tar entry destroyed')));
-      },
-    };
-    internals._stream = held;
-    internals._drain = () => {
-      if (settled) return;
-      settled = true;
-      internals._done(held);
-      done(null);
-    };
-    return true;
-  };
-  // Answers null for an entry written whole: there is no stream to write into, and none is needed.
-  internals.entry = (header, ...rest) => {
-    // tar-fs stops once the pack is `destroyed`, which comes a turn after destroy(); tar-stream throws
-    // at an entry asked for in between. Such an entry is dropped: its stream is already destroyed, so
-    // whatever tar-fs pipes into it is destroyed too (a big file's reader closes its file). A pack that
-    // ended normally still throws, as tar-stream's does.
-    if (internals.destroying && !internals._finalized) return new Writable().destroy();
-    const content = Buffer.isBuffer(rest[0]) ? rest[0] : null;
-    if (writeWhole(header, content, content ? rest[1] : rest[0])) return null;
-    return entry(header, ...rest);
-  };
-  return pack;
+  }
+
+  /** Writes the two zero blocks that end the archive, and pushes what is left. */
+  end(): void {
+    this.write(ZEROS);
+    this.flush();
+  }
+
+  private ustar(header: TarHeader, typeflag: number, name: string): void {
+    if (this.used + BLOCK_BYTES > this.chunkBytes) this.flush();
+    writeUstar(this.chunk, this.used, header, typeflag, name);
+    this.used += BLOCK_BYTES;
+    if (this.used === this.chunkBytes) this.flush();
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    const full = this.chunk.subarray(0, this.used);
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.used = 0;
+    this.flowing = this.push(full);
+  }
 }

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ErrorInfo } from '../../shared/errors';
+import { builtWorkerUrl } from '../built-worker';
 import type { IgnoreSource } from '../project/ignore';
 import type { DetailedScan } from './scan';
 import type { ScanSpool } from './scan-spool';
@@ -21,22 +20,9 @@ export type PackWorkerRequest = 'stop' | { recycle: ArrayBuffer };
 export type PackWorkerReply = { scan: DetailedScan } | { error: ErrorInfo };
 
 /**
- * The built pack worker. Each bundle that packs (the CLI's, Electron main's) is built with
- * pack-worker.js beside it; tests, which run the TypeScript source, name a build of it in
- * SLIPWAY_PACK_WORKER (test/support/global-setup.ts builds one).
- */
-function packWorkerUrl(): URL {
-  const beside = new URL('./pack-worker.js', import.meta.url);
-  if (existsSync(beside)) return beside;
-  const built = process.env.SLIPWAY_PACK_WORKER;
-  if (built) return pathToFileURL(built);
-  throw new Error(`The pack worker is missing: ${beside.pathname} (build with "npm run build")`);
-}
-
-/**
  * Starts a worker thread for one job of the packer. Stop one with a 'stop' message rather than
  * terminate(): a worker stopped between an open and its close would leak the descriptor.
  */
 export function startPackWorker(job: PackWorkerJob): Worker {
-  return new Worker(packWorkerUrl(), { workerData: job });
+  return new Worker(builtWorkerUrl('pack-worker', 'SLIPWAY_PACK_WORKER'), { workerData: job });
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import dockerignore from '@balena/dockerignore';
 import { SlipwayError } from '../../shared/errors';
+import { IgnorePatterns, readIgnorePatterns } from './ignore-patterns';
 
 /** What the docker CLI does with a path of the context. */
 export type Verdict =
@@ -39,18 +39,6 @@ export function ignoreRuleFromSource(source: IgnoreSource): IgnoreRule {
     source,
     verdict: (path, isFolder) => (path === '.dockerignore' ? 'skip' : rule.verdict(path, isFolder)),
   };
-}
-
-interface BalenaRule {
-  pattern: string;
-  negative: boolean;
-}
-
-/** The part of @balena/dockerignore 1.0.x used below its public API (see ignoreRuleFromText). */
-interface BalenaInternals {
-  _rules: BalenaRule[];
-  /** true when the path is NOT ignored, without the memo `ignores` keeps of every path it was asked. */
-  _test(path: string): boolean;
 }
 
 /**
@@ -121,26 +109,21 @@ export async function chooseIgnoreFile(
  */
 export function ignoreRuleFromText(text: string, dockerfile: string | null): IgnoreRule {
   const lines = text.split(/\r?\n/);
-  const matcher = dockerignore({ ignorecase: false }).add(lines);
-  const internals = matcher as unknown as BalenaInternals;
-  // `ignores` memoises every path in a plain object: memory that grows with the context, and slow
-  // lookups past 100,000 paths. The walk asks about each path once, so the memo buys nothing.
-  const ignores = (path: string): boolean => internals._rules.length > 0 && !internals._test(path);
+  const patterns = new IgnorePatterns(readIgnorePatterns(text));
   const extra: string[] = [];
-  if (ignores('.dockerignore')) extra.push('!.dockerignore');
+  if (patterns.matches('.dockerignore')) extra.push('!.dockerignore');
   const kept = dockerfile?.replace(/^\.\//, '');
-  if (kept && ignores(kept)) extra.push(`!${kept}`);
-  if (extra.length > 0) matcher.add(extra);
+  if (kept && patterns.matches(kept)) extra.push(`!${kept}`);
+  patterns.add(extra);
   // The docker CLI (moby's TarWithOptions) walks into an excluded folder only when an exception's
-  // cleaned pattern, plus '/', starts with the folder's path plus '/'. The patterns come cleaned from
-  // the matcher, exactly as Docker's own reader cleans them.
-  const exceptions = internals._rules.filter((rule) => rule.negative).map((rule) => `${rule.pattern}/`);
+  // cleaned pattern, plus '/', starts with the folder's path plus '/'.
+  const exceptions = patterns.exceptions().map((pattern) => `${pattern}/`);
   return {
     lines,
     source: { text, dockerfile },
     verdict(relativePath, isFolder) {
       if (relativePath === '' || relativePath === '.') return 'send';
-      if (!ignores(relativePath)) return 'send';
+      if (!patterns.matches(relativePath)) return 'send';
       if (!isFolder || exceptions.length === 0) return 'skip';
       const folder = `${relativePath}/`;
       return exceptions.some((pattern) => pattern.startsWith(folder)) ? 'walk' : 'skip';

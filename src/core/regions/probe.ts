@@ -1,5 +1,6 @@
 import type { Endpoint, EngineInfo, ProbeResult, RegionProbe } from '../../shared/domain';
 import { SlipwayError, toErrorInfo } from '../../shared/errors';
+import { boundMessage, bounds, withinBound } from '../../shared/numbers';
 import { ping } from '../builders/docker/request';
 import { type Connection, connect } from '../builders/endpoint';
 import { redactUrl } from '../builders/endpoint-url';
@@ -55,6 +56,10 @@ export class RegionProber {
   /** One probe round over every endpoint in parallel, then the choice and its reason. */
   async probe(options: ProbeOptions = {}): Promise<ProbeResult> {
     if (this.closed) throw new SlipwayError('E_INTERNAL', 'The region prober is closed');
+    // Each sample is a warm connection held open: the bound keeps a typo from opening thousands.
+    if (options.samples !== undefined && !withinBound(options.samples, bounds.samples)) {
+      throw new SlipwayError('E_BAD_INPUT', `samples ${boundMessage(bounds.samples, options.samples)}`);
+    }
     const startedMs = performance.now();
     const probes = await Promise.all(this.endpoints.map((endpoint) => this.probeOne(endpoint, options)));
     const durationMs = Math.round(performance.now() - startedMs);

@@ -1,6 +1,7 @@
-import { chmod, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../shared/errors';
+import { dataDirError, ensurePrivateDir } from '../data-dir';
 
 /** Where a shell keeps the API tokens of its targets. A token goes in and is used; it never comes back out to a window. */
 export interface SecretStore {
@@ -85,14 +86,18 @@ export function fileSecretStore(dataDir: string, cipher: SecretCipher = plainCip
       const trimmed = token.trim();
       if (!trimmed) throw new SlipwayError('E_BAD_INPUT', `The token for ${target} is empty`);
       const bytes = cipher.encrypt(trimmed);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
       const path = pathOf(target);
       const temporary = `${path}.${process.pid}.tmp`;
-      // Written whole to a 0600 file and renamed into place: no reader ever sees half a token or a wider mode.
-      await writeFile(temporary, bytes, { mode: 0o600 });
-      await chmod(temporary, 0o600);
-      await rename(temporary, path);
+      try {
+        await ensurePrivateDir(dir);
+        // Written whole to a 0600 file and renamed into place: no reader ever sees half a token or a wider mode.
+        await writeFile(temporary, bytes, { mode: 0o600 });
+        await chmod(temporary, 0o600);
+        await rename(temporary, path);
+      } catch (error) {
+        await rm(temporary, { force: true }).catch(() => undefined);
+        throw dataDirError(error, path, 'write');
+      }
     },
     async delete(target) {
       const existed = (await read(target).catch(() => Buffer.alloc(0))) !== null;

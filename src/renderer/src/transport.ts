@@ -1,4 +1,6 @@
 import { type RequestName, requestNames, type SlipwayApi, type SlipwayEvent } from '../../shared/contract';
+import type { ErrorInfo } from '../../shared/errors';
+import type { RequestAnswer, SlipwayBridge } from '../../shared/request-answer';
 
 /** What the Electron preload adds beside the contract: the path of a dropped file (webUtils.getPathForFile). */
 export interface SlipwayFiles {
@@ -7,7 +9,7 @@ export interface SlipwayFiles {
 
 declare global {
   interface Window {
-    slipway?: SlipwayApi;
+    slipway?: SlipwayBridge;
     slipwayFiles?: SlipwayFiles;
   }
 }
@@ -39,13 +41,10 @@ function browserApi(): SlipwayApi {
       } catch (error) {
         throw new ContractError('E_INTERNAL', `The engine cannot be reached: ${(error as Error).message}`);
       }
-      const body = (await response.json().catch(() => ({}))) as {
-        result?: unknown;
-        error?: { code: string; message: string; hint?: string };
-      };
-      if (body.error) throw new ContractError(body.error.code, body.error.message, body.error.hint);
+      const body = (await response.json().catch(() => ({}))) as Partial<RequestAnswer<unknown>>;
+      if ('error' in body && body.error) throw contractError(body.error);
       if (!response.ok) throw new ContractError('E_INTERNAL', `The engine answered HTTP ${response.status}`);
-      return body.result;
+      return 'result' in body ? body.result : undefined;
     };
   }
   api.onEvent = (listener: (event: SlipwayEvent) => void) => {
@@ -56,21 +55,18 @@ function browserApi(): SlipwayApi {
   return api as SlipwayApi;
 }
 
-/** Electron passes only an error's message across IPC; main puts the ErrorInfo in it as JSON. */
-function electronApi(bridge: SlipwayApi): SlipwayApi {
+function contractError(info: ErrorInfo): ContractError {
+  return new ContractError(info.code, info.message, info.hint);
+}
+
+/** The contract over Electron's preload, whose every request answers a RequestAnswer envelope. */
+export function electronApi(bridge: SlipwayBridge): SlipwayApi {
   const api: Record<string, unknown> = { onEvent: bridge.onEvent };
   for (const name of requestNames) {
     api[name] = async (input: unknown) => {
-      try {
-        return await (bridge[name] as (input: unknown) => Promise<unknown>)(input);
-      } catch (error) {
-        const match = /(\{.*\})\s*$/.exec((error as Error).message ?? '');
-        if (match) {
-          const info = JSON.parse(match[1] as string) as { code: string; message: string; hint?: string };
-          throw new ContractError(info.code, info.message, info.hint);
-        }
-        throw error;
-      }
+      const answer = await (bridge[name] as (input: unknown) => Promise<RequestAnswer<unknown>>)(input);
+      if ('error' in answer) throw contractError(answer.error);
+      return answer.result;
     };
   }
   return api as SlipwayApi;

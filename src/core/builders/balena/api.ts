@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { SlipwayError } from '../../../shared/errors';
+import { isLoopbackHost } from '../../../shared/loopback';
 import { DEFAULT_BALENA_BUILDER_URL } from '../balena-names';
 import type { Connection } from '../endpoint';
 import { errorMessage, rejection, transportError } from '../http-errors';
@@ -32,8 +33,6 @@ export function parseFleet(slug: string): string {
   return slug;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /** Refuses a URL that would carry the token (and registry secrets) unencrypted off this machine. */
 export function checkTokenUrl(url: string): void {
   let parsed: URL;
@@ -43,7 +42,7 @@ export function checkTokenUrl(url: string): void {
     throw new SlipwayError('E_BAD_INPUT', `Not a balena URL: ${url}`, { hint: 'Give https://host[:port].' });
   }
   if (parsed.protocol === 'https:') return;
-  if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return;
+  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return;
   throw new SlipwayError('E_BAD_INPUT', `Refusing to send the balena token to ${parsed.origin}: it is not https`, {
     hint: 'Use the https:// address of the builder; plain http is only accepted on this machine (localhost).',
   });

@@ -1,15 +1,15 @@
+import { memo } from 'react';
 import type { BuildTask } from '../../../shared/domain';
-import { describeState, formatBytes, formatCount, formatDuration, isFinished, stateFraction } from '../format';
+import { describeTaskState, isFinished, stateFraction } from '../../../shared/task-state';
+import { formatBytes, formatCount, formatDuration } from '../format';
+import { selectLogLines, selectTask, selectTaskRegion, selectTaskStartedMs } from '../store/selectors';
+import { openLog, useStore } from '../store/store';
 import './task-row.css';
 
 interface TaskRowProps {
-  task: BuildTask;
-  region: string;
-  regionReason: string | null;
-  startedMs: number | undefined;
+  taskId: string;
   now: number;
   selected: boolean;
-  onOpenLog(taskId: string): void;
 }
 
 /** The builder that ran a task, as the row names it. */
@@ -30,8 +30,17 @@ function progressText(task: BuildTask): string {
   return '';
 }
 
-/** One task of a build: its phase, its progress with bytes and throughput, elapsed time, region, error. */
-export function TaskRow({ task, region, regionReason, startedMs, now, selected, onOpenLog }: TaskRowProps) {
+/**
+ * One task of a build: its phase, its progress with bytes and throughput, elapsed time, region, error.
+ * It reads its own task and line count from the store, so another task's progress does not re-render it.
+ */
+export const TaskRow = memo(function TaskRow({ taskId, now, selected }: TaskRowProps) {
+  const task = useStore(selectTask(taskId));
+  const logLines = useStore(selectLogLines(taskId));
+  const moved = useStore(selectTaskRegion(taskId));
+  const startedMs = useStore(selectTaskStartedMs(taskId));
+  const buildRegion = useStore((state) => state.build?.region ?? '');
+  if (!task) return null;
   const { state } = task;
   const fraction = stateFraction(state);
   // The engine's start time when the record has it (a build opened later), else when this window saw it start.
@@ -45,13 +54,13 @@ export function TaskRow({ task, region, regionReason, startedMs, now, selected, 
   return (
     <li
       className={`task-row phase-${state.phase}${selected ? ' selected' : ''}`}
-      data-testid={`build-task-${task.task.id}`}
+      data-testid={`build-task-${taskId}`}
       data-phase={state.phase}
     >
       <div className="task-row-main">
         <span className="task-row-service">{task.task.service}</span>
         <span className="task-row-phase" data-testid="task-phase">
-          {describeState(state)}
+          {describeTaskState(state)}
         </span>
         <div
           className={`task-row-bar${fraction === null && !isFinished(state) && state.phase !== 'queued' ? ' busy' : ''}`}
@@ -65,14 +74,14 @@ export function TaskRow({ task, region, regionReason, startedMs, now, selected, 
         </div>
         <span className="task-row-progress numeric muted">{progressText(task)}</span>
         <span className="task-row-elapsed numeric">{elapsedMs === null ? '' : formatDuration(elapsedMs)}</span>
-        <span className="task-row-region" title={regionReason ?? undefined}>
-          {region}
+        <span className="task-row-region" title={moved?.reason}>
+          {moved?.region ?? task.region ?? buildRegion}
         </span>
         <span className="task-row-builder muted" data-testid="task-builder">
           {task.builder ? BUILDER_LABELS[task.builder] : ''}
         </span>
-        <button type="button" onClick={() => onOpenLog(task.task.id)} aria-pressed={selected}>
-          Log <span className="muted numeric">{formatCount(task.logLines)}</span>
+        <button type="button" onClick={() => openLog(selected ? null : taskId)} aria-pressed={selected}>
+          Log <span className="muted numeric">{formatCount(logLines)}</span>
         </button>
       </div>
       {state.phase === 'failed' ? (
@@ -83,4 +92,4 @@ export function TaskRow({ task, region, regionReason, startedMs, now, selected, 
       ) : null}
     </li>
   );
-}
+});

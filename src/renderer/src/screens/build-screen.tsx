@@ -1,7 +1,9 @@
+import { describeTaskState } from '../../../shared/task-state';
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
-import { describeState, formatCount, formatDuration, formatTime } from '../format';
+import { formatCount, formatDuration, formatTime } from '../format';
+import { selectLogLines } from '../store/selectors';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
 import { useNow } from '../use-now';
 import './build-screen.css';
@@ -17,16 +19,14 @@ const STATUS_TEXT = {
 export function BuildScreen() {
   const build = useStore((state) => state.build);
   const logTask = useStore((state) => state.logTask);
-  const startedMs = useStore((state) => state.taskStartedMs);
-  const regions = useStore((state) => state.taskRegions);
-  const buildLogLines = useStore((state) => state.buildLogLines);
+  const ownLogLines = useStore(selectLogLines(build?.logId ?? ''));
   const running = build?.status === 'running';
   const now = useNow(running);
   if (!build) return <p className="muted">Loading the build…</p>;
   const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
   const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
   // balena: the builder's own output ([Info]/[Success]/[Error]) is a log of its own beside the services'.
-  const ownLog = build.logId ? { id: build.logId, lines: buildLogLines[build.id] ?? 0 } : null;
+  const ownLog = build.logId ? { id: build.logId, lines: ownLogLines } : null;
   const showsOwnLog = ownLog !== null && logTask === ownLog.id;
   // A task's own failure is shown on its row; the build's error is shown only when it is something else.
   const taskShowsError = build.tasks.some(
@@ -61,16 +61,7 @@ export function BuildScreen() {
       ) : null}
       <ul className="build-tasks">
         {build.tasks.map((task) => (
-          <TaskRow
-            key={task.task.id}
-            task={task}
-            region={regions[task.task.id]?.region ?? task.region ?? build.region}
-            regionReason={regions[task.task.id]?.reason ?? null}
-            startedMs={startedMs[task.task.id]}
-            now={now}
-            selected={task.task.id === logTask}
-            onOpenLog={(taskId) => openLog(taskId === logTask ? null : taskId)}
-          />
+          <TaskRow key={task.task.id} taskId={task.task.id} now={now} selected={task.task.id === logTask} />
         ))}
       </ul>
       {ownLog ? (
@@ -101,21 +92,15 @@ export function BuildScreen() {
             {build.tasks.map((task) => (
               <div key={task.task.id} className="build-log-cell">
                 <h3>
-                  {task.task.service} <span className="muted">· {describeState(task.state)}</span>
+                  {task.task.service} <span className="muted">· {describeTaskState(task.state)}</span>
                 </h3>
-                <LogViewer
-                  buildId={build.id}
-                  taskId={task.task.id}
-                  knownLines={task.logLines}
-                  running={running}
-                  compact
-                />
+                <LogViewer buildId={build.id} taskId={task.task.id} running={running} compact />
               </div>
             ))}
             {ownLog ? (
               <div className="build-log-cell">
                 <h3>Builder's log</h3>
-                <LogViewer buildId={build.id} taskId={ownLog.id} knownLines={ownLog.lines} running={running} compact />
+                <LogViewer buildId={build.id} taskId={ownLog.id} running={running} compact />
               </div>
             ) : null}
           </div>
@@ -128,7 +113,7 @@ export function BuildScreen() {
               Close
             </button>
           </h2>
-          <LogViewer buildId={build.id} taskId={ownLog.id} knownLines={ownLog.lines} running={running} />
+          <LogViewer buildId={build.id} taskId={ownLog.id} running={running} />
         </div>
       ) : shownTask ? (
         <div className="build-log">
@@ -138,7 +123,7 @@ export function BuildScreen() {
               Close
             </button>
           </h2>
-          <LogViewer buildId={build.id} taskId={shownTask.task.id} knownLines={shownTask.logLines} running={running} />
+          <LogViewer buildId={build.id} taskId={shownTask.task.id} running={running} />
         </div>
       ) : (
         <p className="muted build-hint">

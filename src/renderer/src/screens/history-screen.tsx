@@ -39,8 +39,11 @@ export function HistoryScreen() {
                 <td>
                   <a href={`#/build/${encodeURIComponent(build.id)}`}>{formatTime(build.startedAt)}</a>
                 </td>
-                <td className="mono history-project" title={build.projectPath}>
-                  {build.projectPath.split('/').pop()}
+                <td
+                  className="mono history-project"
+                  title={build.damage ? `${build.damage.code}: ${build.damage.message}` : build.projectPath}
+                >
+                  {build.damage ? build.damage.code : build.projectPath.split('/').pop()}
                 </td>
                 <td className={`status-${build.status}`}>{build.status}</td>
                 <td>

@@ -3,7 +3,7 @@ import type { BuilderTarget, Settings } from '../../../shared/domain';
 import { ConcurrencyField } from '../components/concurrency-field';
 import { TokenField } from '../components/token-field';
 import { formatBytes } from '../format';
-import { saveSettings, useStore } from '../store/store';
+import { type Failure, repairSettings, saveSettings, useStore } from '../store/store';
 import './settings-screen.css';
 
 const MIB = 1024 * 1024;
@@ -20,8 +20,10 @@ function blankTarget(count: number): BuilderTarget {
 export function SettingsScreen() {
   const saved = useStore((state) => state.settings);
   const info = useStore((state) => state.info);
+  const unusable = useStore((state) => state.settingsFailure);
   const [draft, setDraft] = useState<Settings | null>(saved);
   useEffect(() => setDraft(saved), [saved]);
+  if (unusable) return <SettingsRepairNotice failure={unusable} />;
   if (!draft) return <p className="muted">Loading the settings…</p>;
 
   const setTarget = (index: number, change: (target: BuilderTarget) => BuilderTarget) =>
@@ -219,6 +221,35 @@ export function SettingsScreen() {
             }
           />
         </label>
+      </section>
+    </div>
+  );
+}
+
+/** Settings that cannot be read: what is wrong, and a repair that keeps the old file beside the new one. */
+function SettingsRepairNotice({ failure }: { failure: Failure }) {
+  const repairable = failure.code === 'E_SETTINGS_INVALID';
+  return (
+    <div className="settings-screen">
+      <header className="settings-head">
+        <h1>Settings</h1>
+      </header>
+      <section className="card settings-repair" role="alert" data-testid="settings-repair">
+        <h2>The settings cannot be used</h2>
+        <p>
+          <code>{failure.code}</code> {failure.message}
+        </p>
+        {repairable ? (
+          <>
+            <p className="muted">
+              Nothing is built or deleted until this is fixed. Repair puts the file aside
+              (settings.json.bad-&lt;time&gt;, beside it) and starts again from the defaults.
+            </p>
+            <button type="button" className="primary" onClick={() => void repairSettings()}>
+              Repair
+            </button>
+          </>
+        ) : null}
       </section>
     </div>
   );

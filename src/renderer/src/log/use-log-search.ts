@@ -1,0 +1,99 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { errorCode, errorMessage } from '../format';
+import { slipway } from '../transport';
+
+const SEARCH_LIMIT = 10_000;
+
+export interface SearchState {
+  query: string;
+  regex: boolean;
+  matches: number[];
+  truncated: boolean;
+  index: number;
+  failure: string | null;
+  busy: boolean;
+}
+
+const noSearch: SearchState = {
+  query: '',
+  regex: false,
+  matches: [],
+  truncated: false,
+  index: -1,
+  failure: null,
+  busy: false,
+};
+
+export interface LogSearch {
+  search: SearchState;
+  /** What to mark in the rows in view. */
+  highlight: RegExp | null;
+  run(query: string, regex: boolean): Promise<void>;
+  /** Moves to the next (1) or previous (-1) match. */
+  step(delta: number): void;
+}
+
+/**
+ * Searches a log on the engine (logs.search) and walks its matches. `firstLineInView` picks the first
+ * match to show: the first at or after what the reader is looking at. `show` brings a match into view.
+ */
+export function useLogSearch(
+  buildId: string,
+  taskId: string,
+  firstLineInView: () => number,
+  show: (line: number) => void,
+): LogSearch {
+  const [search, setSearch] = useState<SearchState>(noSearch);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new log starts without a search.
+  useEffect(() => setSearch(noSearch), [buildId, taskId]);
+
+  const run = useCallback(
+    async (query: string, regex: boolean) => {
+      if (!query) {
+        setSearch({ ...noSearch, regex });
+        return;
+      }
+      setSearch((current) => ({ ...current, query, regex, busy: true }));
+      try {
+        const result = await slipway['logs.search']({ buildId, taskId, query, regex, limit: SEARCH_LIMIT });
+        const from = firstLineInView();
+        const first = result.matches.findIndex((line) => line >= from);
+        const index = result.matches.length === 0 ? -1 : first === -1 ? 0 : first;
+        setSearch({
+          query,
+          regex,
+          matches: result.matches,
+          truncated: result.truncated,
+          index,
+          failure: null,
+          busy: false,
+        });
+        const line = result.matches[index];
+        if (line !== undefined) show(line);
+      } catch (error) {
+        setSearch({ ...noSearch, query, regex, failure: `${errorCode(error)}: ${errorMessage(error)}` });
+      }
+    },
+    [buildId, taskId, firstLineInView, show],
+  );
+
+  const step = (delta: number) => {
+    if (search.matches.length === 0) return;
+    const index = (search.index + delta + search.matches.length) % search.matches.length;
+    setSearch((current) => ({ ...current, index }));
+    show(search.matches[index] as number);
+  };
+
+  const highlight = useMemo(() => highlightPattern(search), [search]);
+  return { search, highlight, run, step };
+}
+
+/** What to mark in the rows in view, matching the engine's search: case-sensitive, literal or a regex. */
+function highlightPattern(search: SearchState): RegExp | null {
+  if (!search.query || search.failure) return null;
+  try {
+    return new RegExp(search.regex ? search.query : search.query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,54 @@
+import { get, type Screen, set } from './app-state';
+import { loadBuild, loadHistory } from './build-actions';
+import { loadRecent, openProject } from './project-actions';
+
+// The hash keeps the screen (and the open build and log) across reloads; every move goes through it.
+
+export function go(screen: Screen): void {
+  const { build, logTask } = get();
+  if (screen === 'build' && build) location.hash = `#/build/${build.id}${logTask ? `/log/${logTask}` : ''}`;
+  else location.hash = `#/${screen === 'start' ? '' : screen}`;
+}
+
+/** Shows a log of the shown build (null: none). */
+export function openLog(taskId: string | null): void {
+  const build = get().build;
+  if (!build) return;
+  location.hash = taskId ? `#/build/${build.id}/log/${encodeURIComponent(taskId)}` : `#/build/${build.id}`;
+}
+
+export function closeFolderPicker(): void {
+  set({ folderPickerOpen: false });
+}
+
+/** Reads the hash and shows what it names. */
+export async function route(): Promise<void> {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'build' && parts[1]) {
+    const logTask = parts[2] === 'log' && parts[3] ? parts[3] : null;
+    set({ screen: 'build', logTask });
+    if (get().build?.id !== parts[1]) await loadBuild(parts[1]);
+    return;
+  }
+  if (parts[0] === 'history') {
+    set({ screen: 'history' });
+    void loadHistory();
+    return;
+  }
+  if (parts[0] === 'settings') {
+    set({ screen: 'settings' });
+    return;
+  }
+  if (parts[0] === 'project') {
+    if (get().project) set({ screen: 'project' });
+    else {
+      const path = sessionStorage.getItem('slipway.projectPath');
+      if (path) await openProject(path);
+      else set({ screen: 'start' });
+    }
+    return;
+  }
+  set({ screen: 'start' });
+  void loadRecent();
+}
