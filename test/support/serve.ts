@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
 
@@ -11,9 +14,17 @@ export interface ServedSlipway {
   stop(): Promise<void>;
 }
 
-/** Starts `slipway serve --no-open` from the built CLI and waits for the URL it prints. */
+/**
+ * Starts `slipway serve --no-open` from the built CLI and waits for the URL it prints. Without a
+ * `--data-dir` it gets a private one, removed on stop: a test never writes into the user's own.
+ */
 export async function serveSlipway(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServedSlipway> {
-  const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-open', ...args], {
+  const ownDataDir = args.includes('--data-dir') ? null : mkdtempSync(join(tmpdir(), 'slipway-served-'));
+  const allArgs = ownDataDir ? [...args, '--data-dir', ownDataDir] : args;
+  const removeOwnDataDir = () => {
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+  };
+  const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-open', ...allArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -31,6 +42,10 @@ export async function serveSlipway(args: string[] = [], env: NodeJS.ProcessEnv =
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('exit', () => reject(new Error(`slipway serve exited:\n${output}`)));
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    removeOwnDataDir();
+    throw error;
   });
   const parsed = new URL(url);
   return {
@@ -39,10 +54,12 @@ export async function serveSlipway(args: string[] = [], env: NodeJS.ProcessEnv =
     origin: parsed.origin,
     token: parsed.searchParams.get('token') as string,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      removeOwnDataDir();
     },
   };
 }
