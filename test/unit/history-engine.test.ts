@@ -6,43 +6,20 @@ import { BuildRecordWriter, buildDir } from '../../src/core/builds/build-store';
 import { Engine } from '../../src/core/engine';
 import { SpoolWriter } from '../../src/core/logs/spool';
 import type { SlipwayEvent } from '../../src/shared/contract';
-import type { Build } from '../../src/shared/domain';
 import { tempDir } from '../support/fixtures';
+import { buildRecord } from '../support/records';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
 
-function record(id: string, status: Build['status']): Build {
-  return {
-    id,
-    projectPath: '/projects/shop',
-    target: { name: 'default', kind: 'docker', endpoints: [{ region: 'local', url: 'unix:///run/podman.sock' }] },
-    region: 'local',
-    reason: 'the local engine',
-    startedAt: '2026-11-26T10:00:00.000Z',
-    finishedAt: null,
-    status,
-    tasks: [
-      {
-        task: { id: 'web', service: 'web', contextPath: '/projects/shop', dockerfile: 'Dockerfile' },
-        state: { phase: 'building', step: 1, steps: 2 },
-        tag: 'shop',
-        scan: null,
-        logLines: 0,
-      },
-    ],
-    error: null,
-  };
-}
-
 async function engineWithHistory() {
   const data = await tempDir('slipway-data-');
   cleanups.push(data.cleanup);
   const crashed = '20261126-100000-c0ffee';
   const directory = buildDir(data.path, crashed);
-  await new BuildRecordWriter(directory).save(record(crashed, 'running'));
+  await new BuildRecordWriter(directory).save(buildRecord(crashed, 'running'));
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid as number;
   await writeFile(join(directory, 'owner.json'), JSON.stringify({ pid: deadPid, host: 'h' }));
   const spool = await SpoolWriter.open(directory, 'web');
