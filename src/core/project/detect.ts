@@ -13,6 +13,18 @@ export function projectId(path: string): string {
   return createHash('sha256').update(path).digest('hex').slice(0, 16);
 }
 
+/** A project of one Dockerfile at the root of `path` (read from `contextPath`), built as the task "main". */
+export function singleDockerfileProject(path: string, contextPath: string, dockerfile: string): Project {
+  return {
+    id: projectId(path),
+    path,
+    name: basename(path),
+    composeFile: null,
+    tasks: [{ id: 'main', service: 'main', contextPath, dockerfile }],
+    external: [],
+  };
+}
+
 async function statOrNull(path: string) {
   try {
     return await stat(path);
@@ -61,16 +73,7 @@ export async function openProject(
   let choice = await chooseComposeFiles(real, options.files, environment.lookup);
   if (!choice) {
     const dockerfile = join(path, 'Dockerfile');
-    if ((await statOrNull(dockerfile))?.isFile()) {
-      return {
-        id: projectId(path),
-        path,
-        name: basename(path),
-        composeFile: null,
-        tasks: [{ id: 'main', service: 'main', contextPath: real, dockerfile: 'Dockerfile' }],
-        external: [],
-      };
-    }
+    if ((await statOrNull(dockerfile))?.isFile()) return singleDockerfileProject(path, real, 'Dockerfile');
     choice = await nestedChoice(real, path);
   }
   const compose = await readComposeProject({ folder: real, choice, options, processEnv, environment });

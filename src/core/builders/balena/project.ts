@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Project } from '../../../shared/domain';
 import { SlipwayError } from '../../../shared/errors';
-import { openProject, projectId } from '../../project/detect';
+import { openProject, singleDockerfileProject } from '../../project/detect';
 
 /**
  * Opens a project for balena: as any project, and also one whose only Dockerfile is a balena template
@@ -16,13 +16,6 @@ export async function openBalenaProject(folder: string): Promise<Project> {
     const path = resolve(folder);
     const template = await stat(join(path, 'Dockerfile.template')).catch(() => null);
     if (!template?.isFile()) throw error;
-    return {
-      id: projectId(path),
-      path,
-      name: basename(path),
-      composeFile: null,
-      tasks: [{ id: 'main', service: 'main', contextPath: path, dockerfile: 'Dockerfile.template' }],
-      external: [],
-    };
+    return singleDockerfileProject(path, path, 'Dockerfile.template');
   }
 }
