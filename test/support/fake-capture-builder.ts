@@ -14,18 +14,31 @@ export interface FakeCaptureBuilder {
   url: string;
   /** Each /build request: the query it carried and the file holding its body. */
   captures: { query: URLSearchParams; file: string }[];
+  /** GET /_ping requests answered so far. */
+  pings: number;
   close(): Promise<void>;
 }
 
 /** Starts the FAKE capture endpoint; bodies are written under `directory`. */
 export async function startFakeCaptureBuilder(directory: string): Promise<FakeCaptureBuilder> {
   const captures: FakeCaptureBuilder['captures'] = [];
+  const fake: FakeCaptureBuilder = {
+    url: '',
+    captures,
+    pings: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
     // Clients put an API version in front (/v1.41/build); the engine answers either form.
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     const headers = { 'api-version': '1.41', 'docker-experimental': 'false', ostype: 'linux' };
     if (path === '/_ping') {
+      fake.pings += 1;
       response.writeHead(200, { ...headers, 'content-type': 'text/plain' });
       response.end(request.method === 'HEAD' ? undefined : 'OK');
       return;
@@ -61,13 +74,6 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `tcp://127.0.0.1:${port}`,
-    captures,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  fake.url = `tcp://127.0.0.1:${port}`;
+  return fake;
 }

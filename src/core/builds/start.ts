@@ -1,12 +1,11 @@
 import type { BuilderTarget, Endpoint, ProbeResult } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import { type BalenaBuildOptions, DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../builders/balena/api';
-import { BalenaDriver } from '../builders/balena/driver';
+import type { BalenaBuildOptions } from '../builders/balena/api';
 import { type BuilderChoice, type BuilderVersion, chooseDockerBuilder } from '../builders/docker/builder-choice';
 import { DockerDriver } from '../builders/docker/driver';
 import { ping } from '../builders/docker/request';
 import type { BuilderDriver } from '../builders/driver';
-import { connect } from '../builders/endpoint';
+import { type Connection, connect } from '../builders/endpoint';
 import { failoverOrder } from '../regions/choose';
 import { probeRegions } from '../regions/probe';
 import { BuildSession, type BuildSessionOptions } from './session';
@@ -57,21 +56,12 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
   const asked = askedRegion(target, options.region);
   if (target.kind === 'balena') return balenaSession(options, asked ?? options.pinnedRegion ?? null);
   const pinned = asked ?? options.pinnedRegion ?? null;
-  // The build needs latencies, not /version (Podman takes most of a second to answer it).
-  const probe = options.probe
-    ? await options.probe(target, pinned)
-    : await probeRegions(target.endpoints, { samples: 3, pinned, waitForEngine: false });
+  const only = target.endpoints.length === 1 && !options.probe ? (target.endpoints[0] as Endpoint) : null;
+  // One region leaves nothing to choose: no probe round, the builder's own ping says whether it answers.
+  const { probe, choice } = only
+    ? await onlyRegion(only, options.builderVersion ?? target.builderVersion ?? 'auto')
+    : await probedRegion(options, pinned);
   options.onProbed?.(probe);
-  if (!probe.chosen) {
-    const failures = probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`).join('; ');
-    throw new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures}`, {
-      hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
-    });
-  }
-  const choice = await builderOf(
-    target.endpoints.find((endpoint) => endpoint.region === probe.chosen) as Endpoint,
-    options.builderVersion ?? target.builderVersion ?? 'auto',
-  );
   options.onBuilder?.(choice);
   const driver: BuilderDriver = new DockerDriver({
     builder: choice.builder,
@@ -83,23 +73,93 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
     ...options,
     target,
     driver,
-    regions: failoverOrder(probe.probes, probe.chosen),
+    regions: failoverOrder(probe.probes, probe.chosen as string),
     reason: probe.reason,
   });
 }
 
-/** Asks the chosen engine which builder it has (the headers of one more GET /_ping). */
-async function builderOf(endpoint: Endpoint, asked: BuilderVersion): Promise<BuilderChoice> {
+/** Probes the target's regions (or lets the caller do it) and asks the chosen one's engine which builder it has. */
+async function probedRegion(
+  options: StartBuildOptions,
+  pinned: string | null,
+): Promise<{ probe: ProbeResult; choice: BuilderChoice }> {
+  const { target } = options;
+  // The build needs latencies, not /version (Podman takes most of a second to answer it).
+  const probe = options.probe
+    ? await options.probe(target, pinned)
+    : await probeRegions(target.endpoints, { samples: 3, pinned, waitForEngine: false });
+  if (!probe.chosen) {
+    options.onProbed?.(probe);
+    throw unreachable(probe.probes.map((entry) => entry.error?.message ?? `${entry.url}: no answer`));
+  }
+  const endpoint = target.endpoints.find((entry) => entry.region === probe.chosen) as Endpoint;
   const connection = connect(endpoint);
   try {
-    return chooseDockerBuilder(await ping(connection, AbortSignal.timeout(10_000)), asked);
+    return { probe, choice: await builderOf(connection, options.builderVersion ?? target.builderVersion ?? 'auto') };
   } finally {
     await connection.dispatcher.destroy().catch(() => undefined);
   }
 }
 
+/**
+ * The only region of a target: one GET /_ping, which says which builder the engine has and whether it
+ * answers at all (a failure is the error a probe round would give). Its round trip is the region's one
+ * sample, the connect timed apart as a probe does.
+ */
+async function onlyRegion(
+  endpoint: Endpoint,
+  asked: BuilderVersion,
+): Promise<{ probe: ProbeResult; choice: BuilderChoice }> {
+  let handshakeMs: number | null = null;
+  const connection = connect(endpoint, {
+    onConnected: (ms) => {
+      handshakeMs = ms;
+    },
+  });
+  const startedMs = performance.now();
+  try {
+    const choice = await builderOf(connection, asked);
+    const totalMs = performance.now() - startedMs;
+    const roundTripMs = Math.round(Math.max(0, totalMs - (handshakeMs ?? 0)) * 10) / 10;
+    const probe: ProbeResult = {
+      probes: [
+        {
+          region: endpoint.region,
+          url: connection.label,
+          medianMs: roundTripMs,
+          spreadMs: 0,
+          handshakeMs: handshakeMs === null ? null : Math.round(handshakeMs * 10) / 10,
+          samples: [roundTripMs],
+          engine: null,
+          error: null,
+        },
+      ],
+      chosen: endpoint.region,
+      reason: 'the only region',
+      durationMs: Math.round(totalMs),
+    };
+    return { probe, choice };
+  } catch (error) {
+    throw unreachable([(error as Error).message], error);
+  } finally {
+    await connection.dispatcher.destroy().catch(() => undefined);
+  }
+}
+
+function unreachable(failures: string[], cause?: unknown): SlipwayError {
+  return new SlipwayError('E_BUILDER_UNREACHABLE', `No builder answered: ${failures.join('; ')}`, {
+    hint: 'Check that the engine is running and the URL is right (see DOCKER_HOST).',
+    cause,
+  });
+}
+
+/** Asks an engine which builder it has (the headers of one GET /_ping). */
+async function builderOf(connection: Connection, asked: BuilderVersion): Promise<BuilderChoice> {
+  return chooseDockerBuilder(await ping(connection, AbortSignal.timeout(10_000)), asked);
+}
+
 /** A push to a balena target: its endpoints in order, a pinned one first (balena's builder is not probed). */
-function balenaSession(options: StartBuildOptions, pinned: string | null): BuildSession {
+async function balenaSession(options: StartBuildOptions, pinned: string | null): Promise<BuildSession> {
   const { target } = options;
   const balena = options.balena;
   if (!balena) throw new SlipwayError('E_TOKEN_MISSING', `The balena target ${target.name} needs an API token`);
@@ -109,6 +169,11 @@ function balenaSession(options: StartBuildOptions, pinned: string | null): Build
       hint: 'Set its fleet (ORG/FLEET) in the settings.',
     });
   }
+  // balena's API and its packer (tar-fs) are loaded for a push only.
+  const [{ DEFAULT_BALENA_BUILDER_URL, parseFleet }, { BalenaDriver }] = await Promise.all([
+    import('../builders/balena/api'),
+    import('../builders/balena/driver'),
+  ]);
   const given =
     target.endpoints.length > 0 ? target.endpoints : [{ region: 'balena-cloud', url: DEFAULT_BALENA_BUILDER_URL }];
   const first = given.find((endpoint) => endpoint.region === pinned);

@@ -1,0 +1,47 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli';
+import { type FakeCaptureBuilder, startFakeCaptureBuilder } from '../support/fake-capture-builder';
+import { tempDir } from '../support/fixtures';
+import { describeEntries, listTar } from '../support/tar-list';
+
+// Issue #18's one-file build: what a tiny build costs besides the upload. The FAKE capture builder
+// answers like an engine and counts what it is asked, which a real engine does not tell.
+describe('a one-file build', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let fake: FakeCaptureBuilder;
+  beforeAll(async () => {
+    work = await tempDir('slipway-one-file-');
+    fake = await startFakeCaptureBuilder(work.path);
+    await mkdir(join(work.path, 'context'));
+    await writeFile(join(work.path, 'context', 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+    await writeFile(join(work.path, 'context', 'hello.txt'), 'hello\n');
+  });
+  afterAll(async () => {
+    await fake.close();
+    await work.cleanup();
+  });
+
+  it('to the only region sends one ping, no probe round, and stays under 80 MB', async () => {
+    const run = await runCli([
+      'build',
+      join(work.path, 'context'),
+      '--builder',
+      fake.url,
+      '--data-dir',
+      join(work.path, 'data'),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`Region local (the only region) at ${fake.url}`);
+    // The ping that asks the engine for its builder is the only request besides the build.
+    expect(fake.pings).toBe(1);
+    expect(fake.captures).toHaveLength(1);
+    const tar = join(work.path, 'context.tar');
+    await writeFile(tar, await readFile(fake.captures[0]?.file as string));
+    expect(describeEntries(await listTar(tar))).toEqual(['file Dockerfile 39', 'file hello.txt 6']);
+    // Scanned and read ahead on the CLI's thread: no worker isolates (about 9 MiB each).
+    expect(run.peakRssBytes).toBeGreaterThan(0);
+    expect(run.peakRssBytes).toBeLessThan(80 * 1024 * 1024);
+  });
+});
