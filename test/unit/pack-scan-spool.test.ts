@@ -1,4 +1,4 @@
-import { readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { packContext, TarLengthGuard } from '../../src/core/pack/pack';
 import { planFromText } from '../../src/core/pack/plan';
 import { disposePrepared, prepareContext } from '../../src/core/pack/prepare';
-import { startScan } from '../../src/core/pack/scan';
+import { IN_THREAD_BYTES, IN_THREAD_ENTRIES, startScan } from '../../src/core/pack/scan';
 import { newSpoolProgress, SpoolReader, SpoolWriter } from '../../src/core/pack/scan-spool';
 import type { WalkEntry } from '../../src/core/pack/walk';
 import { SlipwayError } from '../../src/shared/errors';
@@ -321,3 +321,46 @@ async function spoolDescriptors(): Promise<string[]> {
   }
   return found.sort();
 }
+
+describe('small contexts', () => {
+  it('are scanned and read ahead on this thread, larger ones in workers, and pack alike', async () => {
+    const small = await folder();
+    await writeFile(join(small, 'Dockerfile'), 'FROM scratch\n');
+    await writeFile(join(small, 'a.txt'), 'a'.repeat(300_000));
+    const smallRun = await startScan(planFromText(small, ''), { spool: true });
+    cleanups.push(() => smallRun.dispose());
+    expect(smallRun.spool?.complete).toBe(true);
+    const smallPack = await packToList(small);
+    expect(smallPack.error).toBeNull();
+    expect(smallPack.bytes).toBe(smallPack.tarBytes);
+    expect(smallPack.entries).toEqual(['file Dockerfile 13', 'file a.txt 300000']);
+
+    const large = await folder();
+    await writeFile(join(large, 'Dockerfile'), 'FROM scratch\n');
+    await mkdir(join(large, 'many'));
+    const names = Array.from({ length: IN_THREAD_ENTRIES }, (_, index) => `f${String(index).padStart(4, '0')}`);
+    await Promise.all(names.map((name) => writeFile(join(large, 'many', name), name)));
+    const largeRun = await startScan(planFromText(large, ''), { spool: true });
+    cleanups.push(() => largeRun.dispose());
+    expect(largeRun.spool?.complete).toBeUndefined();
+    expect((await largeRun.result).files).toBe(IN_THREAD_ENTRIES + 1);
+    const largePack = await packToList(large);
+    expect(largePack.error).toBeNull();
+    expect(largePack.bytes).toBe(largePack.tarBytes);
+    expect(largePack.entries).toEqual([
+      'directory many',
+      'file Dockerfile 13',
+      ...names.map((name) => `file many/${name} 5`),
+    ]);
+  });
+
+  it('that have files past the in-thread bytes go to the workers', async () => {
+    const root = await folder();
+    for (let index = 0; index < 20; index++) await writeFile(join(root, `f${index}`), Buffer.alloc(250_000));
+    const run = await startScan(planFromText(root, ''), { spool: true });
+    cleanups.push(() => run.dispose());
+    expect(20 * 250_000).toBeGreaterThan(IN_THREAD_BYTES);
+    expect(run.spool?.complete).toBeUndefined();
+    expect((await run.result).files).toBe(20);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { ReadAheadBatch } from './read-ahead';
+import { type ReadAheadBatch, ReadAheadWalk } from './read-ahead';
 import type { ScanSpool } from './scan-spool';
 import { type PackWorkerRequest, startPackWorker } from './worker-host';
 
@@ -7,10 +7,14 @@ import { type PackWorkerRequest, startPackWorker } from './worker-host';
  * A read-ahead worker (see read-ahead.ts) reading a scan's spool, and the batches it has sent that the
  * packer has not taken yet: at most READ_AHEAD_BATCHES, since the worker sends one more only for each
  * batch handed back. It may start before the packer does (see prepareContext), so that its first
- * batches, not its start-up, are waiting when the upload starts.
+ * batches, not its start-up, are waiting when the upload starts. A spool written whole on this thread
+ * (a small context, see startScan) is read here instead, a batch at a time as the packer takes it.
  */
 export class ReadAhead {
-  private readonly worker: Worker;
+  private readonly worker: Worker | null = null;
+  private readonly walk: ReadAheadWalk | null = null;
+  /** The in-thread walk's buffer, handed back by the packer for the next batch. */
+  private free: ArrayBuffer | undefined;
   private readonly batches: ReadAheadBatch[] = [];
   private lastBatchCame = false;
   private failure: Error | null = null;
@@ -18,8 +22,14 @@ export class ReadAhead {
   private readonly exited: Promise<void>;
 
   constructor(root: string, spool: ScanSpool) {
-    this.worker = startPackWorker({ kind: 'read-ahead', root, spool });
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    if (spool.complete) {
+      this.walk = new ReadAheadWalk(root, spool);
+      this.exited = Promise.resolve();
+      return;
+    }
+    const worker = startPackWorker({ kind: 'read-ahead', root, spool });
+    this.worker = worker;
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     this.worker.on('message', (batch: ReadAheadBatch) => {
       this.lastBatchCame ||= batch.done;
       this.batches.push(batch);
@@ -39,7 +49,13 @@ export class ReadAhead {
 
   /** The oldest batch not taken yet. */
   take(): ReadAheadBatch | undefined {
-    return this.batches.shift();
+    if (!this.walk || this.lastBatchCame) return this.batches.shift();
+    const next = this.walk.next(this.free);
+    this.free = undefined;
+    // The scan wrote the whole spool before this read-ahead started: there is nothing to wait for.
+    if (next === 'wait') throw new Error('The scan spool of a small context is not complete');
+    this.lastBatchCame = next.batch.done;
+    return next.batch;
   }
 
   /** Why the worker stopped before its last batch, once it has. */
@@ -49,6 +65,10 @@ export class ReadAhead {
 
   /** Hands a batch's buffer back to the worker, which may then send one more batch. */
   recycle(buffer: ArrayBuffer): void {
+    if (!this.worker) {
+      this.free = buffer;
+      return;
+    }
     this.worker.postMessage({ recycle: buffer } satisfies PackWorkerRequest, [buffer]);
   }
 
@@ -57,6 +77,10 @@ export class ReadAhead {
    * once it has, and so has closed the spool.
    */
   stop(): Promise<void> {
+    if (!this.worker) {
+      this.walk?.close();
+      return this.exited;
+    }
     this.worker.postMessage('stop' satisfies PackWorkerRequest);
     return this.exited;
   }

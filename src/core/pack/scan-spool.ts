@@ -42,6 +42,11 @@ const FAILED = 2n;
 export interface ScanSpool {
   path: string;
   progress: SharedArrayBuffer;
+  /**
+   * True when the spool was written whole, on the caller's thread, before anyone reads it (a small
+   * context, see startScan): its read-ahead runs on that thread too, without a worker.
+   */
+  complete?: boolean;
 }
 
 export function newSpoolProgress(): SharedArrayBuffer {

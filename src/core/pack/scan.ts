@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { ContextScan, SizedPath } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
-import type { IgnoreRule } from '../project/ignore';
+import { type IgnoreRule, ignoreRuleFromSource } from '../project/ignore';
 import type { ContextPlan } from './plan';
+import { SMALL_FILE_BYTES } from './read-ahead';
 import { makeScanFolder, removeScanFolder, sweepStaleScanFolders } from './scan-folders';
-import { newSpoolProgress, type ScanSpool } from './scan-spool';
+import { newSpoolProgress, type ScanSpool, SpoolWriter } from './scan-spool';
 import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
 import { type WalkEntry, walkContext } from './walk';
 import { type PackWorkerReply, type PackWorkerRequest, startPackWorker } from './worker-host';
@@ -47,14 +48,72 @@ export interface ScanRun {
 }
 
 /**
- * Starts a scan (see scanContext) in a worker thread (pack-worker.ts), so that a build packs and
- * uploads on this thread while the scan runs on another core. With `spool`, the scan also writes what it saw to a
- * spool file in a new temporary folder (see scan-spool.ts), which the packer reads back as it goes.
+ * A context of at most this many entries, with at most IN_THREAD_BYTES in files small enough to be read
+ * ahead, is scanned and read ahead on the caller's thread: a worker takes longer to start (and costs an
+ * isolate of memory) than such a context takes to walk and read.
+ */
+export const IN_THREAD_ENTRIES = 512;
+export const IN_THREAD_BYTES = 4 * 1024 * 1024;
+
+/** Thrown by the in-thread scan's batch callback once the context is past the in-thread bounds. */
+const TOO_BIG = new Error('The context is too big to scan on this thread');
+
+/**
+ * Scans a context on this thread into `spool`, as the worker would, while it stays within the
+ * in-thread bounds. Null when it does not (or fails: the worker's scan then names the error), with the
+ * spool left for the worker to write anew.
+ */
+async function scanInThread(plan: ContextPlan, spool: ScanSpool): Promise<DetailedScan | null> {
+  let writer: SpoolWriter;
+  try {
+    writer = new SpoolWriter(spool);
+  } catch {
+    return null;
+  }
+  let entries = 0;
+  let smallBytes = 0;
+  try {
+    const scan = await scanWalk(plan.root, ignoreRuleFromSource(plan.ignore.source), (batch) => {
+      for (const entry of batch) {
+        entries += 1;
+        if (entry.stats.isFile() && entry.stats.size <= SMALL_FILE_BYTES) smallBytes += entry.stats.size;
+        if (entries > IN_THREAD_ENTRIES || smallBytes > IN_THREAD_BYTES) throw TOO_BIG;
+        writer.add(entry);
+      }
+    });
+    writer.finish(false);
+    return scan;
+  } catch {
+    try {
+      writer.finish(true);
+    } catch {
+      // Closed by now; the worker writes the spool again.
+    }
+    return null;
+  }
+}
+
+/**
+ * Starts a scan (see scanContext). A small context is scanned at once on this thread (see
+ * IN_THREAD_ENTRIES), its spool complete; any other in a worker thread (pack-worker.ts), so that a
+ * build packs and uploads on this thread while the scan runs on another core. With `spool`, the scan
+ * also writes what it saw to a spool file in a new temporary folder (see scan-spool.ts), which the
+ * packer reads back as it goes.
  */
 export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
   await sweepStaleScanFolders();
   const folder = options.spool ? makeScanFolder() : null;
-  const spool = folder ? { path: join(folder, 'scan.spool'), progress: newSpoolProgress() } : null;
+  const path = folder ? join(folder, 'scan.spool') : null;
+  if (path) {
+    const inThread = { path, progress: newSpoolProgress(), complete: true };
+    const scan = await scanInThread(plan, inThread);
+    if (scan) {
+      const result = Promise.resolve(withAppended(scan, plan));
+      return { result, spool: inThread, dispose: () => removeScanFolder(folder as string) };
+    }
+  }
+  // A fresh progress: the worker's spool must not start out as the in-thread scan left it.
+  const spool = path ? { path, progress: newSpoolProgress() } : null;
   let worker: Worker;
   try {
     // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
