@@ -220,8 +220,16 @@ export async function enforceQuota(dataDir: string, quota: Settings['quota']): P
       });
     }
   }
+  const ids = await listBuildIds(dataDir);
+  // Nothing goes while every folder, readable or not, fits: the records need not be read (nor their
+  // schemas loaded) after every build.
+  const sizes = new Map<string, number>();
+  for (const id of ids) sizes.set(id, await folderBytes(buildDir(dataDir, id)));
+  let allBytes = 0;
+  for (const bytes of sizes.values()) allBytes += bytes;
+  if (ids.length <= quota.maxBuilds && allBytes <= quota.maxBytes) return [];
   const oldestFirst: string[] = [];
-  for (const id of (await listBuildIds(dataDir)).reverse()) {
+  for (const id of [...ids].reverse()) {
     if (
       await readBuild(dataDir, id).then(
         () => true,
@@ -230,13 +238,8 @@ export async function enforceQuota(dataDir: string, quota: Settings['quota']): P
     )
       oldestFirst.push(id);
   }
-  const sizes = new Map<string, number>();
   let totalBytes = 0;
-  for (const id of oldestFirst) {
-    const bytes = await folderBytes(buildDir(dataDir, id));
-    sizes.set(id, bytes);
-    totalBytes += bytes;
-  }
+  for (const id of oldestFirst) totalBytes += sizes.get(id) ?? 0;
   let count = oldestFirst.length;
   const deleted: string[] = [];
   for (const id of oldestFirst.slice(0, -1)) {

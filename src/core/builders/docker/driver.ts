@@ -14,7 +14,7 @@ import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } 
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
 import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
-import { BuildKitParser } from './buildkit-parser';
+import type { BuildKitParser } from './buildkit-parser';
 import { startDockerBuild } from './request';
 
 export interface DockerDriverOptions {
@@ -40,6 +40,8 @@ export class DockerDriver implements BuilderDriver {
   readonly name: BuilderDriver['name'];
   readonly tagsImages = true;
   private readonly product: EngineProduct;
+  /** BuildKit's parser (and the protobuf decoder under it), loaded by the first context of a BuildKit build only. */
+  private buildKitParser: typeof BuildKitParser | null = null;
 
   constructor(private readonly options: DockerDriverOptions) {
     this.name = options.builder === 'buildkit' ? 'docker-buildkit' : 'docker-classic';
@@ -61,6 +63,7 @@ export class DockerDriver implements BuilderDriver {
 
   async context(job: BuildJob): Promise<JobContext> {
     const { task } = job.tasks[0] as BuildJob['tasks'][number];
+    if (this.options.builder === 'buildkit') this.buildKitParser ??= (await import('./buildkit-parser')).BuildKitParser;
     if (task.remoteContext !== undefined) return remoteContext(task.remoteContext);
     const flavour = this.product === 'podman' ? 'podman' : this.options.builder === 'buildkit' ? 'buildkit' : 'classic';
     const early = this.options.prepared?.get(task.id);
@@ -110,12 +113,14 @@ export class DockerDriver implements BuilderDriver {
 
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
     const { task } = job.tasks[0] as BuildJob['tasks'][number];
-    const parser: DockerParser = this.options.builder === 'buildkit' ? new BuildKitParser() : new DockerBuildParser();
+    const BuildKit = this.buildKitParser;
+    if (this.options.builder === 'buildkit' && !BuildKit) throw new Error('A job is parsed after its context');
+    const parser: DockerParser = BuildKit ? new BuildKit() : new DockerBuildParser();
     let imageId: string | null = null;
     let buildError: string | null = null;
     let invalidLines = 0;
     let alive = false;
-    const messagesSeen = () => (parser instanceof BuildKitParser ? parser.messagesRead : 0);
+    const messagesSeen = () => (BuildKit && parser instanceof BuildKit ? parser.messagesRead : 0);
     let messages = 0;
     const translate = (records: BuildRecord[]): DriverRecord[] => {
       const out: DriverRecord[] = [];
