@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { buildConnector as Connector } from 'undici';
 import type { Endpoint } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { isLoopbackHost } from '../../shared/loopback';
+import { loanOf, written } from '../pack/lent-buffers';
 import { redactUrl } from './endpoint-url';
 import { Agent, buildConnector, type Dispatcher } from './undici';
 
@@ -26,18 +28,41 @@ export interface ConnectOptions {
   onConnected?: (handshakeMs: number) => void;
 }
 
-/** undici's own connector, timed when someone asks how long handshakes take. */
+/**
+ * Tells the packer when a chunk it lent (see pack/lent-buffers.ts) has been written by this socket:
+ * Node calls a write's callback once its bytes are in the kernel, and only then may the buffer be
+ * reused. Other writes pass as they are.
+ */
+function reportLentWrites(socket: Socket): void {
+  const write = socket.write;
+  socket.write = function writeReportingLent(this: Socket, chunk: unknown, ...rest: unknown[]): boolean {
+    const loan = loanOf(chunk);
+    if (!loan) return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    const callback = typeof rest.at(-1) === 'function' ? (rest.pop() as (error?: Error | null) => void) : undefined;
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest, (error?: Error | null) => {
+      if (!error) written(loan);
+      callback?.(error);
+    });
+  } as Socket['write'];
+}
+
+/**
+ * undici's own connector, its sockets reporting the packer's lent chunks (see reportLentWrites), and
+ * timed when someone asks how long handshakes take.
+ */
 function connector(options: Connector.BuildOptions, onConnected?: (handshakeMs: number) => void) {
-  if (!onConnected) return options;
   const base = buildConnector(options);
-  const timed: Connector.connector = (connectOptions, callback) => {
+  const reporting: Connector.connector = (connectOptions, callback) => {
     const startMs = performance.now();
     base(connectOptions, (...result) => {
-      if (result[0] === null) onConnected(performance.now() - startMs);
+      if (result[0] === null) {
+        onConnected?.(performance.now() - startMs);
+        reportLentWrites(result[1]);
+      }
       callback(...result);
     });
   };
-  return timed;
+  return reporting;
 }
 
 function readTlsFile(path: string, what: string, url: string): Buffer {

@@ -3,6 +3,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { SlipwayError } from '../../shared/errors';
+import { BufferPool } from './lent-buffers';
 import { fsPath } from './names';
 import type { ContextPlan } from './plan';
 import { BATCH_BYTES, ENTRY_FIELDS, READ_AHEAD_BATCHES, type ReadAheadBatch, SMALL_FILE_BYTES } from './read-ahead';
@@ -23,6 +24,14 @@ export const FILE_CHUNK_BYTES = 512 * 1024;
  * go back to the read-ahead.
  */
 export const COALESCE_BYTES = SMALL_FILE_BYTES;
+
+/**
+ * The archive's chunks and big files' reads, reused once the upload's socket has written them (see
+ * lent-buffers.ts). Each keeps about what a pack has in flight; a buffer past that is left to the GC.
+ */
+const ARCHIVE_CHUNKS = new BufferPool(COALESCE_BYTES, 16);
+/** A big file's chunk, and the one byte more its last read asks for. */
+const FILE_CHUNKS = new BufferPool(FILE_CHUNK_BYTES + 1, 8);
 
 /**
  * The most bytes of file content a pack holds at once, whatever the context's size:
@@ -66,7 +75,7 @@ async function openContextFile(path: string): Promise<FileHandle> {
  * the loop writes while the reader wants more and waits (for room, a batch or a read) otherwise.
  */
 class ContextArchive extends Readable {
-  private readonly writer = new TarWriter(COALESCE_BYTES, (chunk) => this.push(chunk));
+  private readonly writer = new TarWriter(COALESCE_BYTES, (chunk) => this.push(chunk), ARCHIVE_CHUNKS);
   private started = false;
   private wake: (() => void) | null = null;
   private batch: ReadAheadBatch | null = null;
@@ -204,26 +213,32 @@ class ContextArchive extends Readable {
     // The last chunk asks for one byte more than the scan saw: a file that grew says so in that read.
     const read = (position: number) => {
       const want = Math.min(FILE_CHUNK_BYTES, size - position);
-      const buffer = Buffer.allocUnsafe(position + want === size ? want + 1 : want);
-      return handle.read(buffer, 0, buffer.length, position).then(
+      const buffer = FILE_CHUNKS.take();
+      return handle.read(buffer, 0, position + want === size ? want + 1 : want, position).then(
         ({ bytesRead }) => {
           if (bytesRead > want) throw changed(path, `grew past the ${size} bytes the scan saw`);
-          return bytesRead === want ? buffer.subarray(0, want) : buffer.subarray(0, bytesRead);
+          return { buffer, chunk: buffer.subarray(0, bytesRead) };
         },
         (error: unknown) => Promise.reject(unreadable(path, error)),
       );
     };
-    let pending: Promise<Buffer> | null = read(0);
+    let pending: ReturnType<typeof read> | null = read(0);
     try {
       let position = 0;
       while (pending) {
-        const chunk: Buffer = await pending;
+        const { buffer, chunk } = await pending;
         pending = null;
         if (this.destroyed) return false;
         if (chunk.length === 0) throw changed(path, `shrank from ${size} to ${position} bytes`);
         position += chunk.length;
         if (position < size) pending = read(position);
-        this.writer.write(chunk);
+        // A chunk bigger than the writer's passes on as it is, lent to the upload; a smaller one (a
+        // file's end) is copied, and its buffer is free again at once.
+        if (chunk.length > COALESCE_BYTES) this.writer.write(FILE_CHUNKS.lend(chunk));
+        else {
+          this.writer.write(chunk);
+          FILE_CHUNKS.giveBack(buffer);
+        }
         if (!(await this.room())) return false;
       }
       this.writer.pad(size);

@@ -1,3 +1,4 @@
+import type { BufferPool } from './lent-buffers';
 import { encodeName } from './names';
 import { BLOCK_BYTES, fitsUstar, paxRecordBytes, TAR_END_BYTES } from './tar-size';
 
@@ -145,7 +146,8 @@ function paxRecord(key: string, value: Buffer): Buffer {
  * Builds a tar archive into chunks of `chunkBytes` and hands each full chunk to `push` (a Readable's
  * push, which answers whether the reader wants more). Every piece of at most `chunkBytes` (a header, a
  * small file, padding) is copied, so a caller may reuse the buffer it came from at once; bigger pieces
- * pass as they are. 100,000 small files make one push per chunk, not three per file.
+ * pass as they are. 100,000 small files make one push per chunk, not three per file. With a `pool` (of
+ * buffers of `chunkBytes`), its chunks come from the pool and are lent to the reader (see lent-buffers.ts).
  */
 export class TarWriter {
   private chunk: Buffer;
@@ -156,8 +158,10 @@ export class TarWriter {
   constructor(
     private readonly chunkBytes: number,
     private readonly push: (chunk: Buffer) => boolean,
+    private readonly pool: BufferPool | null = null,
   ) {
-    this.chunk = Buffer.allocUnsafe(chunkBytes);
+    if (pool && pool.bytes !== chunkBytes) throw new Error('A TarWriter pool holds buffers of its chunk size');
+    this.chunk = pool ? pool.take() : Buffer.allocUnsafe(chunkBytes);
   }
 
   /** The reader asked for more. */
@@ -186,17 +190,21 @@ export class TarWriter {
     this.ustar({ ...header, linkname }, typeflag, 'PaxHeader');
   }
 
-  /** Writes a piece of an entry's content. */
-  write(bytes: Buffer): void {
+  /**
+   * Writes a piece of an entry's content. True when `bytes` was passed on as it is (it is bigger than
+   * a chunk); false when it was copied, and the caller may reuse it at once.
+   */
+  write(bytes: Buffer): boolean {
     if (bytes.length > this.chunkBytes) {
       this.flush();
       this.flowing = this.push(bytes);
-      return;
+      return true;
     }
     if (this.used + bytes.length > this.chunkBytes) this.flush();
     this.chunk.set(bytes, this.used);
     this.used += bytes.length;
     if (this.used === this.chunkBytes) this.flush();
+    return false;
   }
 
   /** Pads content of `bytes` to a whole block. */
@@ -230,8 +238,8 @@ export class TarWriter {
   private flush(): void {
     if (this.used === 0) return;
     const full = this.chunk.subarray(0, this.used);
-    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.chunk = this.pool ? this.pool.take() : Buffer.allocUnsafe(this.chunkBytes);
     this.used = 0;
-    this.flowing = this.push(full);
+    this.flowing = this.push(this.pool ? this.pool.lend(full) : full);
   }
 }
