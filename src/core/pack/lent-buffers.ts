@@ -33,6 +33,11 @@ export class BufferPool {
     private readonly kept: number,
   ) {}
 
+  /** The most memory the pool keeps. */
+  get keptBytes(): number {
+    return this.kept * this.bytes;
+  }
+
   /** A buffer of `bytes` bytes, its content undefined: one given back, or a new one. */
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bytes);

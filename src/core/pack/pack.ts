@@ -32,6 +32,8 @@ export const COALESCE_BYTES = SMALL_FILE_BYTES;
 const ARCHIVE_CHUNKS = new BufferPool(COALESCE_BYTES, 16);
 /** A big file's chunk, and the one byte more its last read asks for. */
 const FILE_CHUNKS = new BufferPool(FILE_CHUNK_BYTES + 1, 8);
+/** The most the pools keep for reuse, whatever the number of packs. */
+export const POOLED_BYTES = ARCHIVE_CHUNKS.keptBytes + FILE_CHUNKS.keptBytes;
 
 /**
  * The most bytes of file content a pack holds at once, whatever the context's size:
@@ -44,6 +46,8 @@ const FILE_CHUNKS = new BufferPool(FILE_CHUNK_BYTES + 1, 8);
  * About 7 MiB. Not counted here, and not file content: the scan worker holds the names of one folder
  * per level of depth (about 60 bytes each), which grows with the widest folders, not with the number
  * of files, and the workers' own heaps (a few MiB each). What the scan saw is on disk, in its spool.
+ * The chunks in flight come from the pools above (POOLED_BYTES, shared by every pack of the process);
+ * between packs the pools keep that much, not more.
  */
 export const PACK_MEMORY_BYTES =
   (READ_AHEAD_BATCHES + 1) * BATCH_BYTES +
