@@ -59,14 +59,14 @@ export const IN_THREAD_BYTES = 4 * 1024 * 1024;
 const TOO_BIG = new Error('The context is too big to scan on this thread');
 
 /**
- * Scans a context on this thread into `spool`, as the worker would, while it stays within the
+ * Scans a context on this thread (into `spool`, when given), as the worker would, while it stays within the
  * in-thread bounds. Null when it does not (or fails: the worker's scan then names the error), with the
  * spool left for the worker to write anew.
  */
-async function scanInThread(plan: ContextPlan, spool: ScanSpool): Promise<DetailedScan | null> {
-  let writer: SpoolWriter;
+async function scanInThread(plan: ContextPlan, spool: ScanSpool | null): Promise<DetailedScan | null> {
+  let writer: SpoolWriter | null;
   try {
-    writer = new SpoolWriter(spool);
+    writer = spool ? new SpoolWriter(spool) : null;
   } catch {
     return null;
   }
@@ -78,14 +78,14 @@ async function scanInThread(plan: ContextPlan, spool: ScanSpool): Promise<Detail
         entries += 1;
         if (entry.stats.isFile() && entry.stats.size <= SMALL_FILE_BYTES) smallBytes += entry.stats.size;
         if (entries > IN_THREAD_ENTRIES || smallBytes > IN_THREAD_BYTES) throw TOO_BIG;
-        writer.add(entry);
+        writer?.add(entry);
       }
     });
-    writer.finish(false);
+    writer?.finish(false);
     return scan;
   } catch {
     try {
-      writer.finish(true);
+      writer?.finish(true);
     } catch {
       // Closed by now; the worker writes the spool again.
     }
@@ -104,13 +104,11 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
   await sweepStaleScanFolders();
   const folder = options.spool ? makeScanFolder() : null;
   const path = folder ? join(folder, 'scan.spool') : null;
-  if (path) {
-    const inThread = { path, progress: newSpoolProgress(), complete: true };
-    const scan = await scanInThread(plan, inThread);
-    if (scan) {
-      const result = Promise.resolve(withAppended(scan, plan));
-      return { result, spool: inThread, dispose: () => removeScanFolder(folder as string) };
-    }
+  const inThread = path ? { path, progress: newSpoolProgress(), complete: true } : null;
+  const scanned = await scanInThread(plan, inThread);
+  if (scanned) {
+    const result = Promise.resolve(withAppended(scanned, plan));
+    return { result, spool: inThread, dispose: async () => (folder ? removeScanFolder(folder) : undefined) };
   }
   // A fresh progress: the worker's spool must not start out as the in-thread scan left it.
   const spool = path ? { path, progress: newSpoolProgress() } : null;
@@ -148,7 +146,7 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
 /**
  * Walks a context once, as the packer will send it, to count files and bytes, find the largest files
  * and folders, and compute the exact size of the tar stream. Holds one folder listing per level of
- * depth. It runs in a worker thread (see startScan): the caller's thread stays free meanwhile.
+ * depth. It runs in a worker thread, or on this thread for a small context (see startScan).
  */
 export async function scanContext(plan: ContextPlan): Promise<DetailedScan> {
   const run = await startScan(plan, { spool: false });
