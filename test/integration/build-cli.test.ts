@@ -127,7 +127,7 @@ describe('slipway build refuses bad input with exit 2 and leaves nothing behind'
 });
 
 describe('memory stays flat whatever the context size', () => {
-  it('streams a 1 GiB context to a (fake, discarding) builder with the CLI under 200 MB of RSS', async () => {
+  it('streams a 1 GiB context to a (fake, discarding) builder with the CLI under 80 MB of RSS', async () => {
     const project = await tempDir('slipway-1gib-');
     await writeFile(join(project.path, 'Dockerfile'), 'FROM scratch\nCOPY big.bin /big.bin\n');
     await writeFile(join(project.path, 'big.bin'), '');
@@ -143,7 +143,8 @@ describe('memory stays flat whatever the context size', () => {
       expect(run.stdout).toContain(`fake sink received ${sink.received[0]} bytes`);
       console.log(`1 GiB upload: CLI peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
       expect(run.peakRssBytes).toBeGreaterThan(0);
-      expect(run.peakRssBytes).toBeLessThan(200 * 1024 * 1024);
+      // Issue #18's bound: no worker for a context of two files, the archive's chunks reused.
+      expect(run.peakRssBytes).toBeLessThan(80 * 1024 * 1024);
     } finally {
       await sink.close();
       await Promise.all([project.cleanup(), data.cleanup()]);
