@@ -23,20 +23,29 @@ function pingOnce(socketPath: string): Promise<boolean> {
   });
 }
 
+/** A service's process: its stderr's start (for errors), and stop(), which ends it and removes its folder. */
+export interface ServiceProcess {
+  child: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts an engine's service process and waits until it answers /_ping on its socket. stop() ends it
- * (SIGTERM, then SIGKILL after `killAfterMs`) and removes `dir`, where everything it made lives.
+ * Spawns a test service (an engine, a registry). stop() ends it (SIGTERM, then SIGKILL after
+ * `killAfterMs`) and removes `dir`, where everything it made lives.
  */
-export async function startEngineService(options: {
+export function spawnService(options: {
   command: string;
   args: string[];
   dir: string;
-  socketPath: string;
-  startTimeoutMs: number;
   killAfterMs: number;
-}): Promise<EngineService> {
-  const { socketPath } = options;
-  const child: ChildProcess = spawn(options.command, options.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  /** Variables added to the service's environment. */
+  env?: NodeJS.ProcessEnv;
+}): ServiceProcess {
+  const child: ChildProcess = spawn(options.command, options.args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 16_384) stderr += chunk.toString();
@@ -51,6 +60,22 @@ export async function startEngineService(options: {
     }
     await rm(options.dir, { recursive: true, force: true, maxRetries: 3 });
   };
+  return { child, stderr: () => stderr, stop };
+}
+
+/** Starts an engine's service process and waits until it answers /_ping on its socket. */
+export async function startEngineService(options: {
+  command: string;
+  args: string[];
+  dir: string;
+  socketPath: string;
+  startTimeoutMs: number;
+  killAfterMs: number;
+  /** Variables added to the service's environment. */
+  env?: NodeJS.ProcessEnv;
+}): Promise<EngineService> {
+  const { socketPath } = options;
+  const { child, stderr, stop } = spawnService(options);
   const deadline = Date.now() + options.startTimeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
@@ -59,6 +84,6 @@ export async function startEngineService(options: {
   }
   await stop();
   throw new Error(
-    `${options.command} did not answer /_ping on ${socketPath} within ${options.startTimeoutMs / 1000} s:\n${stderr}`,
+    `${options.command} did not answer /_ping on ${socketPath} within ${options.startTimeoutMs / 1000} s:\n${stderr()}`,
   );
 }

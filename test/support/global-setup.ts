@@ -3,6 +3,7 @@ import { dockerdMissing, startDockerd } from './dockerd';
 import type { EngineService } from './engine-service';
 import { buildPackWorker } from './pack-worker';
 import { podmanMissing, startPodman } from './podman';
+import { freePort, type RegistryService, registryMissing, startRegistry } from './registry';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,12 @@ declare module 'vitest' {
     dockerUrl: string;
     /** Why the Docker Engine tests are skipped, when they are. */
     dockerMissing: string;
+    /** The private registry with a login: host (127.0.0.1:<port>), user and password; '' when it cannot run. */
+    registryHost: string;
+    registryUsername: string;
+    registryPassword: string;
+    /** Why the registry tests are skipped, when they are. */
+    registryMissing: string;
   }
 }
 
@@ -38,11 +45,33 @@ async function setUpEngine(
   return service;
 }
 
-/** Starts a private Podman and a private Docker Engine for the whole run. */
+/**
+ * Starts the private registry first: Podman must be told its port is plain HTTP when it starts (its
+ * registries.conf), dockerd takes 127.0.0.0/8 as insecure by itself.
+ */
+async function setUpRegistry(project: TestProject): Promise<RegistryService | null> {
+  const missing = registryMissing();
+  if (missing) {
+    if (process.env.CI) throw new Error(`The registry tests need it, and CI must run them: ${missing}`);
+    console.warn(`Skipping registry tests: ${missing}`);
+  }
+  const registry = missing ? null : await startRegistry(await freePort());
+  project.provide('registryHost', registry?.host ?? '');
+  project.provide('registryUsername', registry?.username ?? '');
+  project.provide('registryPassword', registry?.password ?? '');
+  project.provide('registryMissing', missing ?? '');
+  return registry;
+}
+
+/** Starts a private registry, a private Podman and a private Docker Engine for the whole run. */
 export default async function setup(project: TestProject) {
   await buildPackWorker();
+  const registry = await setUpRegistry(project);
+  const insecureRegistries = registry ? [registry.host] : [];
   const started = await Promise.allSettled([
-    setUpEngine(project, 'Podman engine', { url: 'engineUrl', missing: 'engineMissing' }, podmanMissing(), startPodman),
+    setUpEngine(project, 'Podman engine', { url: 'engineUrl', missing: 'engineMissing' }, podmanMissing(), () =>
+      startPodman({ insecureRegistries }),
+    ),
     setUpEngine(
       project,
       'Docker Engine',
@@ -51,7 +80,7 @@ export default async function setup(project: TestProject) {
       startDockerd,
     ),
   ]);
-  const services = started.map((result) => (result.status === 'fulfilled' ? result.value : null));
+  const services = [...started.map((result) => (result.status === 'fulfilled' ? result.value : null)), registry];
   const stopAll = () => Promise.all(services.map((service) => service?.stop())).then(() => undefined);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {

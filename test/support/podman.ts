@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EngineService, startEngineService } from './engine-service';
@@ -18,10 +18,17 @@ export function podmanMissing(): string | null {
 /**
  * Starts a private Podman service on a temporary unix socket, with its own storage (vfs), runc and
  * cgroupfs, and waits until it answers /_ping. stop() ends it and removes everything it made.
+ * `insecureRegistries` (host:port) are reached over plain HTTP: Podman treats only "localhost" so by
+ * itself, so the service gets its own registries.conf (CONTAINERS_REGISTRIES_CONF) saying so.
  */
-export async function startPodman(): Promise<PodmanService> {
+export async function startPodman(options: { insecureRegistries?: string[] } = {}): Promise<PodmanService> {
   const dir = await mkdtemp(join(tmpdir(), 'slipway-podman-'));
   const socketPath = join(dir, 'podman.sock');
+  const registriesConf = join(dir, 'registries.conf');
+  const registries = (options.insecureRegistries ?? []).map(
+    (location) => `[[registry]]\nlocation = "${location}"\ninsecure = true\n`,
+  );
+  await writeFile(registriesConf, ['unqualified-search-registries = []\n', ...registries].join('\n'));
   const args = [
     '--root',
     join(dir, 'root'),
@@ -38,5 +45,13 @@ export async function startPodman(): Promise<PodmanService> {
     '--time=0',
     `unix://${socketPath}`,
   ];
-  return startEngineService({ command: 'podman', args, dir, socketPath, startTimeoutMs: 30_000, killAfterMs: 5000 });
+  return startEngineService({
+    command: 'podman',
+    args,
+    dir,
+    socketPath,
+    startTimeoutMs: 30_000,
+    killAfterMs: 5000,
+    env: { CONTAINERS_REGISTRIES_CONF: registriesConf },
+  });
 }

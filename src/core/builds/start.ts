@@ -6,6 +6,7 @@ import { DockerDriver } from '../builders/docker/driver';
 import { ping } from '../builders/docker/request';
 import type { BuilderDriver } from '../builders/driver';
 import { type Connection, connect } from '../builders/endpoint';
+import { registryConfigOnce } from '../builders/registry-auth';
 import { failoverOrder } from '../regions/choose';
 import { probeRegions } from '../regions/probe';
 import { BuildSession, type BuildSessionOptions } from './session';
@@ -23,6 +24,8 @@ export interface StartBuildOptions
   probe?: (target: BuilderTarget, pinned: string | null) => Promise<ProbeResult>;
   /** Told of the probe's result before the build starts (the CLI prints the region). */
   onProbed?: (result: ProbeResult) => void;
+  /** docker: where registry credentials are looked up (DOCKER_CONFIG, HOME, PATH for helpers); default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Told of the builder chosen for a docker target. */
   onBuilder?: (choice: BuilderChoice) => void;
   /** balena targets: the token and the push's options. */
@@ -68,6 +71,7 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
     product: choice.product,
     compress: options.compress,
     prepared: options.prepared,
+    registryConfig: registryConfigOnce(options.env),
   });
   return new BuildSession({
     ...options,

@@ -13,6 +13,7 @@ import type { ScanSpool } from '../../pack/scan-spool';
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
+import { registryRefusal } from '../registry-auth/unauthorized';
 import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
 import type { BuildKitParser } from './buildkit-parser';
 import { startDockerBuild } from './request';
@@ -24,6 +25,8 @@ export interface DockerDriverOptions {
   compress?: CompressMode;
   /** Contexts already planned and being scanned, by task id (see prepareContext); the driver disposes of the rest. */
   prepared?: Map<string, Promise<PreparedContext>>;
+  /** The classic builder's (and Podman's) registry credentials, as X-Registry-Config (see registry-auth). */
+  registryConfig?: () => Promise<string | null>;
 }
 
 /** Records of either parser, as the session takes them. */
@@ -104,11 +107,14 @@ export class DockerDriver implements BuilderDriver {
     return shouldGzip(this.options.compress ?? 'auto', connection);
   }
 
-  send(job: BuildJob, connection: Connection, request: Parameters<BuilderDriver['send']>[2]) {
+  async send(job: BuildJob, connection: Connection, request: Parameters<BuilderDriver['send']>[2]) {
     const buildTask = job.tasks[0] as BuildJob['tasks'][number];
     const dockerfile = request.context.dockerfile ?? buildTask.task.dockerfile;
     const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
-    return startDockerBuild(connection, query, request);
+    // BuildKit asks for credentials through its session instead; it does not read this header.
+    const classic = this.options.builder === 'classic' && this.options.registryConfig;
+    const registryConfig = classic ? await classic() : null;
+    return startDockerBuild(connection, query, { ...request, registryConfig });
   }
 
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
@@ -147,12 +153,14 @@ export class DockerDriver implements BuilderDriver {
       get alive() {
         return alive;
       },
-      failure: () =>
-        buildError === null
-          ? null
-          : new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
-              hint: `The full log is in ${attempt.directory}.`,
-            }),
+      failure: () => {
+        if (buildError === null) return null;
+        const hint = `The full log is in ${attempt.directory}.`;
+        return (
+          registryRefusal(task.service, buildError, hint) ??
+          new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, { hint })
+        );
+      },
       result: ({ cutShort }) => {
         if (cutShort) {
           throw new SlipwayError(

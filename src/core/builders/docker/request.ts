@@ -53,6 +53,8 @@ export interface DockerBuildRequest {
   contentBytes: number | null;
   gzip: boolean;
   signal: AbortSignal;
+  /** `X-Registry-Config` (see registry-auth): registry credentials for the classic builder's pulls, or null. */
+  registryConfig?: string | null;
 }
 
 /** POST /build?<query> with a streaming tar body; resolves with the JSON-lines answer once the engine answers. */
@@ -64,6 +66,7 @@ export async function startDockerBuild(
   const headers: Record<string, string> = { 'content-type': 'application/x-tar' };
   if (build.gzip) headers['content-encoding'] = 'gzip';
   if (build.contentBytes !== null) headers['content-length'] = String(build.contentBytes);
+  if (build.registryConfig) headers['x-registry-config'] = build.registryConfig;
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(`${connection.origin}/build?${query}`, {
