@@ -7,6 +7,7 @@ import type {
   Build,
   BuildStatus,
   BuildSummary,
+  BuildTask,
   LogStep,
   ProbeResult,
   Project,
@@ -168,7 +169,15 @@ export type SlipwayEvent =
   | { type: 'build.started'; build: Build }
   | { type: 'task.state'; buildId: string; taskId: string; state: TaskState }
   | { type: 'task.log'; buildId: string; taskId: string; lines: number }
-  | { type: 'task.region'; buildId: string; taskId: string; region: string; reason: string }
+  | {
+      type: 'task.region';
+      buildId: string;
+      taskId: string;
+      region: string;
+      reason: string;
+      /** The builder the task runs with there (it follows the region's engine). */
+      builder?: BuildTask['builder'];
+    }
   | { type: 'regions.probed'; result: ProbeResult }
   | { type: 'history.changed' }
   | { type: 'build.finished'; buildId: string; status: BuildStatus; error: ErrorInfo | null };

@@ -97,6 +97,11 @@ export interface BuilderDriver {
   check(job: BuildJob): { warnings: string[]; errors: SlipwayError[] };
   /** Plans the job's context and starts its scan. */
   context(job: BuildJob, signal: AbortSignal): Promise<JobContext>;
+  /**
+   * The protocol an attempt on this connection speaks, when it depends on the engine there (a docker
+   * target with Podman in one region and BuildKit in another); absent, always `name`.
+   */
+  builderOn?(connection: Connection, signal: AbortSignal): Promise<BuilderDriver['name']>;
   /** Whether the body is gzipped on this connection. */
   gzip(connection: Connection): boolean;
   /** Starts the build; resolves with the answer once the builder accepted the request. */

@@ -403,9 +403,19 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       order[0] === this.regions[0] ? this.build.reason : (this.leftRegions.get(this.regions[0] as string) as string);
     for (let attempt = 0; ; attempt++) {
       const region = order[attempt] as string;
+      // The builder follows the engine of the region (Podman's buildah in one, BuildKit in another).
+      const builder = (await this.driver.builderOn?.(this.connection(region), this.abort.signal)) ?? this.driver.name;
       for (const buildTask of job.tasks) {
         buildTask.region = region;
-        this.emit('event', { type: 'task.region', buildId: this.build.id, taskId: buildTask.task.id, region, reason });
+        buildTask.builder = builder;
+        this.emit('event', {
+          type: 'task.region',
+          buildId: this.build.id,
+          taskId: buildTask.task.id,
+          region,
+          reason,
+          builder,
+        });
       }
       const outcome = await this.attempt(job, region, context, attempt, scanning).then(
         (result) => ({ result, error: null }),

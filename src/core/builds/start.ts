@@ -3,6 +3,7 @@ import { SlipwayError } from '../../shared/errors';
 import type { BalenaBuildOptions } from '../builders/balena/api';
 import { type BuilderChoice, type BuilderVersion, chooseDockerBuilder } from '../builders/docker/builder-choice';
 import { DockerDriver } from '../builders/docker/driver';
+import { RegionalDockerDriver } from '../builders/docker/regional-driver';
 import { ping } from '../builders/docker/request';
 import type { BuilderDriver } from '../builders/driver';
 import { type Connection, connect } from '../builders/endpoint';
@@ -61,18 +62,27 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
   const pinned = asked ?? options.pinnedRegion ?? null;
   const only = target.endpoints.length === 1 && !options.probe ? (target.endpoints[0] as Endpoint) : null;
   // One region leaves nothing to choose: no probe round, the builder's own ping says whether it answers.
-  const { probe, choice } = only
-    ? await onlyRegion(only, options.builderVersion ?? target.builderVersion ?? 'auto')
-    : await probedRegion(options, pinned);
+  const version = options.builderVersion ?? target.builderVersion ?? 'auto';
+  const { probe, choice } = only ? await onlyRegion(only, version) : await probedRegion(options, pinned);
   options.onProbed?.(probe);
   options.onBuilder?.(choice);
-  const driver: BuilderDriver = new DockerDriver({
-    builder: choice.builder,
-    product: choice.product,
-    compress: options.compress,
-    prepared: options.prepared,
-    registryConfig: registryConfigOnce(options.env),
-  });
+  const registryConfig = registryConfigOnce(options.env);
+  const dockerDriver = (chosen: BuilderChoice, prepared?: StartBuildOptions['prepared']) =>
+    new DockerDriver({
+      builder: chosen.builder,
+      product: chosen.product,
+      compress: options.compress,
+      prepared,
+      registryConfig,
+    });
+  const first = dockerDriver(choice, options.prepared);
+  // Another region may run another engine: a job that fails over to it builds with that engine's builder.
+  const driver: BuilderDriver =
+    target.endpoints.length === 1
+      ? first
+      : new RegionalDockerDriver({ region: probe.chosen as string, driver: first }, async (connection, signal) =>
+          dockerDriver(chooseDockerBuilder(await ping(connection, signal), version)),
+        );
   return new BuildSession({
     ...options,
     target,

@@ -58,7 +58,11 @@ export function reduceEvents(
       case 'task.region':
         if (build?.id === event.buildId) {
           taskRegions = { ...taskRegions, [event.taskId]: { region: event.region, reason: event.reason } };
-          build = withTask(build, event.taskId, (task) => ({ ...task, region: event.region }));
+          build = withTask(build, event.taskId, (task) => ({
+            ...task,
+            region: event.region,
+            builder: event.builder ?? task.builder,
+          }));
         }
         break;
       case 'regions.probed':
