@@ -10,6 +10,7 @@ import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
 import { withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
+import { registriesWithCredentials } from './builders/registry-auth';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
 import { assertPlainIds } from './builds/build-ids';
 import { buildDir, readBuild } from './builds/build-store';
@@ -201,6 +202,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       else if (token !== undefined) await this.secrets.set(target, token);
       return { stored: await this.secrets.has(target) };
     },
+    'registries.list': () => registriesWithCredentials(),
     'build.get': async ({ buildId }) => {
       const running = this.sessions.get(buildId)?.build;
       if (running) return running;

@@ -18,6 +18,7 @@ export const preloadRequestNames = [
   'settings.update',
   'settings.repair',
   'targets.setToken',
+  'registries.list',
   'build.start',
   'build.cancel',
   'build.get',

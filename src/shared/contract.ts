@@ -107,6 +107,11 @@ export const requests = {
         .optional(),
     }),
   ),
+  /**
+   * Which registries have credentials in the docker CLI's config (config.json's auths, credsStore,
+   * credHelpers): hosts only, never a secret. `error` says why the config cannot be used.
+   */
+  'registries.list': request<{ configPath: string; registries: string[]; error: ErrorInfo | null }>()(z.object({})),
   /** Starts a build of an opened project. */
   'build.start': request<{ buildId: string }>()(
     z.object({

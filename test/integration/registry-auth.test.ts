@@ -187,3 +187,23 @@ describe.skipIf(!host || !podman || !docker)('a base image in a private registry
     expect(result.leaks).toEqual([]);
   });
 });
+
+describe.skipIf(!host)('slipway inspect', () => {
+  it('names the registries that have credentials, and prints none of them', async () => {
+    const { env } = await dockerConfig({ ...auths(), credHelpers: { 'helper.example': 'test' } });
+    const dir = await folderWith({ Dockerfile: `FROM ${host}/slipway/base:1\n` });
+    cleanups.push(dir.cleanup);
+    const json = await runCli(['inspect', dir.path, '--json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { registries: { registries: string[]; error: unknown } };
+    expect(report.registries.registries).toEqual([host, 'helper.example'].sort());
+    expect(report.registries.error).toBeNull();
+    const text = await runCli(['inspect', dir.path], { env });
+    expect(text.stdout).toMatch(
+      new RegExp(`registry credentials \\(.*config\\.json\\): .*${host.replace('.', '\\.')}`),
+    );
+    for (const output of [json.stdout, json.stderr, text.stdout, text.stderr]) {
+      for (const form of secretForms()) expect(output).not.toContain(form);
+    }
+  });
+});

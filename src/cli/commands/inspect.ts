@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { registriesWithCredentials } from '../../core/builders/registry-auth';
 import { inspectProject } from '../../core/pack/inspect';
 import { openProject } from '../../core/project/detect';
 import type { IgnoreFlavour } from '../../core/project/ignore';
@@ -19,7 +20,7 @@ export const inspectUsage = `slipway inspect <dir> [-f FILE ...] [--profile NAME
 ${composeUsage}
   --ignore-flavour F    whose ignore-file rule to apply: classic (.dockerignore, the default), buildkit
                         (<Dockerfile>.dockerignore first) or podman (.containerignore first)
-  --json                print one JSON document: { project, tasks, services, folders }`;
+  --json                print one JSON document: { project, tasks, services, folders, registries }`;
 
 const FLAVOURS: IgnoreFlavour[] = ['classic', 'buildkit', 'podman'];
 
@@ -92,13 +93,17 @@ export async function inspectCommand(args: string[], output: Output): Promise<nu
   const inspections = await inspectProject(project, flavour);
   const tasks = project.tasks.map((task, index) => taskReport(project, task, inspections[index]));
   const folders = sentFolders(project);
+  // Hosts only: which registries a build would send credentials for, never the credentials.
+  const registries = await registriesWithCredentials();
   if (values.json) {
     // Build-arg values of secret-looking names never reach the output, not even inside project.
     const shown = withMaskedArgs(project);
-    output.out(JSON.stringify({ project: shown, tasks, services: project.compose?.services ?? [], folders }));
+    const services = project.compose?.services ?? [];
+    output.out(JSON.stringify({ project: shown, tasks, services, folders, registries }));
     return EXIT_OK;
   }
   printProject(project, folders, output);
+  printRegistries(registries, output);
   for (const task of tasks) printTask(project, task, output);
   for (const service of project.external) output.out(`\n[${service.service}] pulled, not built: ${service.image}`);
   for (const service of project.compose?.services ?? []) {
@@ -132,6 +137,12 @@ function printProject(project: Project, folders: SentFolder[], output: Output): 
     const where = folder.outsideProject ? '  (outside the project directory)' : '';
     output.out(`    ${folder.path}  [${folder.services.join(', ')}]${where}`);
   }
+}
+
+function printRegistries(found: Awaited<ReturnType<typeof registriesWithCredentials>>, output: Output): void {
+  if (found.error) output.out(`  registry credentials: ${found.error.code}: ${found.error.message}`);
+  else if (found.registries.length === 0) output.out(`  registry credentials: none (${found.configPath})`);
+  else output.out(`  registry credentials (${found.configPath}): ${found.registries.join(', ')}`);
 }
 
 function printTask(project: Project, task: ReturnType<typeof taskReport>, output: Output): void {

@@ -21,6 +21,11 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv): string {
   return env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
 }
 
+/** The docker CLI's config file, read or not. */
+export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
+  return join(dockerConfigDir(env), 'config.json');
+}
+
 /** config.json is a few KiB; one far larger is not a docker config. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -68,7 +73,7 @@ function authEntry(path: string, key: string, entry: unknown): RegistryCredentia
 
 /** Reads config.json as the docker CLI does; a missing file is an empty config, a malformed one an error naming it. */
 export async function readDockerConfig(env: NodeJS.ProcessEnv): Promise<DockerConfig> {
-  const path = join(dockerConfigDir(env), 'config.json');
+  const path = dockerConfigPath(env);
   const config: DockerConfig = { path, auths: new Map(), credsStore: null, credHelpers: new Map() };
   let text: string;
   try {

@@ -1,4 +1,5 @@
-import { type DockerConfig, readDockerConfig } from './config-file';
+import { type ErrorInfo, SlipwayError } from '../../../shared/errors';
+import { type DockerConfig, dockerConfigPath, readDockerConfig } from './config-file';
 import { helperGet, helperList } from './credential-helper';
 import { registryConfigHeader } from './registry-config-header';
 
@@ -97,4 +98,17 @@ export function registryConfigOnce(env: NodeJS.ProcessEnv = process.env): () => 
     header ??= loadRegistryAuth(env).then(async (auth) => registryConfigHeader(await auth.all()));
     return header;
   };
+}
+
+/** Which registries have credentials, for the window and `inspect`: hosts only, or why the config cannot be used. */
+export async function registriesWithCredentials(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ configPath: string; registries: string[]; error: ErrorInfo | null }> {
+  try {
+    const auth = await loadRegistryAuth(env);
+    return { configPath: auth.configPath, registries: auth.registries(), error: null };
+  } catch (error) {
+    if (!(error instanceof SlipwayError)) throw error;
+    return { configPath: dockerConfigPath(env), registries: [], error: error.toInfo() };
+  }
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { BuilderTarget, Settings } from '../../../shared/domain';
 import { ConcurrencyField } from '../components/concurrency-field';
+import { RegistryList } from '../components/registry-list';
 import { TokenField } from '../components/token-field';
 import { formatBytes } from '../format';
 import { type Failure, repairSettings, saveSettings, useStore } from '../store/store';
@@ -171,6 +172,10 @@ export function SettingsScreen() {
         >
           Add a target
         </button>
+      </section>
+      <section className="card">
+        <h2>Registry credentials</h2>
+        <RegistryList />
       </section>
       <section className="card settings-grid">
         <h2>Defaults</h2>
