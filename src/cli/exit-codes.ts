@@ -22,6 +22,8 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'E_DATA_DIR_UNREADABLE',
   'E_DATA_DIR_READ_ONLY',
   'E_SETTINGS_INVALID',
+  'E_REGISTRY_CONFIG_INVALID',
+  'E_CREDENTIAL_HELPER',
 ]);
 
 export function exitCodeFor(code: ErrorCode): number {

@@ -92,9 +92,10 @@ async function buildFromPrivate(engine: string, env: NodeJS.ProcessEnv, args: st
   const dir = await folderWith({ Dockerfile: `FROM ${base}\nCOPY hello.txt /hello.txt\n`, 'hello.txt': 'hi\n' });
   cleanups.push(dir.cleanup);
   const data = await temp();
+  const tmp = await temp('slipway-registry-tmpdir-');
   const tag = `slipway-test/private-base:${randomBytes(3).toString('hex')}`;
   const run = await runCli(['build', dir.path, '--json', '--data-dir', data, '--builder', engine, '-t', tag, ...args], {
-    env,
+    env: { ...env, TMPDIR: tmp },
   });
   const events = run.stdout
     .split('\n')
@@ -106,9 +107,11 @@ async function buildFromPrivate(engine: string, env: NodeJS.ProcessEnv, args: st
   const built = await imageExists(engine, tag);
   await removeImage(engine, tag);
   await removeImage(engine, base);
-  // Nothing of the secret anywhere: the data directory (spool, index, build.json) and what was printed.
+  // Nothing of the secret anywhere: the data directory (spool, index, build.json), the CLI's TMPDIR
+  // (the scan's spool) and what was printed.
   const leaks = [
     ...(await filesUnder(data)),
+    ...(await filesUnder(tmp)),
     { path: 'stdout', text: run.stdout },
     { path: 'stderr', text: run.stderr },
   ]
@@ -185,6 +188,18 @@ describe.skipIf(!host || !podman || !docker)('a base image in a private registry
     expect(error?.code, result.run.stdout).toBe('E_REGISTRY_UNAUTHORIZED');
     expect(error?.message).toContain(host);
     expect(result.leaks).toEqual([]);
+  });
+});
+
+describe.skipIf(!host || !podman)('a docker config that cannot be used', () => {
+  it('fails the build with E_CREDENTIAL_HELPER naming a credsStore helper that is not on PATH, exit 2', async () => {
+    const { env } = await dockerConfig({ credsStore: 'absent' });
+    const result = await buildFromPrivate(podman, env);
+    expect(result.run.code).toBe(2);
+    const error = result.record?.tasks[0]?.state.phase === 'failed' ? result.record.tasks[0].state.error : null;
+    expect(error?.code).toBe('E_CREDENTIAL_HELPER');
+    expect(error?.message).toBe('The credential helper docker-credential-absent is not on PATH');
+    expect(result.built).toBe(false);
   });
 });
 

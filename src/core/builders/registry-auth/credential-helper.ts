@@ -30,7 +30,13 @@ function helperError(program: string, what: string, hint?: string): SlipwayError
 function runHelper(name: string, action: 'get' | 'list', input: string, env: NodeJS.ProcessEnv): Promise<HelperRun> {
   const program = `docker-credential-${name}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(program, [action], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own timer, not spawn's `timeout`: that one outlives a helper that never started (ENOENT).
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, HELPER_TIMEOUT_MS);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let bytes = 0;
@@ -45,6 +51,7 @@ function runHelper(name: string, action: 'get' | 'list', input: string, env: Nod
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
     child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       reject(
         error.code === 'ENOENT'
           ? helperError(
@@ -56,8 +63,10 @@ function runHelper(name: string, action: 'get' | 'list', input: string, env: Nod
       );
     });
     child.once('close', (status, signal) => {
+      clearTimeout(timer);
       if (bytes > MAX_OUTPUT_BYTES) return reject(helperError(program, `${action} printed more than 1 MiB`));
-      if (signal) return reject(helperError(program, `${action} was stopped by ${signal} (no answer within 60 s?)`));
+      if (timedOut) return reject(helperError(program, `${action} gave no answer within 60 s`));
+      if (signal) return reject(helperError(program, `${action} was stopped by ${signal}`));
       resolve({
         status,
         stdout: Buffer.concat(out).toString('utf8'),
