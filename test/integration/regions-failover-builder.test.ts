@@ -6,6 +6,7 @@ import { startBuild } from '../../src/core/builds/start';
 import { readSteps } from '../../src/core/logs/reader';
 import { openProject } from '../../src/core/project/detect';
 import type { SlipwayEvent } from '../../src/shared/contract';
+import { runCli } from '../support/cli';
 import { dockerUrl, engineUrl, imageExists } from '../support/engine';
 import { folderWith, tempDir } from '../support/fixtures';
 import { type LatencyProxy, startLatencyProxy } from '../support/latency-proxy';
@@ -20,11 +21,11 @@ afterAll(async () => {
 });
 
 /**
- * A build of a two-region target whose first region resets the upload (a proxy in front of a real
- * engine), so the task fails over to the other region's engine.
+ * A region in front of a real engine that resets the upload (a proxy), a project of 1 MiB, a data
+ * folder and a tag: a build there fails over to the next region.
  */
-async function failOver(first: { name: string; url: string }, second: { name: string; url: string }) {
-  const proxy: LatencyProxy = await startLatencyProxy({ upstream: first.url, roundTripMs: 2 });
+async function resettingRegion(upstream: string) {
+  const proxy: LatencyProxy = await startLatencyProxy({ upstream, roundTripMs: 2 });
   cleanups.push(() => proxy.close());
   // Past the pings of the probe and the builder choice, inside the context's upload.
   proxy.resetAfterUploadBytes(64 * 1024);
@@ -34,9 +35,15 @@ async function failOver(first: { name: string; url: string }, second: { name: st
   const data = await tempDir();
   cleanups.push(data.cleanup);
   const tag = `slipway-test/failover-builder:${randomBytes(3).toString('hex')}`;
+  return { proxy, dir: dir.path, data: data.path, tag };
+}
+
+/** A build of a two-region target whose first region resets the upload, so the task fails over to the other engine. */
+async function failOver(first: { name: string; url: string }, second: { name: string; url: string }) {
+  const { proxy, dir, data, tag } = await resettingRegion(first.url);
   const session = await startBuild({
-    dataDir: data.path,
-    project: await openProject(dir.path),
+    dataDir: data,
+    project: await openProject(dir),
     target: {
       name: 'mixed',
       kind: 'docker',
@@ -86,5 +93,15 @@ describe.skipIf(!podman || !docker)('a task that fails over to a region running 
     expect(run.built).toBe(true);
     const done = run.build.tasks[0]?.state;
     expect(done?.phase === 'done' && done.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('says so on the command line when the builder changes with the region', async () => {
+    const { proxy, dir, data, tag } = await resettingRegion(docker);
+    const args = ['--builder', `docker=${proxy.url}`, '--builder', `podman=${podman}`, '--region', 'docker'];
+    const run = await runCli(['build', dir, '--data-dir', data, '-t', tag, ...args]);
+    await removeImage(podman, tag);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('Builder BuildKit (');
+    expect(run.stderr).toContain('[main] now in podman (failover from docker: ECONNRESET; builder classic there)');
   });
 });

@@ -149,6 +149,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
         )
       : null;
   const regionOf = new Map<string, string>();
+  const builderOf = new Map<string, string>();
   const printedPhase = new Map<string, TaskState['phase']>();
   session.on('event', (event: SlipwayEvent) => {
     if (json) {
@@ -159,10 +160,17 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
       output.err(`Building ${project.name}: ${project.tasks.length} task(s), build ${event.build.id}`);
     } else if (event.type === 'task.region') {
       const moved = regionOf.has(event.taskId);
+      const builderBefore = builderOf.get(event.taskId);
       regionOf.set(event.taskId, event.region);
+      if (event.builder) builderOf.set(event.taskId, event.builder);
+      // A region with another engine builds with another builder (Podman's buildah, BuildKit).
+      const builderNote =
+        moved && event.builder && event.builder !== builderBefore
+          ? `; builder ${event.builder === 'docker-buildkit' ? 'BuildKit' : 'classic'} there`
+          : '';
       if (moved)
         (terminal ? terminal.print.bind(terminal) : output.err)(
-          `[${event.taskId}] now in ${event.region} (${event.reason})`,
+          `[${event.taskId}] now in ${event.region} (${event.reason}${builderNote})`,
         );
     } else if (event.type === 'task.state') {
       if (terminal) terminal.update(event.taskId, event.state, regionOf.get(event.taskId));
