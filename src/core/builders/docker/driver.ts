@@ -64,9 +64,13 @@ export class DockerDriver implements BuilderDriver {
     return checkDockerTask((job.tasks[0] as BuildJob['tasks'][number]).task, this.options.builder, this.product);
   }
 
+  private async loadParser(): Promise<void> {
+    if (this.options.builder === 'buildkit') this.buildKitParser ??= (await import('./buildkit-parser')).BuildKitParser;
+  }
+
   async context(job: BuildJob): Promise<JobContext> {
     const { task } = job.tasks[0] as BuildJob['tasks'][number];
-    if (this.options.builder === 'buildkit') this.buildKitParser ??= (await import('./buildkit-parser')).BuildKitParser;
+    await this.loadParser();
     if (task.remoteContext !== undefined) return remoteContext(task.remoteContext);
     const flavour = this.product === 'podman' ? 'podman' : this.options.builder === 'buildkit' ? 'buildkit' : 'classic';
     const early = this.options.prepared?.get(task.id);
@@ -111,6 +115,8 @@ export class DockerDriver implements BuilderDriver {
     const buildTask = job.tasks[0] as BuildJob['tasks'][number];
     const dockerfile = request.context.dockerfile ?? buildTask.task.dockerfile;
     const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
+    // A region's driver that a job failed over to planned no context: its parser is loaded here.
+    await this.loadParser();
     // BuildKit asks for credentials through its session instead; it does not read this header.
     const classic = this.options.builder === 'classic' && this.options.registryConfig;
     const registryConfig = classic ? await classic() : null;
