@@ -1,5 +1,6 @@
 import type { TaskState } from '../shared/domain';
 import { describeTaskState } from '../shared/task-state';
+import { LineBatch } from './output';
 
 /**
  * A block of lines on a terminal, one per task, redrawn in place (at most every 100 ms) with log
@@ -9,12 +10,15 @@ export class TerminalProgress {
   private readonly lines = new Map<string, string>();
   private drawn = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Log lines printed this turn: the block is erased and redrawn once for all of them. */
+  private readonly printed: LineBatch;
 
   constructor(
     private readonly write: (text: string) => void,
     taskIds: string[],
   ) {
     for (const id of taskIds) this.lines.set(id, `[${id}] queued`);
+    this.printed = new LineBatch((text) => this.write(`${this.erase()}${text}${this.block()}`));
   }
 
   update(taskId: string, state: TaskState, region?: string): void {
@@ -24,11 +28,12 @@ export class TerminalProgress {
 
   /** Prints a line above the block. */
   print(line: string): void {
-    this.write(`${this.erase()}${line}\n${this.block()}`);
+    this.printed.add(line);
   }
 
   /** Draws the final state and leaves the block on screen. */
   finish(): void {
+    this.printed.flush();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.write(`${this.erase()}${this.block()}`);
@@ -37,6 +42,7 @@ export class TerminalProgress {
 
   private draw(): void {
     this.timer = null;
+    this.printed.flush();
     this.write(`${this.erase()}${this.block()}`);
   }
 

@@ -16,10 +16,16 @@ describe('the terminal progress block', () => {
     expect(screen).toBe('[api] eu uploading 512 B / 1.0 KiB 50% 2.0 KiB/s\n[web] eu building step 2/5\n');
     screen = '';
     view.print('a log line');
-    // Up two lines, clear to the end, the log line, then the block again under it.
+    view.print('another');
+    await new Promise((resolve) => setImmediate(resolve));
+    // Up two lines, clear to the end, the turn's log lines, then the block again under them: once.
     expect(screen).toBe(
-      '\x1b[2F\x1b[Ja log line\n[api] eu uploading 512 B / 1.0 KiB 50% 2.0 KiB/s\n[web] eu building step 2/5\n',
+      '\x1b[2F\x1b[Ja log line\nanother\n[api] eu uploading 512 B / 1.0 KiB 50% 2.0 KiB/s\n[web] eu building step 2/5\n',
     );
+    screen = '';
+    view.print('a last line');
     view.finish();
+    // Finishing prints what is held before the final block.
+    expect(screen).toContain('a last line\n');
   });
 });

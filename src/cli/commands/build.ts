@@ -15,7 +15,7 @@ import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom 
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
 import { dataDirOption, numberOption } from '../options';
-import { type Output, printError } from '../output';
+import { flushStdout, type Output, printError, taskLineJson } from '../output';
 import { TerminalProgress } from '../task-progress';
 import { balenaUsage } from './balena-usage';
 
@@ -132,8 +132,13 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
       compress: compress ?? settings.compress,
       silenceTimeoutMs: silenceSeconds === undefined ? undefined : silenceSeconds * 1000,
       // Writes to a pipe are asynchronous in Node: past 1 MiB queued, wait for the reader to catch up.
-      outputReady: () =>
-        process.stdout.writableLength > 1 << 20 ? once(process.stdout, 'drain').then(() => undefined) : undefined,
+      outputReady: () => {
+        // The lines of this batch are held for the turn's one write: out they go, then the buffer counts.
+        flushStdout();
+        return process.stdout.writableLength > 1 << 20
+          ? once(process.stdout, 'drain').then(() => undefined)
+          : undefined;
+      },
       prepared,
     });
   } catch (error) {
@@ -185,8 +190,9 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
         printError(terminal ? { out: output.out, err: (line) => terminal.print(line) } : output, event.state.error);
     }
   });
+  const jsonLine = taskLineJson();
   session.on('line', (line) => {
-    const text = json ? JSON.stringify(line) : many ? `[${line.taskId}] ${line.text}` : line.text;
+    const text = json ? jsonLine(line) : many ? `[${line.taskId}] ${line.text}` : line.text;
     if (terminal) terminal.print(text);
     else output.out(text);
   });
