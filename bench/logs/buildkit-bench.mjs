@@ -12,11 +12,15 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { dockerdArgs } from '../../test/support/dockerd-args.mjs';
+import { measured } from './measure.mjs';
+import { jsonFileArg, writeWork } from './work-json.mjs';
 
 const LINES = Number(process.env.BENCH_BUILDKIT_LINES ?? 1_000_000);
 const DOCKER = process.env.DOCKER ?? '/usr/bin/docker';
 const BASELINE_TIMEOUT_MS = Number(process.env.BENCH_BASELINE_TIMEOUT_S ?? 1800) * 1000;
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
+const jsonFile = jsonFileArg();
 
 function ping(socketPath) {
   return new Promise((resolve) => {
@@ -29,65 +33,17 @@ function ping(socketPath) {
   });
 }
 
-/** A command under GNU time; resolves with its wall time, peak RSS and how many lines it printed. */
-function measured(command, args, env, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %M', command, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let lines = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr = (stderr + chunk).slice(-20_000);
-      // The docker CLI prints its progress to stderr.
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines += 1;
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = performance.now() - started;
-      const rss = /TIME (\d+)/.exec(stderr);
-      if (code !== 0)
-        resolve({ ms, kib: rss ? Number(rss[1]) : 0, lines, failed: `exited ${code}: ${stderr.slice(-500)}` });
-      else resolve({ ms, kib: rss ? Number(rss[1]) : 0, lines, failed: null });
-    });
-  });
-}
-
 async function main() {
   const dir = await mkdtemp('/tmp/slipway-bench-bk-');
   const socket = join(dir, 'docker.sock');
-  const dockerd = spawn(
-    'dockerd',
-    [
-      '--storage-driver=vfs',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--bridge=none',
-      '--host',
-      `unix://${socket}`,
-      '--data-root',
-      join(dir, 'root'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'docker.pid'),
-    ],
-    {
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        BUILDKIT_STEP_LOG_MAX_SIZE: String(2 ** 30),
-        BUILDKIT_STEP_LOG_MAX_SPEED: String(2 ** 30),
-      },
+  const dockerd = spawn('dockerd', dockerdArgs(dir, socket), {
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      BUILDKIT_STEP_LOG_MAX_SIZE: String(2 ** 30),
+      BUILDKIT_STEP_LOG_MAX_SPEED: String(2 ** 30),
     },
-  );
+  });
   const exited = new Promise((resolve) => dockerd.once('exit', resolve));
   try {
     for (let tries = 0; !(await ping(socket)); tries++) {
@@ -119,22 +75,20 @@ async function main() {
         '--data-dir',
         data,
       ],
-      {},
-      BASELINE_TIMEOUT_MS,
+      { timeoutMs: BASELINE_TIMEOUT_MS },
     );
     const docker = await measured(
       DOCKER,
       ['-H', `unix://${socket}`, 'build', '--progress=plain', '--network', 'none', '--no-cache', context],
-      { DOCKER_BUILDKIT: '1' },
-      BASELINE_TIMEOUT_MS,
+      { env: { DOCKER_BUILDKIT: '1' }, timeoutMs: BASELINE_TIMEOUT_MS, stderrLines: true },
     );
-    const rate = (side) => `${Math.round(LINES / (side.ms / 1000)).toLocaleString('en')} lines/s`;
+    const rate = (side) => `${Math.round(side.lines / side.seconds).toLocaleString('en')} lines/s`;
     const row = (name, side) =>
-      `${name.padEnd(44)} ${(side.ms / 1000).toFixed(2).padStart(8)} s  ${rate(side).padStart(16)}  peak RSS ${(side.kib / 1024).toFixed(0)} MiB${side.failed ? `  (failed: ${side.failed})` : ''}`;
+      `${name.padEnd(44)} ${side.seconds.toFixed(2).padStart(8)} s  ${rate(side).padStart(16)}  peak RSS ${(side.peakRssMiB ?? 0).toFixed(0)} MiB${side.failed ? `  (failed: ${side.failed}, ${side.lines.toLocaleString('en')} lines printed)` : ''}`;
     console.log(row('slipway build (BuildKit driver)', slipway));
     console.log(row('DOCKER_BUILDKIT=1 docker build --progress=plain', docker));
     console.log(
-      `ratio: Slipway ${(docker.ms / slipway.ms).toFixed(1)}x the docker CLI's speed, ${(slipway.kib / Math.max(1, docker.kib)).toFixed(2)}x its peak RSS`,
+      `ratio: Slipway ${(docker.seconds / slipway.seconds).toFixed(1)}x the docker CLI's speed, ${((slipway.peakRssMiB ?? 0) / Math.max(1, docker.peakRssMiB ?? 0)).toFixed(2)}x its peak RSS`,
     );
     // The line index holds 8 bytes a line.
     const [build] = await readdir(join(data, 'builds'));
@@ -142,6 +96,10 @@ async function main() {
     console.log(
       `Slipway spooled ${spooled.toLocaleString('en')} log lines; the docker CLI printed ${docker.lines.toLocaleString('en')}`,
     );
+    await writeWork(jsonFile, `buildkit-log-${LINES}`, [
+      { client: 'slipway build (BuildKit)', ...slipway },
+      { client: 'DOCKER_BUILDKIT=1 docker build', ...docker },
+    ]);
   } finally {
     dockerd.kill('SIGTERM');
     await exited;

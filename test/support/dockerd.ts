@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dockerdArgs } from './dockerd-args.mjs';
 import { type EngineService, startEngineService } from './engine-service';
 
 export type DockerService = EngineService;
@@ -25,20 +26,7 @@ export async function startDockerd(): Promise<DockerService> {
   const socketPath = join(dir, 'docker.sock');
   return startEngineService({
     command: 'dockerd',
-    args: [
-      '--storage-driver=vfs',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--bridge=none',
-      '--host',
-      `unix://${socketPath}`,
-      '--data-root',
-      join(dir, 'root'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'docker.pid'),
-    ],
+    args: dockerdArgs(dir, socketPath),
     dir,
     socketPath,
     startTimeoutMs: 60_000,

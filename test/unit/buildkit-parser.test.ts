@@ -218,6 +218,29 @@ describe('the BuildKit trace, read as docker build --progress=plain prints it', 
     });
   });
 
+  it('passes the engine’s other messages to the classic parser as they are, a long one with its lines capped', () => {
+    const long = 'y'.repeat(100_000);
+    const records = parse([
+      `${JSON.stringify({ stream: 'before\n' })}\r\n`,
+      status({ vertexes: [{ ...run, startedMs: T }] }),
+      `${JSON.stringify({ stream: `${long}\n` })}\r\n`,
+      `${JSON.stringify({ errorDetail: { message: 'it broke' }, error: 'it broke' })}\r\n`,
+    ]);
+    const lines = records.flatMap((record) => (record.kind === 'line' ? [record.line] : []));
+    expect(lines.map((line) => line.text.slice(0, 12))).toEqual([
+      'before',
+      '#1 [2/3] RUN',
+      'y'.repeat(12),
+      'y'.repeat(12),
+      'it broke',
+    ]);
+    expect(lines[2]?.text.length).toBe(64 * 1024);
+    expect(lines[2]?.flags).toBe(LineFlag.continued);
+    expect(lines[3]?.text.length).toBe(100_000 - 64 * 1024);
+    expect(lines.some((line) => line.flags & LineFlag.invalid)).toBe(false);
+    expect(records.at(-1)).toEqual({ kind: 'error', message: 'it broke' });
+  });
+
   it('takes the image id from moby.image.id and keeps a trace that is not protobuf as an invalid line', () => {
     const records = parse([
       `${JSON.stringify({ id: 'moby.image.id', aux: { ID: 'sha256:abc' } })}\r\n`,

@@ -30,18 +30,22 @@ export class DockerBuildParser {
 
   push(chunk: Buffer): BuildRecord[] {
     const records: BuildRecord[] = [];
-    for (const message of this.messages.push(chunk)) this.onMessage(message.bytes, message.continued, records);
+    for (const message of this.messages.push(chunk)) this.message(message.bytes, message.continued, records);
     return records;
   }
 
   end(): BuildRecord[] {
     const records: BuildRecord[] = [];
-    for (const message of this.messages.end()) this.onMessage(message.bytes, false, records);
-    this.addText(this.text.end(), 0, records);
+    for (const message of this.messages.end()) this.message(message.bytes, false, records);
+    this.endText(records);
     return records;
   }
 
-  private onMessage(bytes: Buffer, continued: boolean, records: BuildRecord[]): void {
+  /**
+   * Parses one message already cut at its newline (or a piece of a longer one, `continued`), for a
+   * parser that splits the stream itself (BuildKit's): no copy, no second split.
+   */
+  message(bytes: Buffer, continued: boolean, records: BuildRecord[]): void {
     const wasLong = this.insideLongMessage;
     this.insideLongMessage = continued;
     if (continued || wasLong) {
@@ -75,6 +79,11 @@ export class DockerBuildParser {
       return;
     }
     this.onJson(message as Record<string, unknown>, records);
+  }
+
+  /** The last line of text, when the stream ended without a newline. */
+  endText(records: BuildRecord[]): void {
+    this.addText(this.text.end(), 0, records);
   }
 
   private onJson(message: Record<string, unknown>, records: BuildRecord[]): void {

@@ -5,8 +5,8 @@ import { type BuildRecord, LineFlag, type LogLine } from '../../logs/log-line';
 import { TerminalLines } from '../../logs/terminal-lines';
 import { decodeStatusResponse, type StatusResponse, type Vertex, type VertexStatus } from './buildkit-status';
 
-const TRACE_PREFIX = '{"id":"moby.buildkit.trace","aux":"';
-const EMPTY_TRACE = `${TRACE_PREFIX}"}`;
+const TRACE_PREFIX = Buffer.from('{"id":"moby.buildkit.trace","aux":"', 'latin1');
+const EMPTY_TRACE = Buffer.from('{"id":"moby.buildkit.trace","aux":""}', 'latin1');
 
 /**
  * BuildKit batches a step's output into one trace message: tens of KiB of base64 for a chatty RUN. A
@@ -63,7 +63,7 @@ export class BuildKitParser {
     const records: BuildRecord[] = [];
     for (const message of this.messages.end()) this.onMessage(message.bytes, false, records);
     for (const state of this.vertexes.values()) this.flushText(state, records);
-    records.push(...this.classic.end());
+    this.classic.endText(records);
     return records;
   }
 
@@ -73,18 +73,19 @@ export class BuildKitParser {
     if (!continued) this.messagesRead += 1;
     // The engine ends its messages with "\r\n".
     const end = bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-    // An empty trace ({"id":"moby.buildkit.trace","aux":""}): the engine sends floods of them to a client
-    // that reads slower than the build prints.
-    if (!continued && !wasLong && end === TRACE_PREFIX.length + 2 && bytes.toString('latin1', 0, end) === EMPTY_TRACE) {
-      return;
-    }
-    if (!continued && !wasLong && end > TRACE_PREFIX.length + 2) {
-      const raw = bytes.toString('latin1', 0, TRACE_PREFIX.length);
-      if (raw === TRACE_PREFIX && bytes[end - 1] === 0x7d && bytes[end - 2] === 0x22) {
-        const base64 = bytes.toString('latin1', TRACE_PREFIX.length, end - 2);
+    if (!continued && !wasLong) {
+      // An empty trace ({"id":"moby.buildkit.trace","aux":""}): the engine floods a client that reads
+      // slower than the build prints with millions of them, so they are skipped without a string.
+      if (end === EMPTY_TRACE.length && bytes.compare(EMPTY_TRACE, 0, EMPTY_TRACE.length, 0, end) === 0) return;
+      if (
+        end > TRACE_PREFIX.length + 2 &&
+        bytes.compare(TRACE_PREFIX, 0, TRACE_PREFIX.length, 0, TRACE_PREFIX.length) === 0 &&
+        bytes[end - 1] === 0x7d &&
+        bytes[end - 2] === 0x22
+      ) {
         let status: StatusResponse;
         try {
-          status = decodeStatusResponse(Buffer.from(base64, 'base64'));
+          status = decodeStatusResponse(Buffer.from(bytes.toString('latin1', TRACE_PREFIX.length, end - 2), 'base64'));
         } catch {
           records.push({ kind: 'line', line: { text: bytes.toString('utf8'), flags: LineFlag.invalid } });
           return;
@@ -93,14 +94,13 @@ export class BuildKitParser {
         return;
       }
     }
-    // Anything else (the image id, errors, a stream message) is the classic parser's, one message at a time.
-    const line = Buffer.allocUnsafe(bytes.length + 1);
-    bytes.copy(line);
-    line[bytes.length] = 0x0a;
-    for (const record of this.classic.push(continued ? bytes : line)) {
-      if (record.kind === 'error' && this.failedStep) {
-        records.push({ ...record, message: `${this.failedStep.name}: ${record.message}` });
-      } else records.push(record);
+    // Anything else (the image id, errors, a stream message) is the classic parser's, as it was cut here.
+    const from = records.length;
+    this.classic.message(bytes, continued, records);
+    if (!this.failedStep) return;
+    for (let i = from; i < records.length; i++) {
+      const record = records[i] as BuildRecord;
+      if (record.kind === 'error') records[i] = { ...record, message: `${this.failedStep.name}: ${record.message}` };
     }
   }
 
