@@ -1,7 +1,11 @@
 // A local sink that answers like an engine (/_ping, /version, /build) and discards every body it gets.
 import { createServer } from 'node:http';
 
-export async function startSink() {
+/**
+ * Starts the sink. `answerBuild(request, response, headers)`, when given, answers /build instead of the
+ * short log below (bench/logs answers a long one).
+ */
+export async function startSink({ answerBuild } = {}) {
   const received = [];
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://sink').pathname.replace(/^\/v[\d.]+/, '');
@@ -15,6 +19,10 @@ export async function startSink() {
       response.end(
         JSON.stringify({ Version: 'sink', ApiVersion: '1.41', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64' }),
       );
+      return;
+    }
+    if (path === '/build' && answerBuild) {
+      answerBuild(request, response, headers);
       return;
     }
     if (path === '/build') {

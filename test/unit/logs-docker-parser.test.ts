@@ -22,6 +22,31 @@ describe('the Docker build protocol (JSON lines)', () => {
     { aux: { ID: 'sha256:feed' } },
   ]);
 
+  it('reads the engine’s "\\r\\n"-ended messages as "\\n"-ended ones, escapes, quotes and half lines included', () => {
+    const messages = [
+      { stream: 'plain line\n' },
+      { stream: 'a "quoted" C:\\path\\n and a\ttab\n' },
+      { stream: '\u001b[32mgreen\u001b[0m \u{1F680}\n' },
+      { stream: 'half ' },
+      { stream: 'a line\n' },
+      { stream: 'ends in a backslash-n: \\n' },
+      { stream: 'Step 1/2 : FROM scratch\n' },
+      { stream: 'x', other: 'key' },
+      { stream: '\n' },
+    ];
+    const crlf = parse([jsonLines(messages, '\r\n')]);
+    expect(crlf).toEqual(parse([jsonLines(messages)]));
+    expect(lines(crlf).map((line) => line.text)).toEqual([
+      'plain line',
+      'a "quoted" C:\\path\\n and a\ttab',
+      '\u001b[32mgreen\u001b[0m \u{1F680}',
+      'half a line',
+      'ends in a backslash-n: \\nStep 1/2 : FROM scratch',
+      'x',
+    ]);
+    expect(lines(crlf).every((line) => line.flags === 0)).toBe(true);
+  });
+
   it('gives the same records whatever byte the socket splits the response at, multi-byte text included', () => {
     const whole = parse([response]);
     expect(lines(whole).map((line) => line.text)).toEqual([

@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter, startsWithBytes } from './line-splitter';
 import { type BuildRecord, LineFlag, parseStep } from './log-line';
 import { TerminalLines, type TextLine } from './terminal-lines';
 
-const STREAM_PREFIX = '{"stream":"';
+const STREAM_PREFIX = Buffer.from('{"stream":"', 'latin1');
 
 function parseJsonString(text: string): string | null {
   try {
@@ -23,7 +23,7 @@ export class DockerBuildParser {
   private readonly text: TerminalLines;
   private insideLongMessage = false;
 
-  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+  constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     this.messages = new LineSplitter(maxLineBytes);
     this.text = new TerminalLines(maxLineBytes);
   }
@@ -55,18 +55,33 @@ export class DockerBuildParser {
       records.push({ kind: 'line', line: { text, flags } });
       return;
     }
-    const raw = bytes.toString('utf8');
-    // Messages start with "{"; only something else can be blank.
-    if (raw.charCodeAt(0) !== 123 && raw.trim() === '') return;
-    if (raw.startsWith(STREAM_PREFIX) && raw.endsWith('"}')) {
-      // Most messages are {"stream":"..."}: parsing just the string is cheaper. If the slice is not one
-      // JSON string, the message had other keys and is parsed whole below.
-      const text = parseJsonString(raw.slice(STREAM_PREFIX.length - 1, -1));
+    // The engine ends its messages with "\r\n".
+    const end = bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    const open = STREAM_PREFIX.length;
+    if (
+      end >= open + 2 &&
+      bytes[end - 1] === 0x7d &&
+      bytes[end - 2] === 0x22 &&
+      startsWithBytes(bytes, STREAM_PREFIX)
+    ) {
+      // Most messages are {"stream":"..."}: parsing just the string is cheaper, and most of those are
+      // one line with nothing escaped but its newline, which is just decoded.
+      const close = end - 2;
+      const backslash = bytes.indexOf(0x5c, open);
+      if (backslash === close - 2 && bytes[close - 1] === 0x6e && bytes.indexOf(0x22, open) === close) {
+        this.addLine(bytes.toString('utf8', open, backslash), records);
+        return;
+      }
+      // If the slice is not one JSON string, the message had other keys and is parsed whole below.
+      const text = parseJsonString(bytes.toString('utf8', open - 1, close + 1));
       if (text !== null) {
         this.addText(this.text.push(text), 0, records);
         return;
       }
     }
+    const raw = bytes.toString('utf8');
+    // Messages start with "{"; only something else can be blank.
+    if (raw.charCodeAt(0) !== 123 && raw.trim() === '') return;
     let message: unknown;
     try {
       message = JSON.parse(raw);
@@ -107,14 +122,31 @@ export class DockerBuildParser {
     if (aux && typeof aux.ID === 'string') records.push({ kind: 'image', imageId: aux.ID });
   }
 
+  /** One whole line of text (it had its newline), as `this.text.push(text + "\n")` would give it. */
+  private addLine(text: string, records: BuildRecord[]): void {
+    if (text.length > this.maxLineBytes || !this.text.idle) {
+      this.addText(this.text.push(`${text}\n`), 0, records);
+      return;
+    }
+    records.push({ kind: 'line', line: { text, flags: 0 } });
+    const step = mayBeStep(text) ? parseStep(text) : null;
+    if (step) records.push({ kind: 'step', ...step });
+  }
+
   private addText(lines: TextLine[], flags: number, records: BuildRecord[]): void {
     for (const line of lines) {
       records.push({
         kind: 'line',
         line: { text: line.text, flags: flags | (line.continued ? LineFlag.continued : 0) },
       });
-      const step = line.continued ? null : parseStep(line.text);
+      const step = line.continued || !mayBeStep(line.text) ? null : parseStep(line.text);
       if (step) records.push({ kind: 'step', ...step });
     }
   }
+}
+
+/** Step lines start with "S" ("Step", "STEP") or "[" (Podman's stage): others skip the pattern. */
+function mayBeStep(text: string): boolean {
+  const first = text.charCodeAt(0);
+  return first === 83 || first === 91;
 }

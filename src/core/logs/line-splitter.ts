@@ -7,6 +7,16 @@ export interface SplitLine {
   continued: boolean;
 }
 
+/**
+ * True when `bytes` starts with `prefix`. A loop over a few bytes: Buffer#compare with offsets costs a
+ * trip into C++ and argument checks, paid for every message of a log.
+ */
+export function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
 /** Backs off from `end` to the start of a UTF-8 sequence, so a cut never splits a character. */
 function utf8Boundary(buffer: Buffer, end: number): number {
   let cut = end;

@@ -16,6 +16,11 @@ export class TerminalLines {
 
   constructor(private readonly maxLineChars = DEFAULT_MAX_LINE_BYTES) {}
 
+  /** True when no line is under way: a whole line fed now comes out as it is. */
+  get idle(): boolean {
+    return this.current.length === 0 && !this.returned;
+  }
+
   /** Feeds text; returns the lines it completed. */
   push(text: string): TextLine[] {
     const lines: TextLine[] = [];

@@ -1,6 +1,6 @@
 import { formatBytes } from '../../../shared/format';
 import { DockerBuildParser } from '../../logs/docker-parser';
-import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from '../../logs/line-splitter';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter, startsWithBytes } from '../../logs/line-splitter';
 import { type BuildRecord, LineFlag, type LogLine } from '../../logs/log-line';
 import { TerminalLines } from '../../logs/terminal-lines';
 import { decodeStatusResponse, type StatusResponse, type Vertex, type VertexStatus } from './buildkit-status';
@@ -76,10 +76,10 @@ export class BuildKitParser {
     if (!continued && !wasLong) {
       // An empty trace ({"id":"moby.buildkit.trace","aux":""}): the engine floods a client that reads
       // slower than the build prints with millions of them, so they are skipped without a string.
-      if (end === EMPTY_TRACE.length && bytes.compare(EMPTY_TRACE, 0, EMPTY_TRACE.length, 0, end) === 0) return;
+      if (end === EMPTY_TRACE.length && startsWithBytes(bytes, EMPTY_TRACE)) return;
       if (
         end > TRACE_PREFIX.length + 2 &&
-        bytes.compare(TRACE_PREFIX, 0, TRACE_PREFIX.length, 0, TRACE_PREFIX.length) === 0 &&
+        startsWithBytes(bytes, TRACE_PREFIX) &&
         bytes[end - 1] === 0x7d &&
         bytes[end - 2] === 0x22
       ) {

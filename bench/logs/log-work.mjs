@@ -1,0 +1,154 @@
+// bench/logs, issue #18's log work: a build whose log has BENCH_LOG_LINES lines (default 2,000,000),
+// answered by a local sink that speaks like an engine (log-sink.mjs), taken by
+//   - `slipway build` printing it to a file, and with --json;
+//   - Slipway's browser mode (`slipway serve`, the build started over its API): nothing printed;
+//   - `DOCKER_BUILDKIT=0 docker build` printing it to a file (the docker CLI, classic);
+//   - `tar | curl > file`: the floor, the bytes of the answer written as they come.
+// Each client's best of BENCH_ROUNDS rounds (default 2), clients alternating within a round. Wall time
+// and peak RSS from GNU time (browser mode: the build from its start request to its end, and the server's
+// peak RSS from /proc). `--json <file>` writes the figures (see work-json.mjs). Run after `npm run build`.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLogSink } from './log-sink.mjs';
+import { measured } from './measure.mjs';
+import { jsonFileArg, writeWork } from './work-json.mjs';
+
+const LINES = Number(process.env.BENCH_LOG_LINES ?? 2_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const DOCKER = process.env.DOCKER ?? '/usr/local/bin/docker';
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
+const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
+
+function hasCommand(command, args = ['--version']) {
+  const probe = spawnSync(command, args, { stdio: 'ignore' });
+  return !probe.error && probe.status === 0;
+}
+
+/** Browser mode: a served Slipway builds the project through its API; nothing is printed. */
+async function browserMode(context, url, data) {
+  const server = spawn(process.execPath, [bin, 'serve', '--no-open', '--builder', url, '--data-dir', data], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const address = await new Promise((resolve, reject) => {
+      let output = '';
+      const onData = (chunk) => {
+        output += chunk;
+        const match = /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([0-9a-f]+)/.exec(output);
+        if (match) resolve({ origin: match[1], token: match[2] });
+      };
+      server.stdout.on('data', onData);
+      server.stderr.on('data', onData);
+      server.once('exit', () => reject(new Error(`slipway serve exited: ${output}`)));
+    });
+    const call = async (method, input) => {
+      const response = await fetch(`${address.origin}/api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-slipway-token': address.token },
+        body: JSON.stringify(input),
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(`${method}: ${JSON.stringify(answer)}`);
+      return answer.result;
+    };
+    const project = await call('project.open', { path: context });
+    const started = performance.now();
+    const { buildId } = await call('build.start', { projectId: project.id });
+    let build;
+    for (;;) {
+      build = await call('build.get', { buildId });
+      if (build.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+    const peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    const lines = build.tasks[0]?.logLines ?? 0;
+    return { seconds, peakRssMiB, lines, failed: build.status === 'succeeded' ? null : `build ${build.status}` };
+  } finally {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function main() {
+  if (!existsSync(new URL('../../out/cli/index.js', import.meta.url))) throw new Error('Run `npm run build` first.');
+  const dir = await mkdtemp(join(tmpdir(), 'slipway-bench-log-'));
+  const sink = await startLogSink(LINES);
+  const url = `tcp://127.0.0.1:${sink.port}`;
+  try {
+    const context = join(dir, 'context');
+    await mkdir(context);
+    await writeFile(join(context, 'Dockerfile'), 'FROM scratch\nRUN make\n');
+    const printed = join(dir, 'printed.txt');
+    const slipway = (extra) => (round) =>
+      measured(
+        process.execPath,
+        [bin, 'build', context, '--builder', url, '--data-dir', join(dir, `data-${round}`), ...extra],
+        { stdoutFile: printed, timeoutMs: TIMEOUT_MS },
+      );
+    const clients = [
+      { client: 'slipway build', run: slipway([]) },
+      { client: 'slipway build --json', run: slipway(['--json']) },
+      { client: 'slipway browser mode', run: (round) => browserMode(context, url, join(dir, `served-${round}`)) },
+    ];
+    if (hasCommand(DOCKER)) {
+      clients.push({
+        client: 'docker build (classic)',
+        run: () =>
+          measured(DOCKER, ['-H', url, 'build', context], {
+            env: { DOCKER_BUILDKIT: '0' },
+            stdoutFile: printed,
+            timeoutMs: TIMEOUT_MS,
+          }),
+      });
+    } else console.log(`(no docker CLI at ${DOCKER}: set DOCKER to run it)`);
+    if (hasCommand('curl') && hasCommand('tar')) {
+      clients.push({
+        client: 'tar | curl > file',
+        run: () =>
+          measured(
+            'sh',
+            [
+              '-c',
+              `tar -cf - -C "$1" . | curl -sS --fail -X POST -H 'Content-Type: application/x-tar' -T - "http://127.0.0.1:${sink.port}/v1.41/build" -o "$2"`,
+              'sh',
+              context,
+              printed,
+            ],
+            { timeoutMs: TIMEOUT_MS },
+          ),
+      });
+    }
+    console.log(`A build log of ${LINES.toLocaleString('en')} lines from a local sink; best of ${ROUNDS} round(s)`);
+    const best = new Map();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { client, run } of clients) {
+        const result = await run(round);
+        await rm(join(dir, `data-${round}`), { recursive: true, force: true });
+        const kept = best.get(client);
+        if (!kept || (kept.failed && !result.failed) || (!result.failed && result.seconds < kept.seconds))
+          best.set(client, result);
+      }
+    }
+    const rows = clients.map(({ client }) => ({ client, ...best.get(client) }));
+    for (const row of rows) {
+      console.log(
+        `${row.client.padEnd(26)} ${row.seconds.toFixed(2).padStart(7)} s  peak RSS ${(row.peakRssMiB ?? 0).toFixed(0).padStart(4)} MiB${row.failed ? `  (failed: ${row.failed})` : ''}`,
+      );
+    }
+    await writeWork(jsonFileArg(), 'log-2m', rows);
+  } finally {
+    await sink.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
