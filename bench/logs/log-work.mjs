@@ -3,8 +3,9 @@
 //   - `slipway build` printing it to a file, and with --json;
 //   - Slipway's browser mode (`slipway serve`, the build started over its API): nothing printed;
 //   - `DOCKER_BUILDKIT=0 docker build` printing it to a file (the docker CLI, classic);
+//   - balena-cli's `build` against the sink, when BENCH_BALENA_CLI names its binary;
 //   - `tar | curl > file`: the floor, the bytes of the answer written as they come.
-// Each client's best of BENCH_ROUNDS rounds (default 2), clients alternating within a round. Wall time
+// Each client's best of SLIPWAY_BENCH_ROUNDS rounds (default 2), clients alternating within a round. Wall time
 // and peak RSS from GNU time (browser mode: the build from its start request to its end, and the server's
 // peak RSS from /proc). `--json <file>` writes the figures (see work-json.mjs). Run after `npm run build`.
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ import { measured } from './measure.mjs';
 import { jsonFileArg, writeWork } from './work-json.mjs';
 
 const LINES = Number(process.env.BENCH_LOG_LINES ?? 2_000_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.SLIPWAY_BENCH_ROUNDS ?? 2);
 const DOCKER = process.env.DOCKER ?? '/usr/local/bin/docker';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 600) * 1000;
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
@@ -107,6 +108,30 @@ async function main() {
           }),
       });
     } else console.log(`(no docker CLI at ${DOCKER}: set DOCKER to run it)`);
+    // The BuildKit docker CLI needs an engine that serves BuildKit's session; that baseline is bench:logs:buildkit.
+    const balena = process.env.BENCH_BALENA_CLI;
+    if (balena) {
+      clients.push({
+        client: 'balena build',
+        run: () =>
+          measured(
+            balena,
+            [
+              'build',
+              context,
+              '--dockerHost',
+              '127.0.0.1',
+              '--dockerPort',
+              String(sink.port),
+              '--arch',
+              'amd64',
+              '--deviceType',
+              'intel-nuc',
+            ],
+            { stdoutFile: printed, timeoutMs: TIMEOUT_MS },
+          ),
+      });
+    }
     if (hasCommand('curl') && hasCommand('tar')) {
       clients.push({
         client: 'tar | curl > file',
