@@ -75,9 +75,9 @@ export interface BuildSessionOptions extends BuildOptions {
   /** An upload that makes no progress for this long is a broken link: the job moves on (default 60 s). */
   uploadStallTimeoutMs?: number;
   /**
-   * Awaited after each batch of lines is stored (and its 'line' events sent): a shell that prints lines
-   * returns a promise while its output is backed up, so a slow terminal or pipe slows the build's
-   * reading instead of filling memory.
+   * Awaited after each batch of lines is handed to the spool (its 'line' events follow once it is
+   * stored): a shell that prints lines returns a promise while its output is backed up, so a slow
+   * terminal or pipe slows the build's reading instead of filling memory.
    */
   outputReady?: () => Promise<void> | undefined;
 }
@@ -257,13 +257,14 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       // printed, and logLines is what the log on disk has.
       const onStored = (first: number, stored: readonly LogLine[]) => {
         if (buildTask) buildTask.logLines = first + stored.length;
-        for (const [offset, line] of stored.entries()) {
+        // An indexed loop: entries() makes a pair for every line of the log.
+        for (let offset = 0; offset < stored.length; offset++) {
           this.emit('line', {
             type: 'task.line',
             buildId: this.build.id,
             taskId: logId,
             line: first + offset,
-            text: line.text,
+            text: (stored[offset] as LogLine).text,
           });
         }
         lines.push(first + stored.length);
@@ -288,11 +289,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     const log = this.logs.get(logId);
     if (!log || lines.length === 0) return;
     await log.spool.write(lines);
-    if (this.options.outputReady) {
-      // A shell that prints lines prints them once stored: wait for that, then for its output.
-      await log.spool.flush();
-      await this.options.outputReady();
-    }
+    // A shell prints lines once they are stored; it is not waited for (a disk round trip per socket read):
+    // the lines still on their way are at most the spool's buffer, so its output's backlog stays bounded.
+    await this.options.outputReady?.();
   }
 
   /** Resolves once every line of the job's logs is stored; rejects when one could not be (a full disk). */
