@@ -152,8 +152,8 @@ async function main() {
   for (const work of works) {
     const path = join(root, work.script);
     if (!existsSync(path)) console.log(`skipped ${work.name}: ${work.script} is not here`);
-    // A script that writes its figures reads its own --json <file> with one of bench's helpers.
-    else if (!/\b(jsonOption|jsonFileArg)\(/.test(readFileSync(path, 'utf8')))
+    // A script that writes its figures reads its own --json <file> with bench/gnu-time.mjs's jsonOption.
+    else if (!/\bjsonOption\(/.test(readFileSync(path, 'utf8')))
       console.log(`skipped ${work.name}: ${work.script} does not take --json <file> yet`);
     else runnable.push(work);
   }

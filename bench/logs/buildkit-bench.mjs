@@ -13,14 +13,14 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { dockerdArgs } from '../../test/support/dockerd-args.mjs';
+import { jsonOption, writeJson } from '../gnu-time.mjs';
 import { measured } from './measure.mjs';
-import { jsonFileArg, writeWork } from './work-json.mjs';
 
 const LINES = Number(process.env.BENCH_BUILDKIT_LINES ?? 1_000_000);
 const DOCKER = process.env.DOCKER ?? '/usr/bin/docker';
 const BASELINE_TIMEOUT_MS = Number(process.env.BENCH_BASELINE_TIMEOUT_S ?? 1800) * 1000;
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
-const jsonFile = jsonFileArg();
+const jsonFile = jsonOption();
 
 function ping(socketPath) {
   return new Promise((resolve) => {
@@ -96,10 +96,13 @@ async function main() {
     console.log(
       `Slipway spooled ${spooled.toLocaleString('en')} log lines; the docker CLI printed ${docker.lines.toLocaleString('en')}`,
     );
-    await writeWork(jsonFile, `buildkit-log-${LINES}`, [
-      { client: 'slipway build (BuildKit)', ...slipway },
-      { client: 'DOCKER_BUILDKIT=1 docker build', ...docker },
-    ]);
+    await writeJson(jsonFile, {
+      work: `buildkit-log-${LINES}`,
+      rows: [
+        { client: 'slipway build (BuildKit)', ...slipway },
+        { client: 'DOCKER_BUILDKIT=1 docker build', ...docker },
+      ],
+    });
   } finally {
     dockerd.kill('SIGTERM');
     await exited;

@@ -7,15 +7,15 @@
 //   - `tar | curl > file`: the floor, the bytes of the answer written as they come.
 // Each client's best of SLIPWAY_BENCH_ROUNDS rounds (default 2), clients alternating within a round. Wall time
 // and peak RSS from GNU time (browser mode: the build from its start request to its end, and the server's
-// peak RSS from /proc). `--json <file>` writes the figures (see work-json.mjs). Run after `npm run build`.
+// peak RSS from /proc). `--json <file>` writes the figures (see bench/run-all.mjs). Run after `npm run build`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jsonOption, writeJson } from '../gnu-time.mjs';
 import { startLogSink } from './log-sink.mjs';
 import { measured } from './measure.mjs';
-import { jsonFileArg, writeWork } from './work-json.mjs';
 
 const LINES = Number(process.env.BENCH_LOG_LINES ?? 2_000_000);
 const ROUNDS = Number(process.env.SLIPWAY_BENCH_ROUNDS ?? 2);
@@ -166,7 +166,7 @@ async function main() {
         `${row.client.padEnd(26)} ${row.seconds.toFixed(2).padStart(7)} s  peak RSS ${(row.peakRssMiB ?? 0).toFixed(0).padStart(4)} MiB${row.failed ? `  (failed: ${row.failed})` : ''}`,
       );
     }
-    await writeWork(jsonFileArg(), 'log-2m', rows);
+    await writeJson(jsonOption(), { work: 'log-2m', rows });
   } finally {
     await sink.close();
     await rm(dir, { recursive: true, force: true });
