@@ -77,6 +77,11 @@ export interface SendRequest {
   signal: AbortSignal;
   /** The job's context, as planned. */
   context: JobContext;
+  /**
+   * Called with the context's bytes on the wire so far when the driver sends them itself, not as
+   * the body (BuildKit's session asks for files while it builds).
+   */
+  onContextBytes?: (bytes: number) => void;
 }
 
 /**

@@ -119,6 +119,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private readonly leftRegions = new Map<string, string>();
   /** Each task as sent to the builder, with its build args unmasked; the record shows them masked. */
   private readonly sentTasks = new Map<string, Task>();
+  /** Bytes of each job's context on the wire, where the driver sends them itself (BuildKit's session). */
+  private readonly contextBytes = new Map<BuildJob, number>();
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
@@ -352,9 +354,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       // Done means its whole log is on disk: a write that failed at the end fails the job (a release
       // whose log could not all be stored is not reported as a success with a short log).
       await this.flushLogs(job);
+      const bytesSent = this.contextBytes.get(job);
       for (const buildTask of job.tasks) {
         const imageId = result.imageIds.get(buildTask.task.id) ?? null;
-        this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() }, false);
+        const done: TaskState = { phase: 'done', imageId, durationMs: elapsed() };
+        this.setState(buildTask, bytesSent === undefined ? done : { ...done, bytesSent }, false);
       }
     } catch (error) {
       const stopped = this.abort.signal.aborted;
@@ -525,6 +529,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           gzip,
           signal: attemptAbort.signal,
           context,
+          onContextBytes: (bytes) => {
+            kick();
+            this.contextBytes.set(job, bytes);
+            const current = job.tasks[0]?.state;
+            if (current?.phase === 'building') progress.push({ ...current, bytesSent: bytes });
+            else if (current?.phase === 'uploading') progress.push(uploading(bytes, total ?? 0, null));
+          },
         });
       } catch (error) {
         // A stall, the silence watchdog or a cancel explains the failed request better than the socket does.
@@ -609,7 +620,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         lines.push(record.line);
       } else if (record.kind === 'step') {
         const buildTask = record.taskId ? job.tasks.find((candidate) => candidate.task.id === record.taskId) : null;
+        const bytesSent = this.contextBytes.get(job);
         const state: TaskState = { phase: 'building', step: record.step, steps: record.steps };
+        if (bytesSent !== undefined) state.bytesSent = bytesSent;
         if (buildTask) this.setState(buildTask, state, false);
         else progress.push(state);
       } else if (record.kind === 'release') {

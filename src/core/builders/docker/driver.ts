@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { Build, ContextScan } from '../../../shared/domain';
 import { SlipwayError } from '../../../shared/errors';
+import { formatBytes } from '../../../shared/format';
 import type { CompressMode } from '../../builds/upload';
 import { shouldGzip } from '../../builds/upload';
 import { DockerBuildParser } from '../../logs/docker-parser';
@@ -10,6 +12,9 @@ import { planContext } from '../../pack/plan';
 import { disposePrepared, type PreparedContext, prepareContext } from '../../pack/prepare';
 import type { ReadAhead } from '../../pack/read-ahead-host';
 import type { ScanSpool } from '../../pack/scan-spool';
+import type { AuthSource } from '../buildkit-session/auth';
+import { type SessionPlan, sessionExtras, sessionPlan } from '../buildkit-session/context';
+import { type SessionAttempt, startSessionBuild } from '../buildkit-session/send';
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
@@ -17,8 +22,19 @@ import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProdu
 import { BuildKitParser } from './buildkit-parser';
 import { startDockerBuild } from './request';
 
+/** A context sent through BuildKit's session, and how to pack it as a tar where the engine refuses one. */
+type SessionContext = SessionPlan & { fallback: () => Promise<Readable> };
+
 export interface DockerDriverOptions {
   builder: DockerBuilder;
+  /**
+   * BuildKit only: send the context through BuildKit's session (only what changed since the last
+   * build, secrets, SSH), falling back to the tar body where the engine refuses it (default: on for
+   * Docker engines), or always as the tar body.
+   */
+  session?: boolean;
+  /** Registry credentials BuildKit may ask the session for (default: none). */
+  auth?: AuthSource;
   /** The engine behind the endpoints, as its /_ping named it (Podman: extra hosts as JSON, and so on). */
   product?: EngineProduct;
   compress?: CompressMode;
@@ -40,10 +56,19 @@ export class DockerDriver implements BuilderDriver {
   readonly name: BuilderDriver['name'];
   readonly tagsImages = true;
   private readonly product: EngineProduct;
+  /** The session plan of each context that goes through BuildKit's session. */
+  private readonly sessionPlans = new WeakMap<JobContext, SessionContext>();
+  /** The running attempt's session, by job id: its failure explains the build's. */
+  private readonly sessionAttempts = new Map<string, SessionAttempt>();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.name = options.builder === 'buildkit' ? 'docker-buildkit' : 'docker-classic';
     this.product = options.product ?? 'unknown';
+  }
+
+  /** Whether tasks go through BuildKit's session: BuildKit on a Docker engine, unless turned off. */
+  private get usesSession(): boolean {
+    return this.options.builder === 'buildkit' && this.product !== 'podman' && this.options.session !== false;
   }
 
   jobs(build: Build): BuildJob[] {
@@ -56,7 +81,12 @@ export class DockerDriver implements BuilderDriver {
   }
 
   check(job: BuildJob) {
-    return checkDockerTask((job.tasks[0] as BuildJob['tasks'][number]).task, this.options.builder, this.product);
+    return checkDockerTask(
+      (job.tasks[0] as BuildJob['tasks'][number]).task,
+      this.options.builder,
+      this.product,
+      this.usesSession,
+    );
   }
 
   async context(job: BuildJob): Promise<JobContext> {
@@ -79,22 +109,33 @@ export class DockerDriver implements BuilderDriver {
     const scan = scanRun.result.then(
       ({ largestFiles: _files, largestFolders: _folders, ...figures }): ContextScan => figures,
     );
-    return {
+    const session = this.usesSession ? sessionPlan(task, plan, scanRun, sessionExtras(task)) : null;
+    if (session) {
+      // BuildKit asks for the files it lacks; the tar read-ahead would read them all.
+      await readAhead?.stop();
+      readAhead = null;
+    }
+    const context: JobContext = {
       root: task.contextPath,
       dockerfile: plan.dockerfile,
       tarBytes: scan.then((figures) => figures.tarBytes),
       scan,
       notes: (figures) =>
         figures.skipped.map((entry) => `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`),
-      open: () => packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined),
+      open: async () => (session ? null : packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined)),
       attemptDone: async () => {
-        await readAhead?.stop();
+        const attempt = this.sessionAttempts.get(job.id);
+        this.sessionAttempts.delete(job.id);
+        await Promise.all([attempt?.close(), readAhead?.stop()]);
         readAhead = null;
       },
       dispose: async () => {
         await Promise.all([readAhead?.stop(), scanRun.dispose()]);
       },
     };
+    if (session)
+      this.sessionPlans.set(context, { ...session, fallback: () => packContext(plan, scanRun.spool as ScanSpool) });
+    return context;
   }
 
   gzip(connection: Connection): boolean {
@@ -105,7 +146,15 @@ export class DockerDriver implements BuilderDriver {
     const buildTask = job.tasks[0] as BuildJob['tasks'][number];
     const dockerfile = request.context.dockerfile ?? buildTask.task.dockerfile;
     const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
-    return startDockerBuild(connection, query, request);
+    const session = this.sessionPlans.get(request.context);
+    if (!session) return startDockerBuild(connection, query, request);
+    return startSessionBuild(connection, query, request, session, {
+      auth: this.options.auth,
+      fallback: session.fallback,
+    }).then(({ response, attempt }) => {
+      this.sessionAttempts.set(job.id, attempt);
+      return response;
+    });
   }
 
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
@@ -136,18 +185,31 @@ export class DockerDriver implements BuilderDriver {
       }
       return out;
     };
+    const session = this.sessionAttempts.get(job.id);
+    // What the session says of itself comes first in the log (a refused session, say).
+    let notes: DriverRecord[] = (session?.notes ?? []).map((text) => ({ kind: 'line', line: { text, flags: 0 } }));
+    const withNotes = (records: DriverRecord[]) => {
+      if (notes.length === 0) return records;
+      const out = [...notes, ...records];
+      notes = [];
+      return out;
+    };
     return {
-      push: (chunk) => translate(parser.push(chunk)),
-      end: () => translate(parser.end()),
+      push: (chunk) => withNotes(translate(parser.push(chunk))),
+      end: () => withNotes(translate(parser.end())),
       get alive() {
         return alive;
       },
-      failure: () =>
-        buildError === null
+      failure: () => {
+        // A file that changed or could not be read while BuildKit fetched it explains the build's failure.
+        const sent = session?.session?.failure;
+        if (sent instanceof SlipwayError && sent.code.startsWith('E_CONTEXT')) return sent;
+        return buildError === null
           ? null
           : new SlipwayError('E_BUILD_FAILED', `${task.service}: ${buildError}`, {
               hint: `The full log is in ${attempt.directory}.`,
-            }),
+            });
+      },
       result: ({ cutShort }) => {
         if (cutShort) {
           throw new SlipwayError(
@@ -162,7 +224,10 @@ export class DockerDriver implements BuilderDriver {
             { hint: 'Check that the URL points at a Docker-compatible engine, not a proxy or another service.' },
           );
         }
-        return { imageIds: new Map([[task.id, imageId]]), notes: [] };
+        const bytes = session?.session?.contextBytes;
+        const sent =
+          bytes === undefined ? [] : [`Slipway: ${formatBytes(bytes)} of the context sent through BuildKit's session`];
+        return { imageIds: new Map([[task.id, imageId]]), notes: sent };
       },
     };
   }
