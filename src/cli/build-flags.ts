@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { BuilderVersion } from '../core/builders/docker/builder-choice';
 import type { BuildOptions } from '../core/builds/task-options';
 import { SlipwayError } from '../shared/errors';
@@ -16,6 +17,8 @@ export const buildOptionFlags = {
   'add-host': { type: 'string', multiple: true },
   'shm-size': { type: 'string' },
   'builder-version': { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  ssh: { type: 'string', multiple: true },
 } as const;
 
 export const buildOptionUsage = `  -t, --tag T           tag of the image, repeatable ("-<service>" is added per task when there are several)
@@ -30,7 +33,11 @@ export const buildOptionUsage = `  -t, --tag T           tag of the image, repea
   --add-host HOST:IP    an /etc/hosts entry for RUN steps, repeatable
   --shm-size SIZE       size of /dev/shm for RUN steps: bytes, or with b, k, m or g
   --builder-version V   the engine's builder: 1 (classic), 2 (BuildKit) or auto (default: the target's
-                        setting, else auto: BuildKit on Docker Engine, buildah on Podman)`;
+                        setting, else auto: BuildKit on Docker Engine, buildah on Podman)
+  --secret id=ID,src=PATH|env=VAR
+                        a secret for RUN --mount=type=secret (BuildKit), read when the step asks, repeatable
+  --ssh default|ID=SOCKET
+                        an SSH agent for RUN --mount=type=ssh (BuildKit): default is SSH_AUTH_SOCK`;
 
 type FlagValues = {
   tag?: string[];
@@ -45,7 +52,55 @@ type FlagValues = {
   'add-host'?: string[];
   'shm-size'?: string;
   'builder-version'?: string;
+  secret?: string[];
+  ssh?: string[];
 };
+
+/**
+ * `--secret` as the docker CLI reads it: comma-separated fields id=, src= (or source=), env= and
+ * type=file|env (with type=env, src names the variable).
+ */
+export function parseSecret(value: string): { id: string; file?: string; env?: string } {
+  const fields = new Map<string, string>();
+  for (const field of value.split(',')) {
+    const equals = field.indexOf('=');
+    if (equals <= 0) throw new SlipwayError('E_BAD_INPUT', `--secret: the field "${field}" must be a key=value pair`);
+    fields.set(field.slice(0, equals).trim().toLowerCase(), field.slice(equals + 1));
+  }
+  const type = fields.get('type');
+  if (type !== undefined && type !== 'file' && type !== 'env') {
+    throw new SlipwayError('E_BAD_INPUT', `--secret: unsupported secret type "${type}" (file or env)`);
+  }
+  for (const key of fields.keys()) {
+    if (!['id', 'src', 'source', 'env', 'type'].includes(key)) {
+      throw new SlipwayError('E_BAD_INPUT', `--secret: unexpected key "${key}" in ${value}`);
+    }
+  }
+  const id = fields.get('id');
+  if (!id)
+    throw new SlipwayError('E_BAD_INPUT', `--secret ${value} names no id`, { hint: 'Write --secret id=ID,src=PATH.' });
+  const source = fields.get('src') ?? fields.get('source');
+  const env = fields.get('env') ?? (type === 'env' ? source : undefined);
+  if (env) return { id, env };
+  if (source) return { id, file: resolve(source) };
+  throw new SlipwayError('E_BAD_INPUT', `--secret ${value} names neither a file (src=) nor a variable (env=)`);
+}
+
+/** `--ssh` as the docker CLI reads it: `default`, or ID=PATH[,PATH]. */
+export function parseSsh(value: string): { id: string; paths: string[] } {
+  const equals = value.indexOf('=');
+  const id = equals === -1 ? value : value.slice(0, equals);
+  if (!id) throw new SlipwayError('E_BAD_INPUT', `--ssh takes default or ID=SOCKET, not ${value}`);
+  const paths =
+    equals === -1
+      ? []
+      : value
+          .slice(equals + 1)
+          .split(',')
+          .filter(Boolean)
+          .map((path) => resolve(path));
+  return { id, paths };
+}
 
 /** KEY=VALUE pairs; a KEY alone takes the environment's value (as `docker build --build-arg` does), or is refused. */
 function pairs(values: string[] | undefined, flag: string, env: NodeJS.ProcessEnv, fromEnv: boolean) {
@@ -100,6 +155,8 @@ export function readBuildFlags(
     cacheFrom: values['cache-from'],
     extraHosts: values['add-host']?.map((host) => host.replace('=', ':')),
     shmSizeBytes: values['shm-size'] === undefined ? undefined : parseSize(values['shm-size'], 'shm-size'),
+    secrets: values.secret?.map(parseSecret),
+    ssh: values.ssh?.map(parseSsh),
   };
   return { options, builderVersion: version };
 }

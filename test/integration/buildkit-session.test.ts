@@ -1,6 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, copyFile, mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/core/engine';
 import { readLines } from '../../src/core/logs/reader';
@@ -124,3 +125,110 @@ describe.skipIf(!docker)(
     });
   },
 );
+
+/** Files of the host copied into a context under `root/`, at their own paths (a dynamic binary and its libraries). */
+async function copyIntoRoot(context: string, binary: string): Promise<void> {
+  const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' });
+  const libraries = [...ldd.stdout.matchAll(/(\/\S+) \(0x/g)].map((match) => match[1] as string);
+  for (const path of [binary, ...libraries]) {
+    await mkdir(join(context, 'root', dirname(path)), { recursive: true });
+    await copyFile(await realpath(path), join(context, 'root', path));
+    await chmod(join(context, 'root', path), 0o755);
+  }
+}
+
+/** Every file under a folder, with its content, for searching what a build left on disk. */
+async function allText(folder: string): Promise<string> {
+  let text = '';
+  for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) text += await readFile(join(entry.parentPath, entry.name), 'latin1');
+  }
+  return text;
+}
+
+describe.skipIf(!docker)('Secrets and SSH through the BuildKit session on the real Docker Engine', () => {
+  it('a RUN --mount=type=secret step reads secrets given by file and by variable, which appear nowhere Slipway writes', async () => {
+    const dir = await temp('slipway-session-secret-');
+    const fromFile = randomBytes(16).toString('hex');
+    const fromEnv = randomBytes(16).toString('hex');
+    const secretFile = join(await temp(), 'token');
+    await writeFile(secretFile, fromFile, { mode: 0o600 });
+    await writeFile(join(dir, 'busybox'), await readFile(BUSYBOX), { mode: 0o755 });
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'RUN --mount=type=secret,id=token --mount=type=secret,id=other ["/bin/busybox","sha256sum","/run/secrets/token","/run/secrets/other"]',
+        '',
+      ].join('\n'),
+    );
+    const data = await temp();
+    const result = await build(
+      dir,
+      data,
+      ['--secret', `id=token,src=${secretFile}`, '--secret', 'id=other,env=SLIPWAY_TEST_SECRET'],
+      {
+        SLIPWAY_TEST_SECRET: fromEnv,
+      },
+    );
+    expect(result.run.code, result.run.stderr + result.log).toBe(0);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(result.log).toContain(`${sha(fromFile)}  /run/secrets/token`);
+    expect(result.log).toContain(`${sha(fromEnv)}  /run/secrets/other`);
+    const written = await allText(data);
+    for (const secret of [fromFile, fromEnv]) {
+      expect(written).not.toContain(secret);
+      expect(result.run.stdout + result.run.stderr).not.toContain(secret);
+    }
+    // The record keeps which secrets the task had, never their values.
+    expect(result.build?.tasks[0]?.task.secrets).toEqual([
+      { id: 'token', file: secretFile },
+      { id: 'other', env: 'SLIPWAY_TEST_SECRET' },
+    ]);
+  });
+
+  it('a secret the step needs and the build was not given fails the build with the step named', async () => {
+    const dir = await temp('slipway-session-nosecret-');
+    await writeFile(join(dir, 'busybox'), await readFile(BUSYBOX), { mode: 0o755 });
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN --mount=type=secret,id=missing,required=true ["/bin/busybox","true"]\n',
+    );
+    const result = await build(dir, await temp());
+    expect(result.run.code).toBe(1);
+    expect(result.build?.tasks[0]?.state.phase === 'failed' && result.build.tasks[0].state.error.code).toBe(
+      'E_BUILD_FAILED',
+    );
+    expect(result.log).toMatch(/secret missing/i);
+  });
+
+  it('--ssh default forwards the ssh-agent of SSH_AUTH_SOCK to a RUN --mount=type=ssh step, which lists its key', async () => {
+    const dir = await temp('slipway-session-ssh-');
+    const keys = await temp('slipway-ssh-');
+    const socket = join(keys, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    cleanups.push(async () => {
+      agent.kill();
+    });
+    const key = join(keys, 'id_ed25519');
+    expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'slipway-test', '-f', key]).status).toBe(0);
+    for (let tries = 0; tries < 50 && spawnSync('test', ['-S', socket]).status !== 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket } }).status).toBe(0);
+    const fingerprint = (
+      spawnSync('ssh-keygen', ['-lf', `${key}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1] ?? ''
+    ).trim();
+    expect(fingerprint).toMatch(/^SHA256:/);
+    await copyIntoRoot(dir, '/usr/bin/ssh-add');
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      'FROM scratch\nCOPY root/ /\nRUN --mount=type=ssh ["/usr/bin/ssh-add","-l"]\n',
+    );
+    const result = await build(dir, await temp(), ['--ssh', 'default'], { SSH_AUTH_SOCK: socket });
+    expect(result.run.code, result.run.stderr + result.log).toBe(0);
+    expect(result.log).toContain(fingerprint);
+    expect(result.log).toContain('slipway-test');
+  });
+});

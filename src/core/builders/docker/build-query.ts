@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { BuildTask, Task } from '../../../shared/domain';
 import { SlipwayError } from '../../../shared/errors';
 
@@ -49,6 +50,15 @@ export function checkDockerTask(
     }
   }
   if (session) {
+    for (const { id, file } of task.secrets ?? []) {
+      if (file !== undefined && !existsSync(file)) {
+        errors.push(
+          new SlipwayError('E_BAD_INPUT', `The secret ${id} of ${service} names ${file}, which does not exist`, {
+            hint: 'Point src= at the file that holds the secret.',
+          }),
+        );
+      }
+    }
     for (const { id, paths } of task.ssh ?? []) {
       if (paths.length === 0 && !process.env.SSH_AUTH_SOCK) {
         errors.push(
