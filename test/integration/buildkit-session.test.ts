@@ -10,6 +10,7 @@ import type { Build, TaskState } from '../../src/shared/domain';
 import { runCli } from '../support/cli';
 import { leakedSince, openDescriptors } from '../support/descriptors';
 import { dockerUrl } from '../support/engine';
+import { startSessionRefusingProxy } from '../support/fake-session-refusing-proxy';
 import { BUSYBOX, tempDir } from '../support/fixtures';
 
 const docker = dockerUrl();
@@ -29,7 +30,17 @@ const MiB = 1024 * 1024;
 /** Runs `slipway build --json` on the private Docker Engine and reads its events, record and log. */
 async function build(dir: string, data: string, args: string[] = [], env?: NodeJS.ProcessEnv) {
   const run = await runCli(
-    ['build', dir, '--json', '--data-dir', data, '--builder', docker, '--network', 'none', ...args],
+    [
+      'build',
+      dir,
+      '--json',
+      '--data-dir',
+      data,
+      ...(args.includes('--builder') ? [] : ['--builder', docker]),
+      '--network',
+      'none',
+      ...args,
+    ],
     {
       env,
     },
@@ -88,6 +99,28 @@ describe.skipIf(!docker)(
       expect(second.log).toContain(`${hash}  /ctx/changed.txt`);
       expect(second.log).toMatch(/Slipway: .* of the context sent through BuildKit's session/);
       expect(second.run.stdout).toContain('"bytesSent"');
+    });
+
+    it('falls back to the tar body, and says so in the log, where the engine refuses the session (FAKE engine)', async () => {
+      const dir = await temp('slipway-session-refused-');
+      await writeFile(join(dir, 'busybox'), await readFile(BUSYBOX), { mode: 0o755 });
+      await writeFile(join(dir, 'note.txt'), 'sent as a tar\n');
+      await writeFile(
+        join(dir, 'Dockerfile'),
+        'FROM scratch\nCOPY . /ctx\nRUN ["/ctx/busybox","cat","/ctx/note.txt"]\n',
+      );
+      const proxy = await startSessionRefusingProxy(docker.replace('unix://', ''), join(await temp(), 'fake.sock'));
+      cleanups.push(proxy.stop);
+      const result = await build(dir, await temp(), ['--builder', proxy.url, '--builder-version', '2']);
+      expect(result.run.code, result.run.stderr + result.log).toBe(0);
+      expect(proxy.refused()).toBe(1);
+      expect(result.log).toMatch(
+        /does not open BuildKit sessions \(POST \/session\): the context goes as a tar body instead/,
+      );
+      expect(result.log).toContain('sent as a tar');
+      const done = finalState(result.events);
+      // The whole tar went, and bytesSent says so.
+      expect(done?.phase === 'done' && done.bytesSent).toBe(result.build?.tasks[0]?.scan?.tarBytes);
     });
 
     it('cancel in the middle of the transfer closes the session and every stream, and leaks no descriptor', async () => {
