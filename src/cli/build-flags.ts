@@ -19,6 +19,7 @@ export const buildOptionFlags = {
   'builder-version': { type: 'string' },
   secret: { type: 'string', multiple: true },
   ssh: { type: 'string', multiple: true },
+  'no-session': { type: 'boolean', default: false },
 } as const;
 
 export const buildOptionUsage = `  -t, --tag T           tag of the image, repeatable ("-<service>" is added per task when there are several)
@@ -37,7 +38,9 @@ export const buildOptionUsage = `  -t, --tag T           tag of the image, repea
   --secret id=ID,src=PATH|env=VAR
                         a secret for RUN --mount=type=secret (BuildKit), read when the step asks, repeatable
   --ssh default|ID=SOCKET
-                        an SSH agent for RUN --mount=type=ssh (BuildKit): default is SSH_AUTH_SOCK`;
+                        an SSH agent for RUN --mount=type=ssh (BuildKit): default is SSH_AUTH_SOCK
+  --no-session          BuildKit: send the whole context as the tar body, not through BuildKit's session
+                        (which sends only what changed since the last build)`;
 
 type FlagValues = {
   tag?: string[];
@@ -54,6 +57,7 @@ type FlagValues = {
   'builder-version'?: string;
   secret?: string[];
   ssh?: string[];
+  'no-session'?: boolean;
 };
 
 /**
@@ -132,7 +136,7 @@ export function parseSize(text: string, flag: string): number {
 export function readBuildFlags(
   values: FlagValues,
   env: NodeJS.ProcessEnv = process.env,
-): { options: BuildOptions; builderVersion: BuilderVersion | undefined } {
+): { options: BuildOptions; builderVersion: BuilderVersion | undefined; buildkitSession: boolean } {
   const version = values['builder-version'];
   if (version !== undefined && version !== '1' && version !== '2' && version !== 'auto') {
     throw new SlipwayError('E_BAD_INPUT', `--builder-version takes 1, 2 or auto, not ${version}`);
@@ -158,5 +162,5 @@ export function readBuildFlags(
     secrets: values.secret?.map(parseSecret),
     ssh: values.ssh?.map(parseSsh),
   };
-  return { options, builderVersion: version };
+  return { options, builderVersion: version, buildkitSession: !values['no-session'] };
 }

@@ -254,7 +254,7 @@ export type TaskState =
       phase: 'done';
       imageId: string | null;
       durationMs: number;
-      /** Context bytes that crossed the wire, where the builder fetched them while it built (BuildKit's session). */
+      /** Context bytes that crossed the wire: the body's (gzipped, when it was), or what BuildKit's session fetched. */
       bytesSent?: number;
     }
   | { phase: 'failed'; error: ErrorInfo; durationMs: number }

@@ -119,7 +119,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private readonly leftRegions = new Map<string, string>();
   /** Each task as sent to the builder, with its build args unmasked; the record shows them masked. */
   private readonly sentTasks = new Map<string, Task>();
-  /** Bytes of each job's context on the wire, where the driver sends them itself (BuildKit's session). */
+  /** Bytes of each job's context on the wire: the body's, or what the driver sent itself (BuildKit's session). */
   private readonly contextBytes = new Map<BuildJob, number>();
 
   constructor(private readonly options: BuildSessionOptions) {
@@ -514,6 +514,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         signal: attemptAbort.signal,
         onBytes: (bytes, wireBytes) => {
           kick();
+          this.contextBytes.set(job, wireBytes ?? bytes);
           if (total === null || bytes < total) stallTimer.refresh();
           else clearTimeout(stallTimer);
           if (total !== null) progress.push(uploading(bytes, total, wireBytes));

@@ -2,6 +2,7 @@ import type { BuilderTarget, Endpoint, ProbeResult } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { type BalenaBuildOptions, DEFAULT_BALENA_BUILDER_URL, parseFleet } from '../builders/balena/api';
 import { BalenaDriver } from '../builders/balena/driver';
+import type { AuthSource } from '../builders/buildkit-session/auth';
 import { type BuilderChoice, type BuilderVersion, chooseDockerBuilder } from '../builders/docker/builder-choice';
 import { DockerDriver } from '../builders/docker/driver';
 import { ping } from '../builders/docker/request';
@@ -20,6 +21,10 @@ export interface StartBuildOptions
   pinnedRegion?: string | null;
   /** docker: overrides the target's builderVersion (default auto). */
   builderVersion?: BuilderVersion;
+  /** docker with BuildKit: send contexts through BuildKit's session where the engine opens one (default true). */
+  buildkitSession?: boolean;
+  /** docker with BuildKit: the registry credentials the session answers BuildKit with (default: none). */
+  registryAuth?: AuthSource;
   /** docker: how the regions are probed (the engine keeps warm connections); default one probe of 3 samples. */
   probe?: (target: BuilderTarget, pinned: string | null) => Promise<ProbeResult>;
   /** Told of the probe's result before the build starts (the CLI prints the region). */
@@ -78,6 +83,8 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
     product: choice.product,
     compress: options.compress,
     prepared: options.prepared,
+    session: options.buildkitSession,
+    auth: options.registryAuth,
   });
   return new BuildSession({
     ...options,
