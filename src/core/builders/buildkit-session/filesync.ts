@@ -343,6 +343,15 @@ export async function serveDiffCopy(call: GrpcCall, dir: SyncedDir, request: Syn
     await send(encodeDataPacketHead(id, 0));
   };
 
+  let fail: (error: unknown) => void = () => undefined;
+  const failure = new Promise<never>((_resolve, reject) => {
+    fail = (error) => {
+      failed ??= error;
+      reject(failed);
+    };
+  });
+  failure.catch(() => undefined);
+
   // REQs are answered one file at a time, in the order they came: the wire is the bottleneck, and
   // one file in flight holds one chunk in memory.
   let requests: Promise<void> = Promise.resolve();
@@ -352,9 +361,7 @@ export async function serveDiffCopy(call: GrpcCall, dir: SyncedDir, request: Syn
       if (packet.type === PacketType.req) {
         requests = requests.then(() => sendFile(packet.id));
         // A failure is seen when FIN waits for the queue, or by the next send.
-        requests.catch((error: unknown) => {
-          failed ??= error;
-        });
+        requests.catch(fail);
       } else if (packet.type === PacketType.fin) {
         await requests;
         if (!walkDone) throw new GrpcError(GrpcStatus.internal, 'FIN came before the walk ended');
@@ -370,13 +377,10 @@ export async function serveDiffCopy(call: GrpcCall, dir: SyncedDir, request: Syn
     throw new GrpcError(GrpcStatus.cancelled, 'the receiver closed the transfer before FIN');
   };
 
-  const walking = walk().catch((error: unknown) => {
-    failed ??= error;
-    throw error;
-  });
-  walking.catch(() => undefined);
+  walk().catch(fail);
   try {
-    await Promise.race([receive(), walking.then(() => new Promise<never>(() => undefined))]);
+    // The walk and the files asked for run beside the receiving loop; the first failure ends the call.
+    await Promise.race([receive(), failure]);
     call.end();
   } catch (error) {
     failed ??= error;
