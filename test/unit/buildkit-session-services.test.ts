@@ -63,6 +63,16 @@ async function folder(): Promise<string> {
 
 /** A session served on a unix socket, and a DiffCopy call to it with the given metadata. */
 async function diffCopy(dirs: SyncedDir[], metadata: Record<string, string | string[]>) {
+  return call('/moby.filesync.v1.FileSync/DiffCopy', dirs, metadata);
+}
+
+/** A session served on a unix socket, and a call of `method` to it with the given metadata. */
+async function call(
+  method: string,
+  dirs: SyncedDir[],
+  metadata: Record<string, string | string[]>,
+  extra: Partial<ConstructorParameters<typeof BuildKitSession>[3]> = {},
+) {
   const folder = await tempDir('slipway-h2-');
   cleanups.push(folder.cleanup);
   const path = join(folder.path, 's.sock');
@@ -75,6 +85,7 @@ async function diffCopy(dirs: SyncedDir[], metadata: Record<string, string | str
       sharedKey: 'test',
       dirs,
       signal: abort.signal,
+      ...extra,
     });
   });
   await new Promise<void>((resolve) => server.listen(path, resolve));
@@ -86,11 +97,12 @@ async function diffCopy(dirs: SyncedDir[], metadata: Record<string, string | str
   });
   const stream = client.request({
     ':method': 'POST',
-    ':path': '/moby.filesync.v1.FileSync/DiffCopy',
+    ':path': method,
     'content-type': 'application/grpc',
     ...metadata,
   });
   const packets: Received[] = [];
+  const raw: Buffer[] = [];
   let waiting: (() => void) | null = null;
   let held = Buffer.alloc(0);
   let trailers: Record<string, unknown> = {};
@@ -103,7 +115,9 @@ async function diffCopy(dirs: SyncedDir[], metadata: Record<string, string | str
   stream.on('data', (chunk: Buffer) => {
     held = Buffer.concat([held, chunk]);
     while (held.length >= 5 && held.length >= 5 + held.readUInt32BE(1)) {
-      packets.push(decode(held.subarray(5, 5 + held.readUInt32BE(1))));
+      raw.push(Buffer.from(held.subarray(5, 5 + held.readUInt32BE(1))));
+      // Packets only on a DiffCopy; another method's answer is read from `messages`.
+      if (method.endsWith('/DiffCopy')) packets.push(decode(held.subarray(5, 5 + held.readUInt32BE(1))));
       held = held.subarray(5 + held.readUInt32BE(1));
     }
     waiting?.();
@@ -112,7 +126,15 @@ async function diffCopy(dirs: SyncedDir[], metadata: Record<string, string | str
   const until = async (done: () => boolean) => {
     while (!done()) await new Promise<void>((resolve) => (waiting = resolve));
   };
-  return { stream, packets, until, ended, trailers: () => trailers, session: () => session as BuildKitSession | null };
+  return {
+    stream,
+    packets,
+    messages: raw,
+    until,
+    ended,
+    trailers: () => trailers,
+    session: () => session as BuildKitSession | null,
+  };
 }
 
 describe("the session's DiffCopy sender (a FAKE receiver)", () => {
@@ -168,5 +190,45 @@ describe("the session's DiffCopy sender (a FAKE receiver)", () => {
     const call = await diffCopy([], { 'dir-name': 'elsewhere' });
     await call.ended;
     expect(call.trailers()['grpc-status']).toBe('5');
+  });
+});
+
+/** A unary request: one framed message, and the end of the request. */
+function unary(stream: import('node:http2').ClientHttp2Stream, message: Uint8Array): void {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  stream.end(Buffer.concat([prefix, message]));
+}
+
+describe("the session's other services (a FAKE caller)", () => {
+  it('answers Health/Check SERVING, Auth/Credentials from the registry credentials, FetchToken unimplemented', async () => {
+    const health = await call('/grpc.health.v1.Health/Check', [], {});
+    unary(health.stream, new Uint8Array(0));
+    await health.ended;
+    expect(health.trailers()['grpc-status']).toBe('0');
+    expect([...(health.messages[0] ?? [])]).toEqual([0x08, 0x01]);
+
+    const auth = {
+      registries: () => ['127.0.0.1:5000'],
+      lookup: async (host: string) => (host === '127.0.0.1:5000' ? { username: 'team', secret: 'pa55' } : null),
+    };
+    const asked = await call('/moby.filesync.v1.Auth/Credentials', [], {}, { auth });
+    unary(asked.stream, new BinaryWriter().tag(1, WireType.LengthDelimited).string('127.0.0.1:5000').finish());
+    await asked.ended;
+    expect(asked.trailers()['grpc-status']).toBe('0');
+    const answer = new BinaryReader(asked.messages[0] ?? new Uint8Array(0));
+    const fields: Record<number, string> = {};
+    while (answer.pos < answer.len) fields[answer.tag()[0]] = answer.string();
+    expect(fields).toEqual({ 1: 'team', 2: 'pa55' });
+
+    const anonymous = await call('/moby.filesync.v1.Auth/Credentials', [], {}, { auth });
+    unary(anonymous.stream, new BinaryWriter().tag(1, WireType.LengthDelimited).string('docker.io').finish());
+    await anonymous.ended;
+    expect(anonymous.messages[0]?.length).toBe(0);
+
+    const token = await call('/moby.filesync.v1.Auth/FetchToken', [], {}, { auth });
+    unary(token.stream, new Uint8Array(0));
+    await token.ended;
+    expect(token.trailers()['grpc-status']).toBe('12');
   });
 });
