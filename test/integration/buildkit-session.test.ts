@@ -142,7 +142,10 @@ describe.skipIf(!docker)(
         midTransfer = resolve;
       });
       engine.on('event', (event) => {
-        if (event.type === 'task.state' && event.state.phase === 'building' && (event.state.bytesSent ?? 0) > 8 * MiB) {
+        if (event.type !== 'task.state') return;
+        const { state } = event;
+        // The task shows the transfer as uploading until BuildKit's first step, then as building.
+        if ((state.phase === 'uploading' || state.phase === 'building') && (state.bytesSent ?? 0) > 8 * MiB) {
           midTransfer();
         }
       });

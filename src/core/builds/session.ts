@@ -535,7 +535,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
             this.contextBytes.set(job, bytes);
             const current = job.tasks[0]?.state;
             if (current?.phase === 'building') progress.push({ ...current, bytesSent: bytes });
-            else if (current?.phase === 'uploading') progress.push(uploading(bytes, total ?? 0, null));
+            else progress.push(uploading(bytes, total ?? 0, null));
           },
         });
       } catch (error) {
@@ -552,7 +552,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         progress.flush();
         if (!this.abort.signal.aborted) this.setJobState(job, { phase: 'building', step: 0, steps: 0 });
       };
-      if (sent.done) onUploaded();
+      // A context the driver sends itself goes while the builder works: the task shows it uploading
+      // until the builder's first step.
+      if (context.sentByDriver) {
+        if (job.tasks[0]?.state.phase !== 'uploading') this.setJobState(job, uploading(0, total ?? 0, null));
+      } else if (sent.done) onUploaded();
       else sent.settled.then((error) => (error ? undefined : onUploaded()));
       const parser = this.driver.parser(job, { connection, directory: this.directory });
       try {

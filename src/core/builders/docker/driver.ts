@@ -122,6 +122,7 @@ export class DockerDriver implements BuilderDriver {
       scan,
       notes: (figures) =>
         figures.skipped.map((entry) => `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`),
+      sentByDriver: session !== null,
       open: async () => (session ? null : packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined)),
       attemptDone: async () => {
         const attempt = this.sessionAttempts.get(job.id);
