@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { BuilderVersion } from '../core/builders/docker/builder-choice';
 import type { BuildOptions } from '../core/builds/task-options';
 import { SlipwayError } from '../shared/errors';
@@ -16,6 +17,9 @@ export const buildOptionFlags = {
   'add-host': { type: 'string', multiple: true },
   'shm-size': { type: 'string' },
   'builder-version': { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  ssh: { type: 'string', multiple: true },
+  'no-session': { type: 'boolean', default: false },
 } as const;
 
 export const buildOptionUsage = `  -t, --tag T           tag of the image, repeatable ("-<service>" is added per task when there are several)
@@ -30,7 +34,13 @@ export const buildOptionUsage = `  -t, --tag T           tag of the image, repea
   --add-host HOST:IP    an /etc/hosts entry for RUN steps, repeatable
   --shm-size SIZE       size of /dev/shm for RUN steps: bytes, or with b, k, m or g
   --builder-version V   the engine's builder: 1 (classic), 2 (BuildKit) or auto (default: the target's
-                        setting, else auto: BuildKit on Docker Engine, buildah on Podman)`;
+                        setting, else auto: BuildKit on Docker Engine, buildah on Podman)
+  --secret id=ID,src=PATH|env=VAR
+                        a secret for RUN --mount=type=secret (BuildKit), read when the step asks, repeatable
+  --ssh default|ID=SOCKET
+                        an SSH agent for RUN --mount=type=ssh (BuildKit): default is SSH_AUTH_SOCK
+  --no-session          BuildKit: send the whole context as the tar body, not through BuildKit's session
+                        (which sends only what changed since the last build)`;
 
 type FlagValues = {
   tag?: string[];
@@ -45,7 +55,56 @@ type FlagValues = {
   'add-host'?: string[];
   'shm-size'?: string;
   'builder-version'?: string;
+  secret?: string[];
+  ssh?: string[];
+  'no-session'?: boolean;
 };
+
+/**
+ * `--secret` as the docker CLI reads it: comma-separated fields id=, src= (or source=), env= and
+ * type=file|env (with type=env, src names the variable).
+ */
+export function parseSecret(value: string): { id: string; file?: string; env?: string } {
+  const fields = new Map<string, string>();
+  for (const field of value.split(',')) {
+    const equals = field.indexOf('=');
+    if (equals <= 0) throw new SlipwayError('E_BAD_INPUT', `--secret: the field "${field}" must be a key=value pair`);
+    fields.set(field.slice(0, equals).trim().toLowerCase(), field.slice(equals + 1));
+  }
+  const type = fields.get('type');
+  if (type !== undefined && type !== 'file' && type !== 'env') {
+    throw new SlipwayError('E_BAD_INPUT', `--secret: unsupported secret type "${type}" (file or env)`);
+  }
+  for (const key of fields.keys()) {
+    if (!['id', 'src', 'source', 'env', 'type'].includes(key)) {
+      throw new SlipwayError('E_BAD_INPUT', `--secret: unexpected key "${key}" in ${value}`);
+    }
+  }
+  const id = fields.get('id');
+  if (!id)
+    throw new SlipwayError('E_BAD_INPUT', `--secret ${value} names no id`, { hint: 'Write --secret id=ID,src=PATH.' });
+  const source = fields.get('src') ?? fields.get('source');
+  const env = fields.get('env') ?? (type === 'env' ? source : undefined);
+  if (env) return { id, env };
+  if (source) return { id, file: resolve(source) };
+  throw new SlipwayError('E_BAD_INPUT', `--secret ${value} names neither a file (src=) nor a variable (env=)`);
+}
+
+/** `--ssh` as the docker CLI reads it: `default`, or ID=PATH[,PATH]. */
+export function parseSsh(value: string): { id: string; paths: string[] } {
+  const equals = value.indexOf('=');
+  const id = equals === -1 ? value : value.slice(0, equals);
+  if (!id) throw new SlipwayError('E_BAD_INPUT', `--ssh takes default or ID=SOCKET, not ${value}`);
+  const paths =
+    equals === -1
+      ? []
+      : value
+          .slice(equals + 1)
+          .split(',')
+          .filter(Boolean)
+          .map((path) => resolve(path));
+  return { id, paths };
+}
 
 /** KEY=VALUE pairs; a KEY alone takes the environment's value (as `docker build --build-arg` does), or is refused. */
 function pairs(values: string[] | undefined, flag: string, env: NodeJS.ProcessEnv, fromEnv: boolean) {
@@ -77,7 +136,7 @@ export function parseSize(text: string, flag: string): number {
 export function readBuildFlags(
   values: FlagValues,
   env: NodeJS.ProcessEnv = process.env,
-): { options: BuildOptions; builderVersion: BuilderVersion | undefined } {
+): { options: BuildOptions; builderVersion: BuilderVersion | undefined; buildkitSession: boolean } {
   const version = values['builder-version'];
   if (version !== undefined && version !== '1' && version !== '2' && version !== 'auto') {
     throw new SlipwayError('E_BAD_INPUT', `--builder-version takes 1, 2 or auto, not ${version}`);
@@ -100,6 +159,8 @@ export function readBuildFlags(
     cacheFrom: values['cache-from'],
     extraHosts: values['add-host']?.map((host) => host.replace('=', ':')),
     shmSizeBytes: values['shm-size'] === undefined ? undefined : parseSize(values['shm-size'], 'shm-size'),
+    secrets: values.secret?.map(parseSecret),
+    ssh: values.ssh?.map(parseSsh),
   };
-  return { options, builderVersion: version };
+  return { options, builderVersion: version, buildkitSession: !values['no-session'] };
 }

@@ -243,8 +243,20 @@ export type TaskState =
       /** Bytes on the wire so far when the body is gzipped (balena): a running total, its end unknown. */
       compressedBytesSent?: number;
     }
-  | { phase: 'building'; step: number; steps: number }
-  | { phase: 'done'; imageId: string | null; durationMs: number }
+  | {
+      phase: 'building';
+      step: number;
+      steps: number;
+      /** Context bytes on the wire so far, where the builder fetches them while it builds (BuildKit's session). */
+      bytesSent?: number;
+    }
+  | {
+      phase: 'done';
+      imageId: string | null;
+      durationMs: number;
+      /** Context bytes that crossed the wire: the body's (gzipped, when it was), or what BuildKit's session fetched. */
+      bytesSent?: number;
+    }
   | { phase: 'failed'; error: ErrorInfo; durationMs: number }
   | { phase: 'cancelled'; durationMs: number };
 

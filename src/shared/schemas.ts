@@ -79,8 +79,13 @@ const taskStateSchema = z.discriminatedUnion('phase', [
     bytesPerSecond: z.number().min(0),
     compressedBytesSent: count.optional(),
   }),
-  z.looseObject({ phase: z.literal('building'), step: count, steps: count }),
-  z.looseObject({ phase: z.literal('done'), imageId: z.string().nullable(), durationMs: z.number().min(0) }),
+  z.looseObject({ phase: z.literal('building'), step: count, steps: count, bytesSent: count.optional() }),
+  z.looseObject({
+    phase: z.literal('done'),
+    imageId: z.string().nullable(),
+    durationMs: z.number().min(0),
+    bytesSent: count.optional(),
+  }),
   z.looseObject({ phase: z.literal('failed'), error: errorInfoSchema, durationMs: z.number().min(0) }),
   z.looseObject({ phase: z.literal('cancelled'), durationMs: z.number().min(0) }),
 ]);

@@ -42,8 +42,10 @@ function lineOf(state: TaskState): string {
     }
     case 'building':
       return state.steps > 0 ? `building step ${state.step}/${state.steps}` : 'building';
-    case 'done':
-      return `done in ${formatDuration(state.durationMs)}${state.imageId ? `: ${state.imageId}` : ''}`;
+    case 'done': {
+      const sent = state.bytesSent === undefined ? '' : `, ${formatBytes(state.bytesSent)} of the context sent`;
+      return `done in ${formatDuration(state.durationMs)}${sent}${state.imageId ? `: ${state.imageId}` : ''}`;
+    }
     case 'failed':
       return `failed: ${state.error.code}`;
     case 'cancelled':

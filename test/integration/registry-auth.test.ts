@@ -123,6 +123,8 @@ async function buildFromPrivate(engine: string, env: NodeJS.ProcessEnv, args: st
 const engines = [
   { name: 'Podman', url: () => podman, args: [] as string[] },
   { name: 'Docker classic', url: () => docker, args: ['--builder-version', '1'] },
+  // BuildKit reads no X-Registry-Config: it asks for credentials through the session's Auth service.
+  { name: 'Docker with BuildKit', url: () => docker, args: ['--builder-version', '2'] },
 ];
 
 describe.skipIf(!host || !podman)('a base image in a private registry with a login', () => {
@@ -154,7 +156,10 @@ describe.skipIf(!host || !podman)('a base image in a private registry with a log
         const result = await buildFromPrivate(engine.url(), env, engine.args);
         expect(result.run.code, result.run.stdout + result.run.stderr).toBe(0);
         expect(result.built).toBe(true);
-        expect(await readFile(calls, 'utf8')).toBe(`get ${host}\n`);
+        // Only the host's own helper is asked, and only for that host (BuildKit may ask more than once).
+        const asked = (await readFile(calls, 'utf8')).trim().split('\n');
+        expect(asked.length).toBeGreaterThan(0);
+        expect(new Set(asked)).toEqual(new Set([`get ${host}`]));
         expect(result.leaks).toEqual([]);
       });
 
@@ -173,22 +178,6 @@ describe.skipIf(!host || !podman)('a base image in a private registry with a log
       );
     });
   }
-});
-
-describe.skipIf(!host || !podman || !docker)('a base image in a private registry, on Docker with BuildKit', () => {
-  // BuildKit reads no X-Registry-Config: it asks the client for credentials through its session's Auth
-  // service. Until the build opens a session, a login in config.json cannot reach it, and the build
-  // says so clearly. Once the session serves moby.filesync.v1.Auth, this build succeeds: flip it then.
-  it('fails with E_REGISTRY_UNAUTHORIZED naming the registry, even with the login in config.json, until the session serves Auth', async () => {
-    const { env } = await dockerConfig(auths());
-    const result = await buildFromPrivate(docker, env, ['--builder-version', '2']);
-    expect(result.record?.tasks[0]?.builder).toBe('docker-buildkit');
-    expect(result.run.code).toBe(1);
-    const error = result.record?.tasks[0]?.state.phase === 'failed' ? result.record.tasks[0].state.error : null;
-    expect(error?.code, result.run.stdout).toBe('E_REGISTRY_UNAUTHORIZED');
-    expect(error?.message).toContain(host);
-    expect(result.leaks).toEqual([]);
-  });
 });
 
 describe.skipIf(!host || !podman)('a docker config that cannot be used', () => {

@@ -95,7 +95,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   printComposeWarnings(project, output);
   const settings: Settings = await loadSettings(dataDir);
   const target = values.builder?.length ? targetFromSpecs(values.builder) : defaultTarget(settings);
-  const { options: buildOptions, builderVersion } = readBuildFlags(values);
+  const { options: buildOptions, builderVersion, buildkitSession } = readBuildFlags(values);
   const json = values.json;
   // The first tasks' scans start now, in workers, while this thread loads the engine's code and picks a
   // region: on a context of many files the scan is what the upload waits for. They are planned as the
@@ -117,6 +117,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
       region: values.region,
       pinnedRegion: settings.pinnedRegion,
       builderVersion,
+      buildkitSession,
       onProbed: (probe) => {
         // No region answered: the error says so, and nothing else is printed.
         if (!probe.chosen) return;

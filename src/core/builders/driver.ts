@@ -26,6 +26,11 @@ export interface JobContext {
   scan: Promise<ContextScan>;
   /** Remarks for the job's log once the scan is done (entries tar cannot hold, say). */
   notes(scan: ContextScan): string[];
+  /**
+   * The driver sends the context itself while the builder works (BuildKit's session), reporting it
+   * through SendRequest.onContextBytes; open() then gives no body.
+   */
+  sentByDriver?: boolean;
   /** A fresh tar stream of the context for one attempt, or null for a context the builder fetches itself. */
   open(attempt: number): Promise<Readable | null>;
   /** Called after each attempt; stops what served only that attempt. */
@@ -77,6 +82,11 @@ export interface SendRequest {
   signal: AbortSignal;
   /** The job's context, as planned. */
   context: JobContext;
+  /**
+   * Called with the context's bytes on the wire so far when the driver sends them itself, not as
+   * the body (BuildKit's session asks for files while it builds).
+   */
+  onContextBytes?: (bytes: number) => void;
 }
 
 /**

@@ -119,6 +119,8 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   private readonly leftRegions = new Map<string, string>();
   /** Each task as sent to the builder, with its build args unmasked; the record shows them masked. */
   private readonly sentTasks = new Map<string, Task>();
+  /** Bytes of each job's context on the wire: the body's, or what the driver sent itself (BuildKit's session). */
+  private readonly contextBytes = new Map<BuildJob, number>();
 
   constructor(private readonly options: BuildSessionOptions) {
     super();
@@ -351,9 +353,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       // Done means its whole log is on disk: a write that failed at the end fails the job (a release
       // whose log could not all be stored is not reported as a success with a short log).
       await this.flushLogs(job);
+      const bytesSent = this.contextBytes.get(job);
       for (const buildTask of job.tasks) {
         const imageId = result.imageIds.get(buildTask.task.id) ?? null;
-        this.setState(buildTask, { phase: 'done', imageId, durationMs: elapsed() }, false);
+        const done: TaskState = { phase: 'done', imageId, durationMs: elapsed() };
+        this.setState(buildTask, bytesSent === undefined ? done : { ...done, bytesSent }, false);
       }
     } catch (error) {
       const stopped = this.abort.signal.aborted;
@@ -519,6 +523,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         signal: attemptAbort.signal,
         onBytes: (bytes, wireBytes) => {
           kick();
+          this.contextBytes.set(job, wireBytes ?? bytes);
           if (total === null || bytes < total) stallTimer.refresh();
           else clearTimeout(stallTimer);
           if (total !== null) progress.push(uploading(bytes, total, wireBytes));
@@ -534,6 +539,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
           gzip,
           signal: attemptAbort.signal,
           context,
+          onContextBytes: (bytes) => {
+            kick();
+            this.contextBytes.set(job, bytes);
+            const current = job.tasks[0]?.state;
+            if (current?.phase === 'building') progress.push({ ...current, bytesSent: bytes });
+            else progress.push(uploading(bytes, total ?? 0, null));
+          },
         });
       } catch (error) {
         // A stall, the silence watchdog or a cancel explains the failed request better than the socket does.
@@ -549,7 +561,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         progress.flush();
         if (!this.abort.signal.aborted) this.setJobState(job, { phase: 'building', step: 0, steps: 0 });
       };
-      if (sent.done) onUploaded();
+      // A context the driver sends itself goes while the builder works: the task shows it uploading
+      // until the builder's first step.
+      if (context.sentByDriver) {
+        if (job.tasks[0]?.state.phase !== 'uploading') this.setJobState(job, uploading(0, total ?? 0, null));
+      } else if (sent.done) onUploaded();
       else sent.settled.then((error) => (error ? undefined : onUploaded()));
       const parser = this.driver.parser(job, { connection, directory: this.directory });
       try {
@@ -618,7 +634,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         lines.push(record.line);
       } else if (record.kind === 'step') {
         const buildTask = record.taskId ? job.tasks.find((candidate) => candidate.task.id === record.taskId) : null;
+        const bytesSent = this.contextBytes.get(job);
         const state: TaskState = { phase: 'building', step: record.step, steps: record.steps };
+        if (bytesSent !== undefined) state.bytesSent = bytesSent;
         if (buildTask) this.setState(buildTask, state, false);
         else progress.push(state);
       } else if (record.kind === 'release') {

@@ -1,13 +1,14 @@
 import type { BuilderTarget, Endpoint, ProbeResult } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import type { BalenaBuildOptions } from '../builders/balena/api';
+import type { AuthSource } from '../builders/buildkit-session/auth';
 import { type BuilderChoice, type BuilderVersion, chooseDockerBuilder } from '../builders/docker/builder-choice';
 import { DockerDriver } from '../builders/docker/driver';
 import { RegionalDockerDriver } from '../builders/docker/regional-driver';
 import { ping } from '../builders/docker/request';
 import type { BuilderDriver } from '../builders/driver';
 import { type Connection, connect } from '../builders/endpoint';
-import { registryConfigOnce } from '../builders/registry-auth';
+import { registryAuthOnce, registryConfigOnce } from '../builders/registry-auth';
 import { failoverOrder } from '../regions/choose';
 import { probeRegions } from '../regions/probe';
 import { BuildSession, type BuildSessionOptions } from './session';
@@ -21,6 +22,10 @@ export interface StartBuildOptions
   pinnedRegion?: string | null;
   /** docker: overrides the target's builderVersion (default auto). */
   builderVersion?: BuilderVersion;
+  /** docker with BuildKit: send contexts through BuildKit's session where the engine opens one (default true). */
+  buildkitSession?: boolean;
+  /** docker with BuildKit: the registry credentials the session answers BuildKit with (default: none). */
+  registryAuth?: AuthSource;
   /** docker: how the regions are probed (the engine keeps warm connections); default one probe of 3 samples. */
   probe?: (target: BuilderTarget, pinned: string | null) => Promise<ProbeResult>;
   /** Told of the probe's result before the build starts (the CLI prints the region). */
@@ -67,6 +72,7 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
   options.onProbed?.(probe);
   options.onBuilder?.(choice);
   const registryConfig = registryConfigOnce(options.env);
+  const auth = options.registryAuth ?? registryAuthOnce(options.env);
   const dockerDriver = (chosen: BuilderChoice, prepared?: StartBuildOptions['prepared']) =>
     new DockerDriver({
       builder: chosen.builder,
@@ -74,6 +80,8 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
       compress: options.compress,
       prepared,
       registryConfig,
+      session: options.buildkitSession,
+      auth,
     });
   const first = dockerDriver(choice, options.prepared);
   // Another region may run another engine: a job that fails over to it builds with that engine's builder.

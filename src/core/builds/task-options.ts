@@ -21,6 +21,10 @@ export interface BuildOptions {
   cacheFrom?: string[];
   extraHosts?: string[];
   shmSizeBytes?: number;
+  /** Build secrets (`--secret`), by id: a flag's wins over the task's of the same id. */
+  secrets?: Task['secrets'];
+  /** SSH agents to forward (`--ssh`), by id, the same way. */
+  ssh?: Task['ssh'];
 }
 
 function imageName(text: string): string {
@@ -47,6 +51,12 @@ function joined(own: string[] | undefined, given: string[] | undefined): string[
   return unique([...(own ?? []), ...given]);
 }
 
+/** Entries with an id, the given ones replacing the task's of the same id. */
+function byId<T extends { id: string }>(own: T[] | undefined, given: T[] | undefined): T[] | undefined {
+  if (!given?.length) return own;
+  return [...(own ?? []).filter((entry) => !given.some((other) => other.id === entry.id)), ...given];
+}
+
 function merged(own: Record<string, string> | undefined, given: Record<string, string> | undefined) {
   if (!given || Object.keys(given).length === 0) return own;
   return { ...own, ...given };
@@ -62,6 +72,8 @@ export function withBuildOptions(task: Task, options: BuildOptions, many: boolea
     labels: merged(task.labels, options.labels),
     extraHosts: joined(task.extraHosts, options.extraHosts),
     cacheFrom: joined(task.cacheFrom, options.cacheFrom),
+    secrets: byId(task.secrets, options.secrets),
+    ssh: byId(task.ssh, options.ssh),
   };
   if (tags.length > 0) result.tags = tags;
   if (options.platforms?.length) result.platforms = options.platforms;

@@ -58,7 +58,7 @@ export const PACK_MEMORY_BYTES =
 const O_READ_SAFE = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 /** Opens a big file of the context to read it; errors name it, as the docker CLI's would. */
-async function openContextFile(path: string): Promise<FileHandle> {
+export async function openContextFile(path: string): Promise<FileHandle> {
   try {
     // O_NONBLOCK: a FIFO swapped in after the scan must not hold a thread pool thread forever; and
     // O_NOFOLLOW: a link swapped in is never followed out of the context.

@@ -127,7 +127,7 @@ export class ReadAheadWalk {
  * open never follows a link and never blocks on a FIFO swapped in since the scan; a file that vanished,
  * shrank or became something else since is an error naming it.
  */
-function readSmallFile(path: string, target: Uint8Array, offset: number, size: number): void {
+export function readSmallFile(path: string, target: Uint8Array, offset: number, size: number): void {
   let descriptor: number;
   try {
     descriptor = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { BuildTask, Task } from '../../../shared/domain';
 import { SlipwayError } from '../../../shared/errors';
 
@@ -23,6 +24,7 @@ export function checkDockerTask(
   task: Task,
   builder: DockerBuilder,
   product: EngineProduct,
+  session = false,
 ): { warnings: string[]; errors: SlipwayError[] } {
   const warnings: string[] = [];
   const errors: SlipwayError[] = [];
@@ -39,17 +41,44 @@ export function checkDockerTask(
       );
     }
   }
-  // These need BuildKit's session (served by the client), which Slipway does not speak yet.
+  // Secrets and SSH agents are served by BuildKit's session (see buildkit-session/).
   for (const key of ['secrets', 'ssh'] as const) {
-    if (task[key]?.length) {
-      warnings.push(
-        `${KEY_NAMES[key]} of ${service} is not sent: it needs a BuildKit session, which Slipway does not open yet`,
-      );
+    if (task[key]?.length && !session) {
+      const why =
+        builder === 'buildkit' ? 'the session is turned off' : 'only BuildKit takes it (use --builder-version 2)';
+      warnings.push(`${KEY_NAMES[key]} of ${service} is not sent: it needs a BuildKit session, and ${why}`);
+    }
+  }
+  if (session) {
+    for (const { id, file } of task.secrets ?? []) {
+      if (file !== undefined && !existsSync(file)) {
+        errors.push(
+          new SlipwayError('E_BAD_INPUT', `The secret ${id} of ${service} names ${file}, which does not exist`, {
+            hint: 'Point src= at the file that holds the secret.',
+          }),
+        );
+      }
+    }
+    for (const { id, paths } of task.ssh ?? []) {
+      if (paths.length === 0 && !process.env.SSH_AUTH_SOCK) {
+        errors.push(
+          new SlipwayError(
+            'E_BAD_INPUT',
+            `ssh ${id} of ${service} names no agent socket, and SSH_AUTH_SOCK is not set`,
+            {
+              hint: 'Start an ssh-agent, or give the socket: --ssh default=/path/to/agent.sock.',
+            },
+          ),
+        );
+      } else if (paths.length > 1) {
+        warnings.push(`ssh ${id} of ${service}: only the first path is forwarded (${paths[0]}), as an agent's socket`);
+      }
     }
   }
   if (task.additionalContexts && Object.keys(task.additionalContexts).length > 0) {
+    // Named contexts are attributes of BuildKit's Dockerfile frontend, which POST /build has no parameter for.
     warnings.push(
-      `${KEY_NAMES.additionalContexts} of ${service} is not sent: it needs a BuildKit session, which Slipway does not open yet`,
+      `${KEY_NAMES.additionalContexts} of ${service} is not sent: the Docker Engine API's /build cannot name extra contexts for BuildKit's frontend`,
     );
   }
   if (task.remoteContext !== undefined && product === 'balena') {

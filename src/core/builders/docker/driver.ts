@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { Build, ContextScan } from '../../../shared/domain';
 import { SlipwayError } from '../../../shared/errors';
+import { formatBytes } from '../../../shared/format';
 import type { CompressMode } from '../../builds/upload';
 import { shouldGzip } from '../../builds/upload';
 import { DockerBuildParser } from '../../logs/docker-parser';
@@ -10,6 +12,9 @@ import { planContext } from '../../pack/plan';
 import { disposePrepared, type PreparedContext, prepareContext } from '../../pack/prepare';
 import type { ReadAhead } from '../../pack/read-ahead-host';
 import type { ScanSpool } from '../../pack/scan-spool';
+import type { AuthSource } from '../buildkit-session/auth';
+import { type SessionPlan, sessionExtras, sessionPlan } from '../buildkit-session/context';
+import { type SessionAttempt, startSessionBuild } from '../buildkit-session/send';
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
@@ -18,8 +23,19 @@ import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProdu
 import type { BuildKitParser } from './buildkit-parser';
 import { startDockerBuild } from './request';
 
+/** A context sent through BuildKit's session, and how to pack it as a tar where the engine refuses one. */
+type SessionContext = SessionPlan & { fallback: () => Promise<Readable> };
+
 export interface DockerDriverOptions {
   builder: DockerBuilder;
+  /**
+   * BuildKit only: send the context through BuildKit's session (only what changed since the last
+   * build, secrets, SSH), falling back to the tar body where the engine refuses it (default: on for
+   * Docker engines), or always as the tar body.
+   */
+  session?: boolean;
+  /** Registry credentials BuildKit may ask the session for (default: none). */
+  auth?: AuthSource;
   /** The engine behind the endpoints, as its /_ping named it (Podman: extra hosts as JSON, and so on). */
   product?: EngineProduct;
   compress?: CompressMode;
@@ -45,10 +61,19 @@ export class DockerDriver implements BuilderDriver {
   private readonly product: EngineProduct;
   /** BuildKit's parser (and the protobuf decoder under it), loaded by the first context of a BuildKit build only. */
   private buildKitParser: typeof BuildKitParser | null = null;
+  /** The session plan of each context that goes through BuildKit's session. */
+  private readonly sessionPlans = new WeakMap<JobContext, SessionContext>();
+  /** The running attempt's session, by job id: its failure explains the build's. */
+  private readonly sessionAttempts = new Map<string, SessionAttempt>();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.name = options.builder === 'buildkit' ? 'docker-buildkit' : 'docker-classic';
     this.product = options.product ?? 'unknown';
+  }
+
+  /** Whether tasks go through BuildKit's session: BuildKit on a Docker engine, unless turned off. */
+  private get usesSession(): boolean {
+    return this.options.builder === 'buildkit' && this.product !== 'podman' && this.options.session !== false;
   }
 
   jobs(build: Build): BuildJob[] {
@@ -61,7 +86,12 @@ export class DockerDriver implements BuilderDriver {
   }
 
   check(job: BuildJob) {
-    return checkDockerTask((job.tasks[0] as BuildJob['tasks'][number]).task, this.options.builder, this.product);
+    return checkDockerTask(
+      (job.tasks[0] as BuildJob['tasks'][number]).task,
+      this.options.builder,
+      this.product,
+      this.usesSession,
+    );
   }
 
   private async loadParser(): Promise<void> {
@@ -89,22 +119,34 @@ export class DockerDriver implements BuilderDriver {
     const scan = scanRun.result.then(
       ({ largestFiles: _files, largestFolders: _folders, ...figures }): ContextScan => figures,
     );
-    return {
+    const session = this.usesSession ? sessionPlan(task, plan, scanRun, sessionExtras(task)) : null;
+    if (session) {
+      // BuildKit asks for the files it lacks; the tar read-ahead would read them all.
+      await readAhead?.stop();
+      readAhead = null;
+    }
+    const context: JobContext = {
       root: task.contextPath,
       dockerfile: plan.dockerfile,
       tarBytes: scan.then((figures) => figures.tarBytes),
       scan,
       notes: (figures) =>
         figures.skipped.map((entry) => `Slipway: skipped ${entry.path} (${entry.reason}: tar cannot hold it)`),
-      open: () => packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined),
+      sentByDriver: session !== null,
+      open: async () => (session ? null : packContext(plan, scanRun.spool as ScanSpool, readAhead ?? undefined)),
       attemptDone: async () => {
-        await readAhead?.stop();
+        const attempt = this.sessionAttempts.get(job.id);
+        this.sessionAttempts.delete(job.id);
+        await Promise.all([attempt?.close(), readAhead?.stop()]);
         readAhead = null;
       },
       dispose: async () => {
         await Promise.all([readAhead?.stop(), scanRun.dispose()]);
       },
     };
+    if (session)
+      this.sessionPlans.set(context, { ...session, fallback: () => packContext(plan, scanRun.spool as ScanSpool) });
+    return context;
   }
 
   gzip(connection: Connection): boolean {
@@ -117,10 +159,20 @@ export class DockerDriver implements BuilderDriver {
     const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
     // A region's driver that a job failed over to planned no context: its parser is loaded here.
     await this.loadParser();
-    // BuildKit asks for credentials through its session instead; it does not read this header.
-    const classic = this.options.builder === 'classic' && this.options.registryConfig;
-    const registryConfig = classic ? await classic() : null;
-    return startDockerBuild(connection, query, { ...request, registryConfig });
+    const session = this.sessionPlans.get(request.context);
+    if (!session) {
+      // BuildKit asks for credentials through its session instead; it does not read this header.
+      const classic = this.options.builder === 'classic' && this.options.registryConfig;
+      const registryConfig = classic ? await classic() : null;
+      return startDockerBuild(connection, query, { ...request, registryConfig });
+    }
+    return startSessionBuild(connection, query, request, session, {
+      auth: this.options.auth,
+      fallback: session.fallback,
+    }).then(({ response, attempt }) => {
+      this.sessionAttempts.set(job.id, attempt);
+      return response;
+    });
   }
 
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
@@ -153,13 +205,25 @@ export class DockerDriver implements BuilderDriver {
       }
       return out;
     };
+    const session = this.sessionAttempts.get(job.id);
+    // What the session says of itself comes first in the log (a refused session, say).
+    let notes: DriverRecord[] = (session?.notes ?? []).map((text) => ({ kind: 'line', line: { text, flags: 0 } }));
+    const withNotes = (records: DriverRecord[]) => {
+      if (notes.length === 0) return records;
+      const out = [...notes, ...records];
+      notes = [];
+      return out;
+    };
     return {
-      push: (chunk) => translate(parser.push(chunk)),
-      end: () => translate(parser.end()),
+      push: (chunk) => withNotes(translate(parser.push(chunk))),
+      end: () => withNotes(translate(parser.end())),
       get alive() {
         return alive;
       },
       failure: () => {
+        // A file that changed or could not be read while BuildKit fetched it explains the build's failure.
+        const sent = session?.session?.failure;
+        if (sent instanceof SlipwayError && sent.code.startsWith('E_CONTEXT')) return sent;
         if (buildError === null) return null;
         const hint = `The full log is in ${attempt.directory}.`;
         return (
@@ -181,7 +245,10 @@ export class DockerDriver implements BuilderDriver {
             { hint: 'Check that the URL points at a Docker-compatible engine, not a proxy or another service.' },
           );
         }
-        return { imageIds: new Map([[task.id, imageId]]), notes: [] };
+        const bytes = session?.session?.contextBytes;
+        const sent =
+          bytes === undefined ? [] : [`Slipway: ${formatBytes(bytes)} of the context sent through BuildKit's session`];
+        return { imageIds: new Map([[task.id, imageId]]), notes: sent };
       },
     };
   }

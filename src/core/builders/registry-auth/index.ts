@@ -100,6 +100,26 @@ export function registryConfigOnce(env: NodeJS.ProcessEnv = process.env): () => 
   };
 }
 
+/**
+ * The registry credentials BuildKit's session asks for during one build: the config is read at the first
+ * question and kept only in memory for the build, as `registryConfigOnce` does for the classic builder.
+ */
+export function registryAuthOnce(env: NodeJS.ProcessEnv = process.env): Pick<RegistryAuth, 'registries' | 'lookup'> {
+  let loaded: Promise<RegistryAuth> | null = null;
+  let hosts: string[] = [];
+  const auth = () => {
+    loaded ??= loadRegistryAuth(env).then((found) => {
+      hosts = found.registries();
+      return found;
+    });
+    return loaded;
+  };
+  return {
+    registries: () => hosts,
+    lookup: async (host) => (await auth()).lookup(host),
+  };
+}
+
 /** Which registries have credentials, for the window and `inspect`: hosts only, or why the config cannot be used. */
 export async function registriesWithCredentials(
   env: NodeJS.ProcessEnv = process.env,
