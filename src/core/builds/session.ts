@@ -597,7 +597,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       progress.flush();
       if (isContextError(uploadError)) throw started(uploadError);
       const failure = parser.failure();
-      if (failure) throw started(failure);
+      // A context the driver sends itself whose transfer broke before the builder's first step: nothing
+      // was built yet, so the job may still move to the next region, as after a reset tar upload.
+      const cutBeforeBuild =
+        context.sentByDriver && failure?.code === 'E_UPLOAD_RESET' && job.tasks[0]?.state.phase === 'uploading';
+      if (failure) throw cutBeforeBuild ? failure : started(failure);
       if (uploadError) throw started(transportError(connection, uploadError, 'upload'));
       try {
         return parser.result({ cutShort });

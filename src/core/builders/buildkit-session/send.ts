@@ -34,7 +34,14 @@ export async function startSessionBuild(
   query: URLSearchParams,
   request: SendRequest,
   plan: SessionPlan,
-  options: { auth?: AuthSource; fallback: () => Promise<Readable | null> },
+  options: {
+    auth?: AuthSource;
+    fallback: () => Promise<Readable | null>;
+    /** Why this attempt sends the tar body without trying the session (a failover to another engine). */
+    withoutSession?: string;
+    /** X-Registry-Config for an engine that reads it (the classic builder, Podman). */
+    registryConfig?: string | null;
+  },
 ): Promise<{ response: Readable; attempt: SessionAttempt }> {
   const onBytes = (bytes: number) => request.onContextBytes?.(bytes);
   const attempt: SessionAttempt = {
@@ -46,21 +53,25 @@ export async function startSessionBuild(
       await attempt.upload?.settled;
     },
   };
-  try {
-    attempt.session = await openSession({
-      connection,
-      name: plan.name,
-      sharedKey: plan.sharedKey,
-      dirs: plan.dirs,
-      secrets: plan.secrets,
-      agents: plan.agents,
-      auth: options.auth,
-      signal: request.signal,
-      onContextBytes: onBytes,
-    });
-  } catch (error) {
-    if (!(error instanceof SessionRefused)) throw error;
-    attempt.notes.push(`Slipway: ${error.message}: the context goes as a tar body instead, whole`);
+  if (options.withoutSession) {
+    attempt.notes.push(`Slipway: ${options.withoutSession}: the context goes as a tar body instead, whole`);
+  } else {
+    try {
+      attempt.session = await openSession({
+        connection,
+        name: plan.name,
+        sharedKey: plan.sharedKey,
+        dirs: plan.dirs,
+        secrets: plan.secrets,
+        agents: plan.agents,
+        auth: options.auth,
+        signal: request.signal,
+        onContextBytes: onBytes,
+      });
+    } catch (error) {
+      if (!(error instanceof SessionRefused)) throw error;
+      attempt.notes.push(`Slipway: ${error.message}: the context goes as a tar body instead, whole`);
+    }
   }
   const session = attempt.session;
   let body: Readable | null = null;
@@ -87,6 +98,7 @@ export async function startSessionBuild(
       contentBytes: null,
       gzip: session ? false : request.gzip,
       signal: request.signal,
+      registryConfig: session ? null : options.registryConfig,
     });
     return { response, attempt };
   } catch (error) {

@@ -65,9 +65,9 @@ export class BuildKitSession {
     h2.on('stream', (stream: ServerHttp2Stream, _headers: unknown, _flags: number, rawHeaders: string[]) =>
       this.serve(stream, rawHeaders),
     );
-    h2.on('error', () => this.close());
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
+    h2.on('error', (error: unknown) => this.broken(error));
+    socket.on('error', (error: unknown) => this.broken(error));
+    socket.on('close', () => this.broken(Object.assign(new Error('socket closed'), { code: 'ECONNRESET' })));
   }
 
   /** Ends the session: every call's stream, the HTTP/2 session and the socket. Harmless twice. */
@@ -78,6 +78,12 @@ export class BuildKitSession {
     this.calls.clear();
     this.h2.destroy();
     this.socket.destroy();
+  }
+
+  /** The session's connection broke under it (not closed by Slipway): the context's transfer was cut. */
+  private broken(error: unknown): void {
+    if (!this.closed) this.failure ??= transportError(this.options.connection, error, 'upload');
+    this.close();
   }
 
   get isClosed(): boolean {

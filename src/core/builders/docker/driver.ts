@@ -153,23 +153,31 @@ export class DockerDriver implements BuilderDriver {
     return shouldGzip(this.options.compress ?? 'auto', connection);
   }
 
-  async send(job: BuildJob, connection: Connection, request: Parameters<BuilderDriver['send']>[2]) {
+  /**
+   * `planner`: the driver that planned the job's context, when it is another region's (a failover to
+   * another engine): a context it planned for BuildKit's session goes to this engine as the tar body.
+   */
+  async send(job: BuildJob, connection: Connection, request: Parameters<BuilderDriver['send']>[2], planner = this) {
     const buildTask = job.tasks[0] as BuildJob['tasks'][number];
     const dockerfile = request.context.dockerfile ?? buildTask.task.dockerfile;
     const query = dockerBuildQuery(buildTask, dockerfile, this.options.builder, this.product);
     // A region's driver that a job failed over to planned no context: its parser is loaded here.
     await this.loadParser();
-    const session = this.sessionPlans.get(request.context);
-    if (!session) {
-      // BuildKit asks for credentials through its session instead; it does not read this header.
-      const classic = this.options.builder === 'classic' && this.options.registryConfig;
-      const registryConfig = classic ? await classic() : null;
-      return startDockerBuild(connection, query, { ...request, registryConfig });
-    }
+    // BuildKit asks for credentials through its session instead; it does not read this header.
+    const classic = this.options.builder === 'classic' && this.options.registryConfig;
+    const registryConfig = classic ? await classic() : null;
+    const session = planner.sessionPlans.get(request.context);
+    if (!session) return startDockerBuild(connection, query, { ...request, registryConfig });
+    const foreign = planner !== this ? `the context was planned for ${planner.name} in another region` : undefined;
     return startSessionBuild(connection, query, request, session, {
       auth: this.options.auth,
       fallback: session.fallback,
+      // Another engine's builder (Podman's, the classic one) takes the tar the session falls back to.
+      withoutSession: foreign ?? (this.usesSession ? undefined : `${this.name} at ${connection.label} has no session`),
+      registryConfig,
     }).then(({ response, attempt }) => {
+      // The planner's context ends the attempt; this driver's parser reads what the attempt says.
+      planner.sessionAttempts.set(job.id, attempt);
       this.sessionAttempts.set(job.id, attempt);
       return response;
     });
@@ -225,6 +233,8 @@ export class DockerDriver implements BuilderDriver {
         const sent = session?.session?.failure;
         if (sent instanceof SlipwayError && sent.code.startsWith('E_CONTEXT')) return sent;
         if (buildError === null) return null;
+        // A failed build whose session connection broke under it: the broken transfer is the cause.
+        if (sent instanceof SlipwayError && sent.code === 'E_UPLOAD_RESET') return sent;
         const hint = `The full log is in ${attempt.directory}.`;
         return (
           registryRefusal(task.service, buildError, hint) ??

@@ -61,7 +61,7 @@ export class RegionalDockerDriver implements BuilderDriver {
       const [refusal] = driver.check(job).errors;
       if (refusal) throw refusal;
     }
-    return driver.send(job, connection, request);
+    return driver.send(job, connection, request, this.first.driver);
   }
 
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser {
