@@ -16,6 +16,7 @@ import { allowsFailover } from '../http-errors';
 import { registryRefusal } from '../registry-auth/unauthorized';
 import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
 import type { BuildKitParser } from './buildkit-parser';
+import { inspectImage } from './image-inspect';
 import { startDockerBuild } from './request';
 
 export interface DockerDriverOptions {
@@ -184,6 +185,10 @@ export class DockerDriver implements BuilderDriver {
         return { imageIds: new Map([[task.id, imageId]]), notes: [] };
       },
     };
+  }
+
+  describeImage(imageId: string, connection: Connection, signal: AbortSignal) {
+    return inspectImage(connection, imageId, signal);
   }
 
   failover(error: unknown, started: boolean): boolean {

@@ -1,0 +1,114 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readTimeline } from '../../src/core/builds/timeline';
+import { readSteps } from '../../src/core/logs/reader';
+import { SpoolWriter } from '../../src/core/logs/spool';
+import type { Build } from '../../src/shared/domain';
+import { tempDir } from '../support/fixtures';
+import { buildRecord } from '../support/records';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+async function dir(): Promise<string> {
+  const made = await tempDir();
+  cleanups.push(made.cleanup);
+  return made.path;
+}
+
+const T = Date.parse('2026-11-26T10:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function finishedBuild(): Build {
+  const build = buildRecord('20261126-100000-aaaaaa', 'succeeded');
+  const task = build.tasks[0] as Build['tasks'][number];
+  task.startedAt = iso(T + 200);
+  task.finishedAt = iso(T + 10_000);
+  task.phaseTimes = { packing: iso(T + 250), uploading: iso(T + 600), building: iso(T + 1000) };
+  task.scan = { files: 3, bytes: 100, tarBytes: 4096, skipped: [] };
+  return build;
+}
+
+describe('the timeline of a build', () => {
+  it("draws BuildKit's vertexes with the builder's times, parallel stages overlapping, cached ones marked", async () => {
+    const path = await dir();
+    const spool = await SpoolWriter.open(path, 'web');
+    const vertex = (
+      digest: string,
+      name: string,
+      startedMs: number | null,
+      completedMs: number | null,
+      cached = false,
+    ) => spool.recordStep({ vertex: digest, name, line: spool.nextLine, startedMs, completedMs, cached, error: false });
+    vertex('sha256:a', '[base 1/2] COPY busybox /bin/busybox', T + 1000, null);
+    await spool.write([{ text: '#1 [base 1/2] COPY busybox /bin/busybox', flags: 0 }]);
+    vertex('sha256:b', '[tools 1/1] RUN sleep 2', T + 1100, null);
+    await spool.write([{ text: '#2 [tools 1/1] RUN sleep 2', flags: 0 }]);
+    vertex('sha256:a', '[base 1/2] COPY busybox /bin/busybox', T + 1000, T + 1200, true);
+    vertex('sha256:b', '[tools 1/1] RUN sleep 2', T + 1100, T + 3100);
+    vertex('sha256:c', '[internal] load metadata', null, T + 900, true);
+    await spool.close();
+    const timeline = await readTimeline(finishedBuild(), path);
+    const [task] = timeline.tasks;
+    expect(task?.steps).toEqual([
+      {
+        id: 'sha256:a',
+        name: '[base 1/2] COPY busybox /bin/busybox',
+        stage: 'base',
+        startMs: T + 1000,
+        endMs: T + 1200,
+        cached: true,
+        failed: false,
+        line: 0,
+      },
+      {
+        id: 'sha256:b',
+        name: '[tools 1/1] RUN sleep 2',
+        stage: 'tools',
+        startMs: T + 1100,
+        endMs: T + 3100,
+        cached: false,
+        failed: false,
+        line: 1,
+      },
+      // A cached vertex that never said it started took no time, at its end.
+      {
+        id: 'sha256:c',
+        name: '[internal] load metadata',
+        stage: 'internal',
+        startMs: T + 900,
+        endMs: T + 900,
+        cached: true,
+        failed: false,
+        line: 2,
+      },
+    ]);
+    expect(task?.phases).toEqual([
+      { kind: 'queued', startMs: T, endMs: T + 200 },
+      { kind: 'packing', startMs: T + 250, endMs: T + 600 },
+      { kind: 'uploading', startMs: T + 600, endMs: T + 1000 },
+    ]);
+    expect(task?.tarBytes).toBe(4096);
+    // The folds of the log still come from its step lines alone.
+    expect(await readSteps(path, 'web')).toEqual([]);
+  });
+
+  it('times classic steps from one start to the next, the last to the end of the task', async () => {
+    const path = await dir();
+    let nowMs = T + 1000;
+    vi.spyOn(Date, 'now').mockImplementation(() => nowMs);
+    const spool = await SpoolWriter.open(path, 'web');
+    await spool.write([{ text: 'STEP 1/2: FROM scratch', flags: 0 }]);
+    nowMs += 300;
+    await spool.write([{ text: 'STEP 2/2: RUN make', flags: 0 }]);
+    nowMs += 5000;
+    await spool.close();
+    const [task] = (await readTimeline(finishedBuild(), path)).tasks;
+    expect(task?.steps.map((step) => [step.name, step.startMs, step.endMs, step.stage])).toEqual([
+      ['STEP 1/2: FROM scratch', T + 1000, T + 1300, null],
+      ['STEP 2/2: RUN make', T + 1300, T + 6300, null],
+    ]);
+  });
+});
