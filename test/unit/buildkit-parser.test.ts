@@ -240,43 +240,20 @@ describe('the BuildKit trace, read as docker build --progress=plain prints it', 
       status({ vertexes: [{ ...run, startedMs: T + 5, completedMs: T + 900 }] }),
     ]);
     const vertexes = records.filter((record) => record.kind === 'vertex');
+    const timing = (vertex: TestVertex, startedMs: number, completedMs: number | null, cached = false) => ({
+      kind: 'vertex',
+      vertex: vertex.digest,
+      name: vertex.name,
+      startedMs,
+      completedMs,
+      cached,
+      error: false,
+    });
     expect(vertexes).toEqual([
-      {
-        kind: 'vertex',
-        vertex: 'sha256:base',
-        name: base.name,
-        startedMs: T,
-        completedMs: T,
-        cached: true,
-        error: false,
-      },
-      {
-        kind: 'vertex',
-        vertex: 'sha256:run',
-        name: run.name,
-        startedMs: T + 5,
-        completedMs: null,
-        cached: false,
-        error: false,
-      },
-      {
-        kind: 'vertex',
-        vertex: 'sha256:base',
-        name: base.name,
-        startedMs: T,
-        completedMs: T,
-        cached: true,
-        error: false,
-      },
-      {
-        kind: 'vertex',
-        vertex: 'sha256:run',
-        name: run.name,
-        startedMs: T + 5,
-        completedMs: T + 900,
-        cached: false,
-        error: false,
-      },
+      timing(base, T, T, true),
+      timing(run, T + 5, null),
+      timing(base, T, T, true),
+      timing(run, T + 5, T + 900),
     ]);
     // The start record comes before the header line, so the line it is spooled beside is the header's.
     const runStart = records.findIndex((record) => record.kind === 'vertex' && record.vertex === 'sha256:run');
