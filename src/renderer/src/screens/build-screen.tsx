@@ -1,10 +1,12 @@
 import { describeTaskState } from '../../../shared/task-state';
+import { BuildSummary } from '../components/build-summary';
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
 import { formatCount, formatDuration, formatTime } from '../format';
 import { selectLogLines } from '../store/selectors';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
+import { BuildTimeline } from '../timeline/build-timeline';
 import { useNow } from '../use-now';
 import './build-screen.css';
 
@@ -64,6 +66,8 @@ export function BuildScreen() {
           <TaskRow key={task.task.id} taskId={task.task.id} now={now} selected={task.task.id === logTask} />
         ))}
       </ul>
+      {running ? null : <BuildSummary build={build} />}
+      <BuildTimeline build={build} nowMs={now} />
       {ownLog ? (
         <p className="build-own-log">
           <button
