@@ -53,6 +53,8 @@ async function buildAndWait(page: Page): Promise<void> {
   await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
 }
 
+test.describe.configure({ mode: 'serial' });
+
 test('a BuildKit build of two services shows its timeline with parallel stages, and the images it made', async ({
   page,
 }) => {
@@ -93,4 +95,33 @@ test('a BuildKit build of two services shows its timeline with parallel stages, 
   await stepBar(page, /\[base \d\/\d\] RUN/).hover();
   await page.screenshot({ path: `${SCREENS_DIR}/timeline-dark.png`, fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
+});
+
+test('two builds compared step by step show the step whose duration changed', async ({ page }) => {
+  test.skip(missing !== null, `Skipped: ${missing}`);
+  test.setTimeout(300_000);
+  await page.goto(served.url);
+  await dropFolder(page, pathToFileURL(project.path).href);
+  await expect(page.getByTestId('task-api')).toBeVisible();
+  // SLOW makes api's base stage sleep 4 s instead of none; every other step comes from the cache.
+  await page.getByLabel('Build args').fill('SLOW=4');
+  await buildAndWait(page);
+  await page.getByRole('button', { name: 'History', exact: true }).click();
+  await expect(page.getByTestId('history-row')).toHaveCount(2);
+  for (const row of await page.getByTestId('history-row').all()) await row.getByRole('checkbox').check();
+  const compare = page.getByTestId('build-compare');
+  await expect(compare).toBeVisible();
+  await expect(page.getByTestId('compare-verdict')).toContainText(
+    /api · \[base \d\/\d\] RUN .*sleep 4; .* took .* then .* \(\+\d\.\d s\)/,
+  );
+  const changed = compare.locator('[data-testid=compare-row][data-changed=true]', { hasText: /\[base \d\/\d\] RUN/ });
+  await expect(changed).toHaveCount(1);
+  await expect(changed.locator('.compare-delta')).toHaveText(/^\+\d\.\d s$/);
+  // The tools stage did not change: it comes from the cache the second time.
+  await expect(compare.locator('[data-testid=compare-row]', { hasText: /\[tools \d\/\d\] RUN/ })).toContainText(
+    'now cached',
+  );
+  await compare.screenshot({ path: `${SCREENS_DIR}/compare-light.png` });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await compare.screenshot({ path: `${SCREENS_DIR}/compare-dark.png` });
 });

@@ -7,6 +7,7 @@ import { formatCount, formatDuration, formatTime } from '../format';
 import { selectLogLines } from '../store/selectors';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
 import { BuildTimeline } from '../timeline/build-timeline';
+import { rerunBuild } from '../timeline/rerun';
 import { useNow } from '../use-now';
 import './build-screen.css';
 
@@ -54,7 +55,11 @@ export function BuildScreen() {
           <button type="button" className="danger" onClick={() => void cancelBuild()}>
             Cancel build
           </button>
-        ) : null}
+        ) : (
+          <button type="button" onClick={() => void rerunBuild(build.id)}>
+            Re-run
+          </button>
+        )}
       </header>
       {build.error && build.status !== 'cancelled' && !taskShowsError ? (
         <p className="build-error" role="alert">

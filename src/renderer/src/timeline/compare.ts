@@ -19,7 +19,10 @@ export interface ComparedRow {
   taskId: string;
   service: string;
   kind: TimelinePhaseKind | 'step';
+  /** The step's name in the later build (else the earlier one's). */
   name: string;
+  /** The earlier build's name of the step, when it read otherwise (build args in BuildKit's names). */
+  beforeName?: string;
   /** Null where that build had no such step. */
   before: ComparedSide | null;
   after: ComparedSide | null;
@@ -37,20 +40,25 @@ export interface BuildComparison {
   totalAfterMs: number | null;
 }
 
-/** What a step is called across builds: its name without the run-specific `#N` or digest. */
-function stepName(step: TimelineStep): string {
-  return step.name.trim();
+// A step's place in its Dockerfile: BuildKit's "[stage 2/3] RUN", the classic "Step 2/3 : RUN". BuildKit
+// writes build args into the name ("sleep 4"), so two builds' steps are matched by place and keyword.
+const PLACE_PATTERN = /^(\[[^\]]*\d+\/\d+\]|(?:STEP|Step) \d+\/\d+\s?:)\s*(\S*)/;
+
+/** What a step is matched by across builds: its place and instruction, else its whole name. */
+function stepKey(step: TimelineStep): string {
+  const match = PLACE_PATTERN.exec(step.name);
+  return match ? `${match[1]} ${match[2]}` : step.name.trim();
 }
 
 const stepDuration = (step: TimelineStep): number | null =>
   step.startMs !== null && step.endMs !== null ? Math.max(0, step.endMs - step.startMs) : null;
 
-/** Steps keyed by name, a name seen twice numbered by its occurrence. */
+/** Steps keyed by place (or name), a key seen twice numbered by its occurrence. */
 function keyedSteps(task: TimelineTask): Map<string, TimelineStep> {
   const steps = new Map<string, TimelineStep>();
   const seen = new Map<string, number>();
   for (const step of task.steps) {
-    const name = stepName(step);
+    const name = stepKey(step);
     const count = seen.get(name) ?? 0;
     seen.set(name, count + 1);
     steps.set(count === 0 ? name : `${name} #${count + 1}`, step);
@@ -103,7 +111,7 @@ const total = (timeline: BuildTimeline): number | null =>
 /**
  * Compares two builds of a project step by step: each task's queued, packing and upload phases (with
  * the bytes sent) and each step (matched by task and name), with durations and cache state side by
- * side; the changed step that moved most is named.
+ * side; the changed step that moved most (of those that ran both times, else of all) is named.
  */
 export function compareBuilds(before: BuildTimeline, after: BuildTimeline): BuildComparison {
   const rows: ComparedRow[] = [];
@@ -118,15 +126,23 @@ export function compareBuilds(before: BuildTimeline, after: BuildTimeline): Buil
     }
     const oldSteps = old ? keyedSteps(old) : new Map<string, TimelineStep>();
     const newSteps = now ? keyedSteps(now) : new Map<string, TimelineStep>();
-    for (const name of new Set([...newSteps.keys(), ...oldSteps.keys()])) {
+    for (const key of new Set([...newSteps.keys(), ...oldSteps.keys()])) {
       const side = (step: TimelineStep | undefined): ComparedSide | null =>
         step ? { durationMs: stepDuration(step), cached: step.cached } : null;
-      rows.push(row(task, 'step', name, side(oldSteps.get(name)), side(newSteps.get(name))));
+      const [oldStep, newStep] = [oldSteps.get(key), newSteps.get(key)];
+      const compared = row(task, 'step', (newStep ?? oldStep)?.name ?? key, side(oldStep), side(newStep));
+      compared.key = `${task.taskId}/step/${key}`;
+      if (oldStep && newStep && oldStep.name !== newStep.name) compared.beforeName = oldStep.name;
+      rows.push(compared);
     }
   }
+  // A step that ran both times and took another time says most; one cached only once comes after.
+  const ranTwice = (candidate: ComparedRow) => candidate.before?.cached === false && candidate.after?.cached === false;
   const biggest =
     rows
       .filter((candidate) => candidate.changed && candidate.kind === 'step' && candidate.deltaMs !== null)
-      .sort((a, b) => Math.abs(b.deltaMs ?? 0) - Math.abs(a.deltaMs ?? 0))[0] ?? null;
+      .sort(
+        (a, b) => Number(ranTwice(b)) - Number(ranTwice(a)) || Math.abs(b.deltaMs ?? 0) - Math.abs(a.deltaMs ?? 0),
+      )[0] ?? null;
   return { rows, biggest, totalBeforeMs: total(before), totalAfterMs: total(after) };
 }
