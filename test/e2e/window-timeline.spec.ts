@@ -47,10 +47,13 @@ async function span(bar: Locator): Promise<{ start: number; end: number }> {
 
 async function buildAndWait(page: Page): Promise<void> {
   await page.keyboard.press('Control+b');
+  // Browser mode: the tab's title carries the build's progress while it runs, and drops it at the end.
+  await expect(page).toHaveTitle(/^\d+% · slipway-timeline-\w+ — Slipway$/);
   for (const service of ['api', 'web']) {
     await expect(page.getByTestId(`build-task-${service}`)).toHaveAttribute('data-phase', 'done', { timeout: 150_000 });
   }
   await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
+  await expect(page).toHaveTitle('Slipway');
 }
 
 test.describe.configure({ mode: 'serial' });

@@ -8,6 +8,7 @@ import { selectLogLines } from '../store/selectors';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
 import { BuildTimeline } from '../timeline/build-timeline';
 import { rerunBuild } from '../timeline/rerun';
+import { useNotificationAsk } from '../timeline/use-build-attention';
 import { useNow } from '../use-now';
 import './build-screen.css';
 
@@ -25,6 +26,7 @@ export function BuildScreen() {
   const ownLogLines = useStore(selectLogLines(build?.logId ?? ''));
   const running = build?.status === 'running';
   const now = useNow(running);
+  const notifyAsk = useNotificationAsk();
   if (!build) return <p className="muted">Loading the build…</p>;
   const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
   const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
@@ -52,9 +54,16 @@ export function BuildScreen() {
           </p>
         </div>
         {running ? (
-          <button type="button" className="danger" onClick={() => void cancelBuild()}>
-            Cancel build
-          </button>
+          <span className="build-actions">
+            {notifyAsk.ask ? (
+              <button type="button" onClick={notifyAsk.ask}>
+                Notify me when it ends
+              </button>
+            ) : null}
+            <button type="button" className="danger" onClick={() => void cancelBuild()}>
+              Cancel build
+            </button>
+          </span>
         ) : (
           <button type="button" onClick={() => void rerunBuild(build.id)}>
             Re-run
