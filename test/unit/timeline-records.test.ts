@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BuildRecordWriter, buildDir } from '../../src/core/builds/build-store';
 import { readTimeline } from '../../src/core/builds/timeline';
+import { Engine } from '../../src/core/engine';
 import { readSteps } from '../../src/core/logs/reader';
 import { SpoolWriter } from '../../src/core/logs/spool';
 import type { Build } from '../../src/shared/domain';
@@ -110,5 +112,27 @@ describe('the timeline of a build', () => {
       ['STEP 1/2: FROM scratch', T + 1000, T + 1300, null],
       ['STEP 2/2: RUN make', T + 1300, T + 6300, null],
     ]);
+  });
+});
+
+describe('the engine on a build from history', () => {
+  it('answers its timeline, and refuses to run it again when a build arg it had is masked in the record', async () => {
+    const data = await dir();
+    const build = { ...finishedBuild(), startOptions: { buildArgs: { NPM_TOKEN: '********', MODE: 'ci' } } };
+    const directory = buildDir(data, build.id);
+    await new BuildRecordWriter(directory).save(build);
+    const spool = await SpoolWriter.open(directory, 'web');
+    await spool.write([{ text: 'STEP 1/1: FROM scratch', flags: 0 }]);
+    await spool.close();
+    const engine = new Engine({ dataDir: data, mode: 'browser', version: 'test' });
+    const timeline = await engine.call('build.timeline', { buildId: build.id });
+    expect(timeline.tasks.map((task) => [task.service, task.steps.length, task.phases.length])).toEqual([
+      ['web', 1, 3],
+    ]);
+    await expect(engine.call('build.rerun', { buildId: build.id })).rejects.toMatchObject({
+      code: 'E_BAD_INPUT',
+      message: expect.stringContaining('build arg NPM_TOKEN'),
+    });
+    await expect(engine.call('build.timeline', { buildId: '../etc' })).rejects.toMatchObject({ code: 'E_BAD_INPUT' });
   });
 });
