@@ -97,20 +97,29 @@ describe('the timeline of a build', () => {
     expect(await readSteps(path, 'web')).toEqual([]);
   });
 
-  it('times classic steps from one start to the next, the last to the end of the task', async () => {
+  it('times classic steps from one start to the next, the last to the end of the task, and marks cached ones', async () => {
     const path = await dir();
     let nowMs = T + 1000;
     vi.spyOn(Date, 'now').mockImplementation(() => nowMs);
     const spool = await SpoolWriter.open(path, 'web');
     await spool.write([{ text: 'STEP 1/2: FROM scratch', flags: 0 }]);
     nowMs += 300;
-    await spool.write([{ text: 'STEP 2/2: RUN make', flags: 0 }]);
+    await spool.write([
+      { text: 'STEP 2/3: COPY . /', flags: 0 },
+      { text: '--> Using cache 3f1c2a', flags: 0 },
+    ]);
+    nowMs += 10;
+    await spool.write([
+      { text: 'STEP 3/3: RUN make', flags: 0 },
+      { text: 'cc -c a.c', flags: 0 },
+    ]);
     nowMs += 5000;
     await spool.close();
     const [task] = (await readTimeline(finishedBuild(), path)).tasks;
-    expect(task?.steps.map((step) => [step.name, step.startMs, step.endMs, step.stage])).toEqual([
-      ['STEP 1/2: FROM scratch', T + 1000, T + 1300, null],
-      ['STEP 2/2: RUN make', T + 1300, T + 6300, null],
+    expect(task?.steps.map((step) => [step.name, step.startMs, step.endMs, step.stage, step.cached])).toEqual([
+      ['STEP 1/2: FROM scratch', T + 1000, T + 1300, null, false],
+      ['STEP 2/3: COPY . /', T + 1300, T + 1310, null, true],
+      ['STEP 3/3: RUN make', T + 1310, T + 6310, null, false],
     ]);
   });
 });

@@ -6,7 +6,25 @@ import {
   type TimelineStep,
   type TimelineTask,
 } from '../../shared/timeline';
+import { readLines } from '../logs/reader';
 import { readStepRecords, type StepRecord, type VertexRecord } from '../logs/steps-file';
+
+// The classic builder says a step came from the cache on the line after it: " ---> Using cache"
+// (Docker), "--> Using cache <id>" (Podman's buildah).
+const USING_CACHE = /^\s*-+> Using cache\b/;
+
+/** Marks the classic steps whose next lines say they came from the cache. */
+async function markCachedSteps(directory: string, taskId: string, steps: TimelineStep[]): Promise<void> {
+  for (const [index, step] of steps.entries()) {
+    if (step.line === null) continue;
+    // The two lines after the step's own, never past the next step's.
+    const nextLine = steps[index + 1]?.line ?? Number.POSITIVE_INFINITY;
+    const count = Math.min(2, nextLine - step.line - 1);
+    if (count <= 0) continue;
+    const next = await readLines(directory, taskId, step.line + 1, count);
+    step.cached = next.lines.some((text) => USING_CACHE.test(text));
+  }
+}
 
 const timeOf = (iso: string | null | undefined): number | null => (iso ? Date.parse(iso) : null);
 
@@ -81,6 +99,7 @@ export async function taskTimeline(build: Build, directory: string, buildTask: B
   const vertexes = records.filter((record): record is VertexRecord => 'vertex' in record);
   const endMs = timeOf(buildTask.finishedAt);
   const steps = vertexes.length > 0 ? vertexSteps(vertexes) : classicSteps(records, endMs);
+  if (vertexes.length === 0) await markCachedSteps(directory, buildTask.task.id, steps);
   if (buildTask.state.phase === 'failed') {
     // The step the builder was in when the task failed is the failed one, when the builder did not say.
     const last = steps[steps.length - 1];
