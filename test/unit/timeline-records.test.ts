@@ -5,20 +5,11 @@ import { Engine } from '../../src/core/engine';
 import { readSteps } from '../../src/core/logs/reader';
 import { SpoolWriter } from '../../src/core/logs/spool';
 import type { Build } from '../../src/shared/domain';
-import { tempDir } from '../support/fixtures';
+import { tempDirs } from '../support/fixtures';
 import { buildRecord } from '../support/records';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
-
-async function dir(): Promise<string> {
-  const made = await tempDir();
-  cleanups.push(made.cleanup);
-  return made.path;
-}
+afterEach(() => vi.restoreAllMocks());
+const dir = tempDirs(afterEach);
 
 const T = Date.parse('2026-11-26T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

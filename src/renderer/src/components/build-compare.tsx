@@ -3,6 +3,7 @@ import type { BuildTimeline } from '../../../shared/timeline';
 import { errorMessage, formatBytes, formatDuration } from '../format';
 import { type ComparedRow, type ComparedSide, compareBuilds } from '../timeline/compare';
 import { slipway } from '../transport';
+import './panel-table.css';
 import './build-compare.css';
 
 const KIND_WORDS = { queued: 'queued', packing: 'packing', uploading: 'upload' } as const;
@@ -52,7 +53,7 @@ export function BuildCompare({ beforeId, afterId }: { beforeId: string; afterId:
   const comparison = compareBuilds(...timelines);
   const { biggest } = comparison;
   return (
-    <section className="build-compare" data-testid="build-compare" aria-label="Two builds compared">
+    <section className="panel-table build-compare" data-testid="build-compare" aria-label="Two builds compared">
       <h2>
         Compared: <span className="mono">{beforeId}</span> → <span className="mono">{afterId}</span>
       </h2>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Build, BuildTask } from '../../../shared/domain';
 import { formatBytes } from '../format';
+import './panel-table.css';
 import './build-summary.css';
 
 /** The command that runs a built image: by its first tag, else by its id. */
@@ -16,7 +17,7 @@ export function BuildSummary({ build }: { build: Build }) {
   const done = build.tasks.filter((task) => task.state.phase === 'done');
   if (done.length === 0) return null;
   return (
-    <section className="build-summary" data-testid="build-summary" aria-label="What was built">
+    <section className="panel-table build-summary" data-testid="build-summary" aria-label="What was built">
       <h2>Built</h2>
       <table>
         <thead>
