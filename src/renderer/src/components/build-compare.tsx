@@ -18,7 +18,9 @@ function delta(row: ComparedRow): string {
   if (row.before?.cached !== row.after?.cached && row.before && row.after) {
     return row.after.cached ? 'now cached' : 'no longer cached';
   }
+  if (row.before?.cached && row.after?.cached) return '';
   if (row.deltaMs === null) return row.before ? (row.after ? '' : 'gone') : 'new';
+  if (Math.round(row.deltaMs) === 0) return 'same';
   const sign = row.deltaMs > 0 ? '+' : '−';
   return `${sign}${formatDuration(Math.abs(row.deltaMs))}`;
 }
