@@ -80,8 +80,9 @@ export function BuildScreen() {
           <TaskRow key={task.task.id} taskId={task.task.id} now={now} selected={task.task.id === logTask} />
         ))}
       </ul>
-      {running ? null : <BuildSummary build={build} />}
-      <BuildTimeline build={build} nowMs={now} />
+      {/* The overview (what was built, where the time went) gives its room to a log while one is open. */}
+      {running || logTask !== null ? null : <BuildSummary build={build} />}
+      {logTask === null ? <BuildTimeline build={build} nowMs={now} /> : null}
       {ownLog ? (
         <p className="build-own-log">
           <button
