@@ -8,7 +8,7 @@ import {
 } from '../shared/contract';
 import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
-import { withMaskedArgs } from '../shared/secret-names';
+import { MASKED_VALUE, maskSecretValues, withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
 import { registriesWithCredentials } from './builders/registry-auth';
 import { defaultTarget, targetFromSpecs } from './builders/targets';
@@ -17,6 +17,7 @@ import { buildDir, readBuild } from './builds/build-store';
 import { applyHistoryQuota, deleteBuild, listHistory, recoverInterrupted } from './builds/history';
 import type { BuildSession } from './builds/session';
 import { startBuild } from './builds/start';
+import { readTimeline } from './builds/timeline';
 import { readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
@@ -55,6 +56,10 @@ export interface EngineOptions {
  */
 function runFailed(buildId: string): (error: unknown) => void {
   return (error) => console.error(`Slipway: build ${buildId}: ${(error as Error).message}`);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
 }
 
 /** What a shell knows of a request beside its input. */
@@ -210,6 +215,24 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       await this.recovered();
       return readBuild(this.options.dataDir, buildId);
     },
+    'build.timeline': async ({ buildId }) => {
+      const build = await this.handlers['build.get']({ buildId }, {});
+      return readTimeline(build, buildDir(this.options.dataDir, buildId));
+    },
+    'build.rerun': async ({ buildId }) => {
+      const build = await this.handlers['build.get']({ buildId }, {});
+      const given = build.startOptions ?? {};
+      const masked = Object.entries(given.buildArgs ?? {}).filter(([, value]) => value === MASKED_VALUE);
+      if (masked.length > 0) {
+        throw new SlipwayError(
+          'E_BAD_INPUT',
+          `Build ${buildId} cannot be run again as it was: the value of build arg ${masked.map(([name]) => name).join(', ')} is not kept`,
+          { hint: 'Open the project and start the build with that value again.' },
+        );
+      }
+      const project = await this.handlers['project.open']({ path: build.projectPath }, {});
+      return this.handlers['build.start']({ ...given, projectId: project.id }, {});
+    },
     'history.list': async () => {
       await this.recovered();
       return listHistory(this.options.dataDir);
@@ -279,6 +302,14 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
         noCache,
         buildArgs,
         network,
+      });
+      // What the window chose, kept in the record so the build can be run again as it was.
+      session.build.startOptions = withoutUndefined({
+        tag,
+        noCache,
+        buildArgs: buildArgs && maskSecretValues(buildArgs),
+        network,
+        concurrency,
       });
       this.sessions.set(session.build.id, session);
       session.on('event', (event) => this.emit('event', event));

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, safeStorage, session } from 'electron';
 import { defaultDataDir } from '../core/data-dir';
 import { Engine } from '../core/engine';
 import { guardUnhandledRejections } from '../core/fault-guard';
@@ -7,6 +7,7 @@ import { limitProcessMemory } from '../core/process-memory';
 import { fileSecretStore } from '../core/settings/secret-store';
 import { wireLifecycle } from './app-lifecycle';
 import { appMenuTemplate } from './app-menu';
+import { buildAttention } from './build-attention';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
 import { nativeDialogs } from './dialogs';
 import { hardenContents, hardenSession } from './harden';
@@ -44,7 +45,11 @@ guardUnhandledRejections((error) => {
 });
 
 registerContractHandlers(ipcMain, engine, currentWindow);
-engine.on('event', (event) => window?.webContents.send(EVENT_CHANNEL, event));
+const attention = buildAttention(currentWindow, Notification);
+engine.on('event', (event) => {
+  window?.webContents.send(EVENT_CHANNEL, event);
+  attention.onEvent(event);
+});
 
 // Every web contents (the window, and anything it might try to open) is hardened the moment it exists.
 app.on('web-contents-created', (_event, contents) => hardenContents(contents));

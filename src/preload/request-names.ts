@@ -22,6 +22,8 @@ export const preloadRequestNames = [
   'build.start',
   'build.cancel',
   'build.get',
+  'build.timeline',
+  'build.rerun',
   'history.list',
   'history.delete',
   'logs.read',

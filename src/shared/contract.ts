@@ -19,6 +19,7 @@ import type {
 import type { ErrorInfo } from './errors';
 import { bounds } from './numbers';
 import { quotaSchema, settingsSchema, targetSchema, wholeNumber } from './schemas';
+import type { BuildTimeline } from './timeline';
 
 /** Declares a request: its input schema, and (as a phantom) its result type. */
 function request<Result>() {
@@ -129,6 +130,13 @@ export const requests = {
   'build.cancel': request<{ cancelled: boolean }>()(z.object({ buildId: id })),
   /** One build's record (running or from history). */
   'build.get': request<Build>()(z.object({ buildId: id })),
+  /** A build's timeline: each task's queued, packing and upload phases and its steps, with their times. */
+  'build.timeline': request<BuildTimeline>()(z.object({ buildId: id })),
+  /**
+   * Starts a build again with the options it was started with (the project opened again from its folder).
+   * A build arg whose value the record masks cannot be given again: it is refused, naming it.
+   */
+  'build.rerun': request<{ buildId: string }>()(z.object({ buildId: id })),
   /** Past builds, newest first. */
   'history.list': request<BuildSummary[]>()(z.object({})),
   'history.delete': request<{ deleted: boolean }>()(z.object({ buildId: id })),

@@ -277,6 +277,19 @@ export interface BuildTask {
   builder?: 'docker-classic' | 'docker-buildkit' | 'balena';
   startedAt?: string | null;
   finishedAt?: string | null;
+  /** When the task first entered each phase before it ended (ISO times): the timeline's first bars. */
+  phaseTimes?: Partial<Record<'packing' | 'uploading' | 'building', string>>;
+  /** The image the task produced, as the engine describes it after the build (docker only). */
+  image?: BuiltImage | null;
+  /** Why the engine could not describe the image, when it could not. */
+  imageError?: ErrorInfo;
+}
+
+/** A built image as the engine describes it (GET /images/{id}/json). */
+export interface BuiltImage {
+  id: string;
+  tags: string[];
+  sizeBytes: number;
 }
 
 /** A build: the tasks of one project sent to one builder, as kept in build.json. */
@@ -295,6 +308,17 @@ export interface Build {
   releaseId?: string | null;
   /** balena: the id of the build's own log (the builder's general output), read like a task's log. */
   logId?: string;
+  /** The options the window started the build with (secret-looking build-arg values masked), to run it again. */
+  startOptions?: BuildStartOptions;
+}
+
+/** A build's options as the window gives them (build.start without the project and region). */
+export interface BuildStartOptions {
+  tag?: string;
+  noCache?: boolean;
+  buildArgs?: Record<string, string>;
+  network?: string;
+  concurrency?: number;
 }
 
 /**

@@ -138,6 +138,15 @@ export const buildOwnerSchema = z.object({ pid: z.number().int().min(1), host: z
 /** One record of a task's steps file. */
 export const stepRecordSchema = z.union([
   z.object({ step: count, steps: count, line: count, atMs: z.number(), text: z.string() }),
+  z.object({
+    vertex: z.string(),
+    name: z.string(),
+    line: count,
+    startedMs: z.number().nullable(),
+    completedMs: z.number().nullable(),
+    cached: z.boolean(),
+    error: z.boolean(),
+  }),
   z.object({ endedAtMs: z.number(), lines: count }),
 ]);
 

@@ -29,3 +29,16 @@ export async function folderWith(files: Record<string, string>, prefix = 'slipwa
   }
   return dir;
 }
+
+/** Temp folders for one test file, each removed after its test: `const dir = tempDirs();` then `await dir()`. */
+export function tempDirs(afterEach: (cleanup: () => Promise<void>) => void): () => Promise<string> {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+  });
+  return async () => {
+    const made = await tempDir();
+    cleanups.push(made.cleanup);
+    return made.path;
+  };
+}

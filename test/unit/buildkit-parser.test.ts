@@ -250,4 +250,36 @@ describe('the BuildKit trace, read as docker build --progress=plain prints it', 
     expect(parse([`${JSON.stringify({ id: 'moby.buildkit.trace', aux: '' })}\r\n`])).toEqual([]);
     expect(records[1]).toMatchObject({ kind: 'line', line: { flags: LineFlag.invalid } });
   });
+
+  it('gives each vertex its times when it starts and ends, before its header, for the timeline', () => {
+    const base = { digest: 'sha256:base', name: '[base 1/2] COPY busybox /bin/busybox' };
+    const records = parse([
+      status({
+        vertexes: [
+          { ...base, startedMs: T, completedMs: T, cached: true },
+          { ...run, startedMs: T + 5 },
+        ],
+      }),
+      status({ vertexes: [{ ...run, startedMs: T + 5, completedMs: T + 900 }] }),
+    ]);
+    const vertexes = records.filter((record) => record.kind === 'vertex');
+    const timing = (vertex: TestVertex, startedMs: number, completedMs: number | null, cached = false) => ({
+      kind: 'vertex',
+      vertex: vertex.digest,
+      name: vertex.name,
+      startedMs,
+      completedMs,
+      cached,
+      error: false,
+    });
+    expect(vertexes).toEqual([
+      timing(base, T, T, true),
+      timing(run, T + 5, null),
+      timing(base, T, T, true),
+      timing(run, T + 5, T + 900),
+    ]);
+    // The start record comes before the header line, so the line it is spooled beside is the header's.
+    const runStart = records.findIndex((record) => record.kind === 'vertex' && record.vertex === 'sha256:run');
+    expect(records[runStart + 2]).toMatchObject({ kind: 'line', line: { text: '#2 [2/3] RUN make' } });
+  });
 });

@@ -12,6 +12,13 @@ const electron = vi.hoisted(() => {
     on = vi.fn();
     loadFile = vi.fn(async () => undefined);
     loadURL = vi.fn(async () => undefined);
+    setProgressBar = vi.fn();
+    isFocused = () => true;
+  }
+  class Notification {
+    static isSupported = () => false;
+    show = vi.fn();
+    on = vi.fn();
   }
   return {
     handlers,
@@ -19,6 +26,7 @@ const electron = vi.hoisted(() => {
     module: {
       app: { getVersion: () => '0.0.0-test', whenReady: () => Promise.resolve(), isReady: () => true, on: vi.fn() },
       BrowserWindow,
+      Notification,
       ipcMain: { handle: (channel: string, handler: never) => handlers.set(channel, handler) },
       dialog: { showOpenDialog: vi.fn(), showSaveDialog: vi.fn() },
       safeStorage: { isEncryptionAvailable: () => false, encryptString: vi.fn(), decryptString: vi.fn() },

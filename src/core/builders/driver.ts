@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { Build, BuildTask, ContextScan } from '../../shared/domain';
+import type { Build, BuildTask, BuiltImage, ContextScan } from '../../shared/domain';
 import type { ErrorInfo, SlipwayError } from '../../shared/errors';
-import type { LogLine } from '../logs/log-line';
+import type { LogLine, VertexTiming } from '../logs/log-line';
 import type { Connection } from './endpoint';
 
 /** What one request to a builder builds: one task (docker), or every task of the project (balena). */
@@ -44,6 +44,7 @@ export type DriverRecord =
   | { kind: 'line'; logId?: string; line: LogLine }
   | { kind: 'step'; taskId?: string; step: number; steps: number }
   | { kind: 'image'; taskId?: string; imageId: string }
+  | (VertexTiming & { taskId?: string })
   | { kind: 'release'; releaseId: string };
 
 /** What a finished job gives: each task's image id, remarks for the job's log, a release. */
@@ -119,6 +120,8 @@ export interface BuilderDriver {
   parser(job: BuildJob, attempt: { connection: Connection; directory: string }): RecordParser;
   /** May this error move the job to the next region? `started`: the builder had answered. */
   failover(error: unknown, started: boolean): boolean;
+  /** Describes a built image (docker: GET /images/{id}/json) for the build's summary. */
+  describeImage?(imageId: string, connection: Connection, signal: AbortSignal): Promise<BuiltImage>;
   /** A step after a cancel (balena: mark the release cancelled); returns remarks for the job's log. */
   cancel?(job: BuildJob, build: Build): Promise<string[]>;
   /** Releases what the driver holds for jobs that never ran; called once when the build ends. */

@@ -353,6 +353,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       // Done means its whole log is on disk: a write that failed at the end fails the job (a release
       // whose log could not all be stored is not reported as a success with a short log).
       await this.flushLogs(job);
+      await this.describeImages(job, result);
       const bytesSent = this.contextBytes.get(job);
       for (const buildTask of job.tasks) {
         const imageId = result.imageIds.get(buildTask.task.id) ?? null;
@@ -383,6 +384,26 @@ export class BuildSession extends EventEmitter<SessionEvents> {
       for (const buildTask of job.tasks) buildTask.finishedAt = new Date().toISOString();
       await this.closeLogs(job);
       await this.record.save(this.build).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Asks the engine what each built image is (id, tags, size) for the build's summary. The build is
+   * done whatever it answers: a failure is kept in the record, and the summary shows it beside the id.
+   */
+  private async describeImages(job: BuildJob, result: JobResult): Promise<void> {
+    const driver = this.driver;
+    if (!driver.describeImage) return;
+    for (const buildTask of job.tasks) {
+      const imageId = result.imageIds.get(buildTask.task.id);
+      if (!imageId || !buildTask.region) continue;
+      try {
+        buildTask.image = await driver.describeImage(imageId, this.connection(buildTask.region), this.abort.signal);
+      } catch (error) {
+        this.abort.signal.throwIfAborted();
+        buildTask.image = null;
+        buildTask.imageError = toErrorInfo(error);
+      }
     }
   }
 
@@ -643,6 +664,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         if (bytesSent !== undefined) state.bytesSent = bytesSent;
         if (buildTask) this.setState(buildTask, state, false);
         else progress.push(state);
+      } else if (record.kind === 'vertex') {
+        const logId = record.taskId ?? (job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId);
+        const spool = this.logs.get(logId)?.spool;
+        // The vertex's output starts after the lines still waiting to be written here.
+        const line = (spool?.nextLine ?? 0) + (logId === linesOf ? lines.length : 0);
+        const { vertex, name, startedMs, completedMs, cached, error } = record;
+        spool?.recordStep({ vertex, name, line, startedMs, completedMs, cached, error });
       } else if (record.kind === 'release') {
         this.build.releaseId = record.releaseId;
         void this.record.save(this.build).catch(() => undefined);
@@ -674,6 +702,11 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     if (phase === 'building' && (state.phase === 'uploading' || state.phase === 'packing')) return;
     if (phase === 'building' && state.phase === 'building' && state.step === 0 && buildTask.state.step > 0) return;
     buildTask.state = state;
+    // The first moment of each phase before the build: the timeline's queued, packing and upload bars.
+    if (state.phase === 'packing' || state.phase === 'uploading' || state.phase === 'building') {
+      buildTask.phaseTimes ??= {};
+      buildTask.phaseTimes[state.phase] ??= new Date().toISOString();
+    }
     this.emit('event', { type: 'task.state', buildId: this.build.id, taskId: buildTask.task.id, state });
     if (save) void this.record.save(this.build).catch(() => undefined);
   }

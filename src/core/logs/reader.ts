@@ -1,9 +1,8 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { LogStep } from '../../shared/domain';
-import { SlipwayError } from '../../shared/errors';
 import {
   completeExtent,
   DEFAULT_SEARCH_LIMIT_LINES,
@@ -12,16 +11,8 @@ import {
   userPattern,
 } from './log-search';
 import { type SearchLimits, searchInWorker } from './search-host';
-import {
-  checkEntryEnd,
-  entryEndBytes,
-  entryFlags,
-  INDEX_ENTRY_BYTES,
-  indexPath,
-  logPath,
-  type StepRecord,
-  stepsPath,
-} from './spool';
+import { checkEntryEnd, entryEndBytes, entryFlags, INDEX_ENTRY_BYTES, indexPath, logPath } from './spool';
+import { readStepRecords } from './steps-file';
 
 export interface LineWindow {
   fromLine: number;
@@ -168,45 +159,6 @@ async function completeLines(buildDir: string, taskId: string): Promise<number> 
   }
 }
 
-/** Reads a task's steps file; a torn last record (a crash mid-write) is left out. */
-async function readStepRecords(buildDir: string, taskId: string): Promise<StepRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(stepsPath(buildDir, taskId), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const records: StepRecord[] = [];
-  const lines = text.split('\n');
-  // Only the last record can be torn (a crash mid-write), and a step without its record still shows
-  // in the log; any other record that does not read back is a damaged file.
-  const torn = text.endsWith('\n') ? -1 : lines.length - 1;
-  const { stepRecordSchema, describeProblems } = await import('../../shared/schemas');
-  for (const [number, line] of lines.entries()) {
-    if (!line || number === torn) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      value = undefined;
-    }
-    const checked = stepRecordSchema.safeParse(value);
-    if (!checked.success) {
-      const problem = value === undefined ? 'not JSON' : describeProblems(checked.error);
-      throw new SlipwayError(
-        'E_RECORD_DAMAGED',
-        `${stepsPath(buildDir, taskId)} is damaged: line ${number + 1}: ${problem}`,
-        {
-          hint: 'The log itself is kept; its steps cannot be folded until the file is fixed or the build deleted.',
-        },
-      );
-    }
-    records.push(checked.data);
-  }
-  return records;
-}
-
 /** True when the task's spool was closed (its steps file ends with an end mark). */
 export async function taskSpoolEnded(buildDir: string, taskId: string): Promise<boolean> {
   const records = await readStepRecords(buildDir, taskId);
@@ -226,7 +178,7 @@ export async function readSteps(buildDir: string, taskId: string): Promise<LogSt
   for (const record of await readStepRecords(buildDir, taskId)) {
     // The steps file is written beside the log, not after it: a step whose line the log does not hold
     // (yet, or ever: a full disk) is not shown.
-    if ('line' in record && record.line >= storedLines) continue;
+    if ('vertex' in record || ('line' in record && record.line >= storedLines)) continue;
     if ('endedAtMs' in record) {
       if (open) open.durationMs = Math.max(0, record.endedAtMs - open.atMs);
       open = null;

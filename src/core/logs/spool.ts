@@ -4,16 +4,16 @@ import { open, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlipwayError } from '../../shared/errors';
 import { DATA_FILE_MODE, dataDirError, ensurePrivateDir } from '../data-dir';
-import { LineFlag, type LogLine, parseStep } from './log-line';
+import { LineFlag, type LogLine } from './log-line';
+import { recordText, type StepRecord, stepRecordText, stepsPath } from './steps-file';
+
+export { type StepRecord, stepsPath } from './steps-file';
 
 /** Each line has an 8-byte index entry: its end offset (low 48 bits) and its flags (high 16 bits). */
 export const INDEX_ENTRY_BYTES = 8;
 
 /** What the log's write stream may hold before a writer waits for the disk. */
 export const SPOOL_BUFFER_BYTES = 1024 * 1024;
-
-/** A step's text is kept in the steps file up to this many characters; the log has the whole line. */
-const STEP_TEXT_CHARS = 200;
 
 export function logPath(buildDir: string, taskId: string): string {
   return join(buildDir, `${taskId}.log`);
@@ -22,16 +22,6 @@ export function logPath(buildDir: string, taskId: string): string {
 export function indexPath(buildDir: string, taskId: string): string {
   return join(buildDir, `${taskId}.idx`);
 }
-
-/** The steps file: one JSON object a line, a step as it was spooled, and an end mark when the task ended. */
-export function stepsPath(buildDir: string, taskId: string): string {
-  return join(buildDir, `${taskId}.steps`);
-}
-
-/** One record of the steps file. */
-export type StepRecord =
-  | { step: number; steps: number; line: number; atMs: number; text: string }
-  | { endedAtMs: number; lines: number };
 
 /** Reads the end offset of entry `entry` (counted from the buffer's start). */
 export function entryEndBytes(index: Buffer, entry: number): number {
@@ -229,19 +219,8 @@ export class SpoolWriter {
       entries.writeUInt32LE(offset % 0x1_0000_0000, i * INDEX_ENTRY_BYTES);
       entries.writeUInt32LE(Math.floor(offset / 0x1_0000_0000) | (line.flags << 16), i * INDEX_ENTRY_BYTES + 4);
       // Only lines starting with "S" can be steps; the check keeps the regex off the hot path.
-      const known = line.step;
-      if (known !== undefined || (line.text.charCodeAt(0) === 83 && (line.flags & LineFlag.continued) === 0)) {
-        const step = known ?? parseStep(line.text);
-        if (step) {
-          const record: StepRecord = {
-            step: step.step,
-            steps: step.steps,
-            line: this.queuedLines + i,
-            atMs: known?.atMs ?? Date.now(),
-            text: line.text.slice(0, STEP_TEXT_CHARS),
-          };
-          stepText += `${JSON.stringify(record)}\n`;
-        }
+      if (line.step !== undefined || (line.text.charCodeAt(0) === 83 && (line.flags & LineFlag.continued) === 0)) {
+        stepText += stepRecordText(line, this.queuedLines + i);
       }
     }
     const batch: PendingBatch = {
@@ -294,6 +273,17 @@ export class SpoolWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** The number the next line written will have. */
+  get nextLine(): number {
+    return this.queuedLines;
+  }
+
+  /** Adds a record to the steps file (a BuildKit vertex), beside the lines; ignored once the task ended. */
+  recordStep(record: StepRecord): void {
+    if (this.ended || this.steps.destroyed || this.steps.writableEnded) return;
+    this.steps.write(recordText(record));
+  }
+
   /** Counts the batches at the head of the queue whose writes have all completed, in order. */
   private settle(): void {
     while (this.pending.length > 0 && (this.pending[0] as PendingBatch).writes === 0) {
@@ -336,8 +326,7 @@ export class SpoolWriter {
   private markEnd(): void {
     if (this.ended || this.steps.destroyed || this.steps.writableEnded) return;
     this.ended = true;
-    const record: StepRecord = { endedAtMs: Date.now(), lines: this.lines };
-    this.steps.write(`${JSON.stringify(record)}\n`);
+    this.steps.write(recordText({ endedAtMs: Date.now(), lines: this.lines }));
   }
 
   private async drained(stream: WriteStream): Promise<void> {

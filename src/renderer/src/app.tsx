@@ -10,6 +10,7 @@ import { ProjectScreen } from './screens/project-screen';
 import { SettingsScreen } from './screens/settings-screen';
 import { StartScreen } from './screens/start-screen';
 import { initialize, useStore } from './store/store';
+import { useBuildAttention } from './timeline/use-build-attention';
 import './app.css';
 
 export function App() {
@@ -19,6 +20,7 @@ export function App() {
     void initialize();
   }, []);
   useKeyboard();
+  useBuildAttention();
   return (
     // A folder dropped anywhere opens, whatever the screen; the Start screen's drop zone is only the obvious place.
     // biome-ignore lint/a11y/noStaticElementInteractions: drops have no keyboard form; Ctrl+O is that path.

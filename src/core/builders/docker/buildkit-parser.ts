@@ -28,6 +28,20 @@ interface VertexState {
   text: TerminalLines | null;
 }
 
+/** A vertex's times as a record: sent before its header when it starts, and when it ends. */
+function timing(state: VertexState, vertex: Vertex): BuildRecord {
+  const { startedMs } = state;
+  return {
+    kind: 'vertex',
+    vertex: vertex.digest,
+    name: state.name,
+    startedMs,
+    completedMs: vertex.completedMs,
+    cached: vertex.cached,
+    error: vertex.error !== '',
+  };
+}
+
 const seconds = (ms: number) => `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
 
 /**
@@ -173,11 +187,15 @@ export class BuildKitParser {
     if (vertex.name) state.name = vertex.name;
     if (vertex.startedMs !== null) state.startedMs ??= vertex.startedMs;
     if (phase === 'start') {
-      if (!state.printed && (vertex.startedMs !== null || vertex.cached)) this.header(state, records);
+      if (!state.printed && (vertex.startedMs !== null || vertex.cached)) {
+        records.push(timing(state, vertex));
+        this.header(state, records);
+      }
       return;
     }
     if (state.done || (vertex.completedMs === null && !vertex.cached && !vertex.error)) return;
     state.done = true;
+    records.push(timing(state, vertex));
     this.flushText(state, records);
     if (vertex.error) {
       this.failedStep ??= { name: state.name, error: vertex.error };

@@ -21,6 +21,7 @@ import { allowsFailover } from '../http-errors';
 import { registryRefusal } from '../registry-auth/unauthorized';
 import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
 import type { BuildKitParser } from './buildkit-parser';
+import { inspectImage } from './image-inspect';
 import { startDockerBuild } from './request';
 
 /** A context sent through BuildKit's session, and how to pack it as a tar where the engine refuses one. */
@@ -261,6 +262,10 @@ export class DockerDriver implements BuilderDriver {
         return { imageIds: new Map([[task.id, imageId]]), notes: sent };
       },
     };
+  }
+
+  describeImage(imageId: string, connection: Connection, signal: AbortSignal) {
+    return inspectImage(connection, imageId, signal);
   }
 
   failover(error: unknown, started: boolean): boolean {

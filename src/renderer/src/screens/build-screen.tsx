@@ -1,10 +1,14 @@
 import { describeTaskState } from '../../../shared/task-state';
+import { BuildSummary } from '../components/build-summary';
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
 import { formatCount, formatDuration, formatTime } from '../format';
 import { selectLogLines } from '../store/selectors';
 import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
+import { BuildTimeline } from '../timeline/build-timeline';
+import { rerunBuild } from '../timeline/rerun';
+import { useNotificationAsk } from '../timeline/use-build-attention';
 import { useNow } from '../use-now';
 import './build-screen.css';
 
@@ -22,6 +26,7 @@ export function BuildScreen() {
   const ownLogLines = useStore(selectLogLines(build?.logId ?? ''));
   const running = build?.status === 'running';
   const now = useNow(running);
+  const notifyAsk = useNotificationAsk();
   if (!build) return <p className="muted">Loading the build…</p>;
   const durationMs = (build.finishedAt ? Date.parse(build.finishedAt) : now) - Date.parse(build.startedAt);
   const shownTask = build.tasks.find((task) => task.task.id === logTask) ?? null;
@@ -49,10 +54,21 @@ export function BuildScreen() {
           </p>
         </div>
         {running ? (
-          <button type="button" className="danger" onClick={() => void cancelBuild()}>
-            Cancel build
+          <span className="build-actions">
+            {notifyAsk.ask ? (
+              <button type="button" onClick={notifyAsk.ask}>
+                Notify me when it ends
+              </button>
+            ) : null}
+            <button type="button" className="danger" onClick={() => void cancelBuild()}>
+              Cancel build
+            </button>
+          </span>
+        ) : (
+          <button type="button" onClick={() => void rerunBuild(build.id)}>
+            Re-run
           </button>
-        ) : null}
+        )}
       </header>
       {build.error && build.status !== 'cancelled' && !taskShowsError ? (
         <p className="build-error" role="alert">
@@ -64,6 +80,9 @@ export function BuildScreen() {
           <TaskRow key={task.task.id} taskId={task.task.id} now={now} selected={task.task.id === logTask} />
         ))}
       </ul>
+      {/* The overview (what was built, where the time went) gives its room to a log while one is open. */}
+      {running || logTask !== null ? null : <BuildSummary build={build} />}
+      {logTask === null ? <BuildTimeline build={build} nowMs={now} /> : null}
       {ownLog ? (
         <p className="build-own-log">
           <button

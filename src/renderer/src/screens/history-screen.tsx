@@ -1,10 +1,21 @@
+import { useState } from 'react';
+import { BuildCompare } from '../components/build-compare';
 import { formatDuration, formatTime } from '../format';
 import { deleteFromHistory, loadHistory, useStore } from '../store/store';
+import { rerunBuild } from '../timeline/rerun';
 import './history-screen.css';
 
 export function HistoryScreen() {
   const history = useStore((state) => state.history);
   const failure = useStore((state) => state.historyFailure);
+  // Two builds of one project to compare, in the order they were picked.
+  const [picked, setPicked] = useState<string[]>([]);
+  const pickedBuilds = (history ?? []).filter((build) => picked.includes(build.id));
+  const pickedProject = pickedBuilds[0]?.projectPath ?? null;
+  const toggle = (buildId: string) =>
+    setPicked((ids) => (ids.includes(buildId) ? ids.filter((id) => id !== buildId) : [...ids, buildId].slice(-2)));
+  // History lists the newest first: the older build is the "before".
+  const [after, before] = pickedBuilds;
   return (
     <div className="history-screen">
       <header className="history-head">
@@ -24,6 +35,7 @@ export function HistoryScreen() {
         <table className="history-table">
           <thead>
             <tr>
+              <th aria-label="Compare" />
               <th>Started</th>
               <th>Project</th>
               <th>Status</th>
@@ -36,6 +48,19 @@ export function HistoryScreen() {
           <tbody>
             {history.map((build) => (
               <tr key={build.id} data-testid="history-row">
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Compare the build of ${formatTime(build.startedAt)}`}
+                    checked={picked.includes(build.id)}
+                    disabled={
+                      build.status === 'damaged' ||
+                      build.status === 'running' ||
+                      (pickedProject !== null && pickedProject !== build.projectPath && !picked.includes(build.id))
+                    }
+                    onChange={() => toggle(build.id)}
+                  />
+                </td>
                 <td>
                   <a href={`#/build/${encodeURIComponent(build.id)}`}>{formatTime(build.startedAt)}</a>
                 </td>
@@ -55,7 +80,12 @@ export function HistoryScreen() {
                 </td>
                 <td className="number numeric">{build.durationMs === null ? '—' : formatDuration(build.durationMs)}</td>
                 <td>{build.region}</td>
-                <td>
+                <td className="history-actions">
+                  {build.status === 'running' || build.status === 'damaged' ? null : (
+                    <button type="button" onClick={() => void rerunBuild(build.id)} aria-label="Run this build again">
+                      Re-run
+                    </button>
+                  )}
                   {build.status === 'running' ? null : (
                     <button type="button" onClick={() => void deleteFromHistory(build.id)} aria-label="Delete build">
                       Delete
@@ -66,6 +96,11 @@ export function HistoryScreen() {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {before && after ? (
+        <BuildCompare beforeId={before.id} afterId={after.id} />
+      ) : history && history.length > 1 ? (
+        <p className="muted">Tick two builds of one project to compare them step by step.</p>
       ) : null}
       {history === null && failure === null ? <p className="muted">Loading…</p> : null}
     </div>
