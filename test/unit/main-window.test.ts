@@ -17,7 +17,15 @@ const electron = vi.hoisted(() => {
     handlers,
     windows,
     module: {
-      app: { getVersion: () => '0.0.0-test', whenReady: () => Promise.resolve(), isReady: () => true, on: vi.fn() },
+      app: {
+        getVersion: () => '0.0.0-test',
+        whenReady: () => Promise.resolve(),
+        isReady: () => true,
+        on: vi.fn(),
+        requestSingleInstanceLock: () => true,
+        setAsDefaultProtocolClient: () => true,
+        quit: vi.fn(),
+      },
       BrowserWindow,
       ipcMain: { handle: (channel: string, handler: never) => handlers.set(channel, handler) },
       dialog: { showOpenDialog: vi.fn(), showSaveDialog: vi.fn() },
