@@ -1,9 +1,6 @@
 import { expect, type Page, test } from '@playwright/test';
-import { BuildRecordWriter, buildDir } from '../../src/core/builds/build-store';
-import { LineFlag } from '../../src/core/logs/log-line';
-import { SpoolWriter } from '../../src/core/logs/spool';
-import type { Build } from '../../src/shared/domain';
 import { tempDir } from '../support/fixtures';
+import { writeInterleavedBuild } from '../support/interleaved-logs';
 import { type ServedSlipway, serveSlipway } from '../support/serve';
 import { callContract, SCREENS_DIR } from '../support/ui';
 
@@ -21,59 +18,15 @@ const buildId = '20261201-120000-4tasks';
 let served: ServedSlipway;
 let dataDir: { path: string; cleanup(): Promise<void> };
 
-function finishedBuild(): Build {
-  return {
-    id: buildId,
-    projectPath: '/projects/four-services',
-    target: { name: 'default', kind: 'docker', endpoints: [{ region: 'local', url: 'unix:///nowhere.sock' }] },
-    region: 'local',
-    reason: 'logs written by the test',
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-    finishedAt: new Date().toISOString(),
-    status: 'failed',
-    tasks: TASKS.map((id) => ({
-      task: { id, service: id, contextPath: `/projects/four-services/${id}`, dockerfile: 'Dockerfile' },
-      state:
-        id === ERROR_TASK
-          ? {
-              phase: 'failed',
-              error: { code: 'E_BUILD_FAILED', message: 'exit status 3' },
-              durationMs: 60_000,
-            }
-          : { phase: 'done', imageId: `sha256:${id}`, durationMs: 60_000 },
-      tag: id,
-      scan: null,
-      logLines: LINES_PER_TASK,
-    })) as Build['tasks'],
-    error: { code: 'E_BUILD_FAILED', message: 'exit status 3' },
-  };
-}
-
 test.beforeAll(async () => {
   test.setTimeout(180_000);
   dataDir = await tempDir('slipway-ui-interleaved-');
-  const dir = buildDir(dataDir.path, buildId);
-  await new BuildRecordWriter(dir).save(finishedBuild());
-  const spools = await Promise.all(TASKS.map((task) => SpoolWriter.open(dir, task)));
-  for (let from = 0; from < LINES_PER_TASK; from += LINES_PER_WRITE) {
-    for (const [t, spool] of spools.entries()) {
-      const task = TASKS[t] as string;
-      // Each write in a millisecond of its own, so the order by time is the order written.
-      const last = Date.now();
-      while (Date.now() === last) await new Promise((resolve) => setImmediate(resolve));
-      await spool.write(
-        Array.from({ length: LINES_PER_WRITE }, (_, i) => {
-          const line = from + i;
-          const error = task === ERROR_TASK && line === ERROR_LINE;
-          return {
-            text: error ? `${task} line ${line}: boom, exit status 3` : `${task} line ${line}`,
-            flags: error ? LineFlag.error : 0,
-          };
-        }),
-      );
-    }
-  }
-  await Promise.all(spools.map((spool) => spool.close()));
+  await writeInterleavedBuild(dataDir.path, buildId, {
+    tasks: TASKS,
+    linesPerTask: LINES_PER_TASK,
+    linesPerWrite: LINES_PER_WRITE,
+    error: { task: ERROR_TASK, line: ERROR_LINE },
+  });
   served = await serveSlipway(['--data-dir', dataDir.path]);
 });
 

@@ -14,10 +14,12 @@ import { indexPath, logPath, TIME_RECORD_BYTES, timesPath } from './spool';
 /** The time a line of a log without a times file (a build from before they were kept) is given. */
 export const NO_TIME_MS = 0;
 
-/** The times of one task's lines, read from its times file on demand. */
+/** Records of a times file are read this many at a time (4 KiB): a binary search touches few blocks. */
+const BLOCK_RECORDS = 256;
+
+/** The times of one task's lines, read from its times file on demand, a block at a time. */
 class LineTimes {
-  private readonly cache = new Map<number, { line: number; atMs: number }>();
-  private readonly record = Buffer.alloc(TIME_RECORD_BYTES);
+  private readonly blocks = new Map<number, Buffer>();
 
   private constructor(
     private readonly fd: number | null,
@@ -36,11 +38,14 @@ class LineTimes {
       return new LineTimes(null, 0, lines);
     }
     try {
-      let records = Math.floor(fstatSync(fd).size / TIME_RECORD_BYTES);
-      const times = new LineTimes(fd, records, lines);
+      const all = new LineTimes(fd, Math.floor(fstatSync(fd).size / TIME_RECORD_BYTES), lines);
       // Runs written for lines the log does not hold (yet, or after a crash) are left out.
-      while (records > 0 && times.at(records - 1).line >= lines) records -= 1;
-      return records === times.records ? times : new LineTimes(fd, records, lines);
+      let records = all.records;
+      while (records > 0 && all.lineOf(records - 1) >= lines) records -= 1;
+      if (records === all.records) return all;
+      const kept = new LineTimes(fd, records, lines);
+      for (const [block, buffer] of all.blocks) kept.blocks.set(block, buffer);
+      return kept;
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -51,15 +56,28 @@ class LineTimes {
     if (this.fd !== null) closeSync(this.fd);
   }
 
-  /** Record `i`; the first run starts at line 0 whatever it says (a log resumed from an older build). */
-  private at(i: number): { line: number; atMs: number } {
-    let run = this.cache.get(i);
-    if (!run) {
-      readSync(this.fd as number, this.record, 0, TIME_RECORD_BYTES, i * TIME_RECORD_BYTES);
-      run = { line: i === 0 ? 0 : this.record.readDoubleLE(0), atMs: this.record.readDoubleLE(8) };
-      this.cache.set(i, run);
+  private block(i: number): { buffer: Buffer; at: number } {
+    const number = Math.floor(i / BLOCK_RECORDS);
+    let buffer = this.blocks.get(number);
+    if (!buffer) {
+      buffer = Buffer.alloc(BLOCK_RECORDS * TIME_RECORD_BYTES);
+      const bytes = readSync(this.fd as number, buffer, 0, buffer.length, number * BLOCK_RECORDS * TIME_RECORD_BYTES);
+      buffer = buffer.subarray(0, bytes - (bytes % TIME_RECORD_BYTES));
+      this.blocks.set(number, buffer);
     }
-    return run;
+    return { buffer, at: (i % BLOCK_RECORDS) * TIME_RECORD_BYTES };
+  }
+
+  /** The first line of run `i`; the first run starts at line 0 whatever it says (a log resumed from an older build). */
+  private lineOf(i: number): number {
+    if (i === 0) return 0;
+    const { buffer, at } = this.block(i);
+    return buffer.readDoubleLE(at);
+  }
+
+  private timeAt(i: number): number {
+    const { buffer, at } = this.block(i);
+    return buffer.readDoubleLE(at + 8);
   }
 
   /** The first record whose time is after `ms` (when `inclusive`) or at or after it; `records` when none. */
@@ -68,7 +86,7 @@ class LineTimes {
     let high = this.records;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      const atMs = this.at(mid).atMs;
+      const atMs = this.timeAt(mid);
       if (inclusive ? atMs <= ms : atMs < ms) low = mid + 1;
       else high = mid;
     }
@@ -79,7 +97,7 @@ class LineTimes {
   linesBefore(ms: number, inclusive = false): number {
     if (this.records === 0) return (inclusive ? NO_TIME_MS <= ms : NO_TIME_MS < ms) ? this.lines : 0;
     const record = this.firstRecordAfter(ms, inclusive);
-    return record === this.records ? this.lines : this.at(record).line;
+    return record === this.records ? this.lines : this.lineOf(record);
   }
 
   /** The record whose run holds `line`. */
@@ -88,14 +106,14 @@ class LineTimes {
     let high = this.records - 1;
     while (low < high) {
       const mid = (low + high + 1) >>> 1;
-      if (this.at(mid).line <= line) low = mid;
+      if (this.lineOf(mid) <= line) low = mid;
       else high = mid - 1;
     }
     return low;
   }
 
   timeOf(line: number): number {
-    return this.records === 0 ? NO_TIME_MS : this.at(this.recordOf(line)).atMs;
+    return this.records === 0 ? NO_TIME_MS : this.timeAt(this.recordOf(line));
   }
 
   /** The times of lines [from, from + count), walking the runs forward from the one holding `from`. */
@@ -104,8 +122,8 @@ class LineTimes {
     if (this.records === 0) return times.fill(NO_TIME_MS);
     let record = this.recordOf(from);
     for (let i = 0; i < times.length; i++) {
-      while (record + 1 < this.records && this.at(record + 1).line <= from + i) record += 1;
-      times[i] = this.at(record).atMs;
+      while (record + 1 < this.records && this.lineOf(record + 1) <= from + i) record += 1;
+      times[i] = this.timeAt(record);
     }
     return times;
   }

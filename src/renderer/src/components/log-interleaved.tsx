@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import type { Build } from '../../../shared/domain';
 import { errorCode, errorMessage, formatCount } from '../format';
 import { copyTexts } from '../log/copy-lines';
 import { useFollowTail } from '../log/use-follow-tail';
-import { useInterleavedWindow } from '../log/use-interleaved-window';
+import { useInterleavedTotal, useInterleavedWindow } from '../log/use-interleaved-window';
 import { type LogFinder, useLogSearch } from '../log/use-log-search';
 import { useVirtualRows } from '../log/use-virtual-rows';
 import { lineLink, notify, useLogView } from '../store/store';
@@ -47,15 +47,13 @@ export function InterleavedLog({ build, running }: InterleavedLogProps) {
   const wrap = useLogView((state) => state.wrap);
   const [pointed, setPointed] = useState<number | null>(null);
 
-  const [wish, setWish] = useState({ from: 0, count: 1 });
-  const { rows: loaded, totalPositions } = useInterleavedWindow(build.id, taskIds, wish.from, wish.count, running);
+  const { totalPositions, note } = useInterleavedTotal(build.id, taskIds, running);
   const view = useVirtualRows(scroller, totalPositions);
   const tail = useFollowTail(scroller, view, totalPositions, `${build.id}/${taskIds.join(',')}`);
   const { firstRow, visibleRows } = view;
-  useEffect(() => {
-    const from = Math.max(0, firstRow - OVERSCAN_ROWS);
-    setWish({ from, count: visibleRows + 2 * OVERSCAN_ROWS });
-  }, [firstRow, visibleRows]);
+  const from = Math.max(0, firstRow - OVERSCAN_ROWS);
+  const count = visibleRows + 2 * OVERSCAN_ROWS;
+  const loaded = useInterleavedWindow(build.id, taskIds, from, count, totalPositions, note);
 
   const { stop } = tail;
   const { scrollTo, scrollTopForRow } = view;

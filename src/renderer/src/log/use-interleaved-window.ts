@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { InterleavedWindow } from '../../../shared/contract';
 import { slipway } from '../transport';
 import { useNewestRead } from './use-newest-read';
@@ -10,33 +10,22 @@ export interface InterleavedRows {
 }
 
 const NO_ROWS: InterleavedRows = { fromPosition: 0, window: null };
-
 const POLL_MS = 500;
 
 /**
- * Keeps positions [from, from + count) of the tasks' logs, interleaved, loaded through logs.interleave,
- * one request in flight at a time (the newest wish is fetched next), and the number of positions: read
- * with each window, and polled while the build runs.
+ * How many positions the tasks' logs have together: asked once, polled while the build runs, and
+ * raised by what each window read says (`note`).
  */
-export function useInterleavedWindow(
+export function useInterleavedTotal(
   buildId: string,
   taskIds: readonly string[],
-  from: number,
-  count: number,
   running: boolean,
-): { rows: InterleavedRows; totalPositions: number } {
-  // Rows are kept with the tasks they were read for: a row's task is a number into that list.
-  const [rows, setRows] = useState<InterleavedRows & { tasksKey: string }>({ ...NO_ROWS, tasksKey: '' });
+): { totalPositions: number; note(total: number): void } {
   const [totalPositions, setTotal] = useState(0);
   const tasksKey = taskIds.join('\n');
-  // Near the tail, new lines land inside the window: read it again when the total grows.
-  const nearTail = from + count >= totalPositions;
-  const logKey = `${buildId}#${tasksKey}`;
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new set of tasks starts empty, and is counted again.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new set of tasks is counted again.
   useEffect(() => {
     let alive = true;
-    setRows({ ...NO_ROWS, tasksKey });
     setTotal(0);
     const poll = () =>
       slipway['logs.interleave']({ buildId, taskIds: [...taskIds], fromPosition: Number.MAX_SAFE_INTEGER, count: 1 })
@@ -49,7 +38,29 @@ export function useInterleavedWindow(
       alive = false;
       if (timer) clearInterval(timer);
     };
-  }, [logKey, running]);
+  }, [buildId, tasksKey, running]);
+  const note = useCallback((total: number) => setTotal((current) => Math.max(current, total)), []);
+  return { totalPositions, note };
+}
+
+/**
+ * Keeps positions [from, from + count) of the tasks' logs, interleaved, loaded through logs.interleave:
+ * one request in flight at a time, the newest wish read next; near the tail it is read again as the
+ * total grows.
+ */
+export function useInterleavedWindow(
+  buildId: string,
+  taskIds: readonly string[],
+  from: number,
+  count: number,
+  totalPositions: number,
+  onTotal: (total: number) => void,
+): InterleavedRows {
+  // Rows are kept with the tasks they were read for: a row's task is a number into that list.
+  const [rows, setRows] = useState<InterleavedRows & { tasksKey: string }>({ ...NO_ROWS, tasksKey: '' });
+  const tasksKey = taskIds.join('\n');
+  const logKey = `${buildId}#${tasksKey}`;
+  const nearTail = from + count >= totalPositions;
 
   useNewestRead(logKey, `${from}+${count}#${nearTail ? totalPositions : ''}`, async (stillWanted) => {
     const window = await slipway['logs.interleave']({
@@ -60,8 +71,8 @@ export function useInterleavedWindow(
     });
     if (!stillWanted()) return;
     setRows({ fromPosition: window.fromPosition, window, tasksKey });
-    setTotal((total) => Math.max(total, window.totalPositions));
+    onTotal(window.totalPositions);
   });
 
-  return { rows: rows.tasksKey === tasksKey ? rows : NO_ROWS, totalPositions };
+  return rows.tasksKey === tasksKey ? rows : NO_ROWS;
 }
