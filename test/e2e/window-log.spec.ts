@@ -140,6 +140,26 @@ test("a failing build opens the failing task's log at its error, the failed step
     ).toBeVisible();
     await expect(page.locator('.log-row.current')).toContainText(/exit status 3|broken-step/);
     await page.screenshot({ path: `${SCREENS_DIR}/log-failed-folded.png` });
+
+    // A step's own lines to the clipboard, without the rest of the log.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    const failedStep = page.locator('.log-row.step', { hasText: 'STEP 4/4' });
+    await failedStep.hover();
+    await failedStep.getByRole('button', { name: "Copy this step's lines" }).click();
+    await expect(page.getByText(/^Copied \d+ lines\.$/)).toBeVisible();
+    const copied = (await page.evaluate('navigator.clipboard.readText()')) as string;
+    expect(copied.split('\n')[0]).toMatch(/^STEP 4\/4: RUN/);
+    expect(copied).toContain('broken-step');
+    expect(copied).not.toContain('working-1');
+
+    // Wrap: the long error line takes more than one row's height, and the choice is kept on reload.
+    const longLine = page.locator('.log-row.error', { hasText: 'Slipway: E_BUILD_FAILED' });
+    expect((await longLine.boundingBox())?.height).toBeLessThan(19);
+    await page.getByRole('button', { name: 'Wrap', exact: true }).click();
+    await expect.poll(async () => (await longLine.boundingBox())?.height ?? 0).toBeGreaterThan(30);
+    await page.reload();
+    await expect(page.getByRole('button', { name: 'Wrap', exact: true })).toHaveAttribute('aria-pressed', 'true');
+    await page.getByRole('button', { name: 'Wrap', exact: true }).click();
   } finally {
     await failing.cleanup();
     await project.cleanup();
