@@ -8,6 +8,7 @@ import {
 } from '../shared/contract';
 import type { BuilderTarget, ProbeResult, Project } from '../shared/domain';
 import { SlipwayError } from '../shared/errors';
+import { LineFlag } from '../shared/log-line';
 import { MASKED_VALUE, maskSecretValues, withMaskedArgs } from '../shared/secret-names';
 import { readBalenaToken } from './builders/balena-token';
 import { registriesWithCredentials } from './builders/registry-auth';
@@ -18,7 +19,8 @@ import { applyHistoryQuota, deleteBuild, listHistory, recoverInterrupted } from 
 import type { BuildSession } from './builds/session';
 import { startBuild } from './builds/start';
 import { readTimeline } from './builds/timeline';
-import { readLines, readSteps, searchLog } from './logs/reader';
+import { interleavedPosition, readInterleaved, readLineTimes, searchInterleaved } from './logs/interleave';
+import { DEFAULT_SEARCH_LIMIT_LINES, firstLineWithFlags, readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
 import { noTasks, openProject } from './project/detect';
@@ -329,10 +331,34 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
       session?.cancel();
       return { cancelled: session !== undefined };
     },
-    'logs.read': async ({ buildId, taskId, fromLine, count }) => {
+    'logs.read': async ({ buildId, taskId, fromLine, count, times }) => {
       assertPlainIds(buildId, taskId);
-      const window = await readLines(buildDir(this.options.dataDir, buildId), taskId, fromLine, count);
-      return window;
+      const dir = buildDir(this.options.dataDir, buildId);
+      const window = await readLines(dir, taskId, fromLine, count);
+      if (!times) return window;
+      return { ...window, atMs: readLineTimes(dir, taskId, window.fromLine, window.lines.length) };
+    },
+    'logs.interleave': async ({ buildId, taskIds, fromPosition, count }) => {
+      assertPlainIds(buildId, ...taskIds);
+      return readInterleaved(buildDir(this.options.dataDir, buildId), taskIds, fromPosition, count);
+    },
+    'logs.interleavePosition': async ({ buildId, taskIds, at }) => {
+      assertPlainIds(buildId, ...taskIds);
+      return { position: interleavedPosition(buildDir(this.options.dataDir, buildId), taskIds, at) };
+    },
+    'logs.interleaveSearch': async ({ buildId, taskIds, query, regex, limit }, { signal }) => {
+      assertPlainIds(buildId, ...taskIds);
+      await readBuild(this.options.dataDir, buildId);
+      return searchInterleaved(buildDir(this.options.dataDir, buildId), taskIds, query, {
+        regex,
+        limitLines: limit ?? DEFAULT_SEARCH_LIMIT_LINES,
+        signal,
+        timeoutMs: this.options.searchTimeoutMs,
+      });
+    },
+    'logs.firstError': async ({ buildId, taskId }) => {
+      assertPlainIds(buildId, taskId);
+      return { line: await firstLineWithFlags(buildDir(this.options.dataDir, buildId), taskId, LineFlag.error) };
     },
   };
 

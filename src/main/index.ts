@@ -5,10 +5,12 @@ import { Engine } from '../core/engine';
 import { guardUnhandledRejections } from '../core/fault-guard';
 import { limitProcessMemory } from '../core/process-memory';
 import { fileSecretStore } from '../core/settings/secret-store';
+import type { SlipwayEvent } from '../shared/contract';
 import { wireLifecycle } from './app-lifecycle';
 import { appMenuTemplate } from './app-menu';
 import { buildAttention } from './build-attention';
 import { EVENT_CHANNEL, registerContractHandlers } from './contract-handlers';
+import { wireDeepLinks } from './deep-link';
 import { nativeDialogs } from './dialogs';
 import { hardenContents, hardenSession } from './harden';
 import { safeStorageCipher } from './safe-storage-cipher';
@@ -19,6 +21,8 @@ limitProcessMemory();
 
 let window: BrowserWindow | null = null;
 const currentWindow = () => window;
+/** A slipway:// route that came before the window could show it. */
+let pendingRoute: string | null = null;
 const dataDir = defaultDataDir();
 const engine = new Engine({
   dataDir,
@@ -31,12 +35,32 @@ const engine = new Engine({
 function createWindow(): void {
   window = new BrowserWindow(windowOptions(join(__dirname, '../preload')));
   window.on('ready-to-show', () => window?.show());
+  window.webContents.on('did-finish-load', () => {
+    if (pendingRoute) showRoute(pendingRoute);
+  });
   window.on('closed', () => {
     window = null;
   });
   if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL);
   else void window.loadFile(join(__dirname, '../renderer/index.html'));
 }
+
+/** Shows a route in the window (opening it when there is none), as the window's own links do. */
+function showRoute(route: string): void {
+  const shown = window;
+  if (!shown || shown.webContents.isLoading()) {
+    pendingRoute = route;
+    if (!shown && app.isReady()) createWindow();
+    return;
+  }
+  pendingRoute = null;
+  shown.webContents.send(EVENT_CHANNEL, { type: 'window.route', hash: route } satisfies SlipwayEvent);
+  if (shown.isMinimized()) shown.restore();
+  shown.focus();
+}
+
+// One instance: a slipway:// address opened while the app runs goes to its window.
+const firstInstance = wireDeepLinks(app, process.argv, showRoute);
 
 // The engine is this process: a promise nobody handled fails the running builds, never the app.
 guardUnhandledRejections((error) => {
@@ -55,6 +79,7 @@ engine.on('event', (event) => {
 app.on('web-contents-created', (_event, contents) => hardenContents(contents));
 
 void app.whenReady().then(() => {
+  if (!firstInstance) return;
   hardenSession(session.defaultSession);
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(currentWindow)));
   createWindow();

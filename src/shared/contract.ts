@@ -30,6 +30,22 @@ function request<Result>() {
 }
 
 const id = z.string().min(1).max(200);
+/** The tasks of one build whose logs are read as one. */
+const taskIdList = z.array(id).min(1).max(64);
+
+/** A window of the interleaved log (logs.interleave): parallel arrays, one entry a row. */
+export interface InterleavedWindow {
+  fromPosition: number;
+  totalPositions: number;
+  /** Each row's task, as an index into the request's taskIds. */
+  tasks: number[];
+  /** Each row's line in its task's log. */
+  lines: number[];
+  /** When each row was spooled, ms since the epoch (0 for a build from before times were kept). */
+  atMs: number[];
+  texts: string[];
+  flags: number[];
+}
 
 /**
  * A file of an opened project named by the window: relative, never leaving the folder (an env file's
@@ -140,15 +156,54 @@ export const requests = {
   /** Past builds, newest first. */
   'history.list': request<BuildSummary[]>()(z.object({})),
   'history.delete': request<{ deleted: boolean }>()(z.object({ buildId: id })),
-  /** Reads a window of lines of one task's log. */
-  'logs.read': request<{ fromLine: number; lines: string[]; flags: number[]; totalLines: number }>()(
+  /**
+   * Reads a window of lines of one task's log; with `times`, also when each line was spooled (ms since
+   * the epoch; 0 for a build from before times were kept).
+   */
+  'logs.read': request<{ fromLine: number; lines: string[]; flags: number[]; totalLines: number; atMs?: number[] }>()(
     z.object({
       buildId: id,
       taskId: id,
       fromLine: wholeNumber(bounds.line),
       count: wholeNumber(bounds.windowLines),
+      times: z.boolean().optional(),
     }),
   ),
+  /**
+   * Reads a window of the given tasks' logs as one, in the order their lines were spooled (ties go by
+   * the order of `taskIds`): row i is line `lines[i]` of `taskIds[tasks[i]]`. Positions count from 0.
+   */
+  'logs.interleave': request<InterleavedWindow>()(
+    z.object({
+      buildId: id,
+      taskIds: taskIdList,
+      fromPosition: wholeNumber(bounds.line),
+      count: wholeNumber(bounds.windowLines),
+    }),
+  ),
+  /** Where the interleaved log shows a task's line, or the first line spooled at or after a time. */
+  'logs.interleavePosition': request<{ position: number }>()(
+    z.object({
+      buildId: id,
+      taskIds: taskIdList,
+      at: z.union([
+        z.object({ taskId: id, line: wholeNumber(bounds.line) }),
+        z.object({ atMs: z.number().finite().min(0) }),
+      ]),
+    }),
+  ),
+  /** Positions in the interleaved log of the lines that match, as logs.search finds them, up to a limit. */
+  'logs.interleaveSearch': request<{ matches: number[]; truncated: boolean }>()(
+    z.object({
+      buildId: id,
+      taskIds: taskIdList,
+      query: z.string().min(1).max(1000),
+      regex: z.boolean().optional(),
+      limit: wholeNumber(bounds.searchLimitLines).optional(),
+    }),
+  ),
+  /** The first line of a task's log that the builder or Slipway marked as an error (null: none). */
+  'logs.firstError': request<{ line: number | null }>()(z.object({ buildId: id, taskId: id })),
   /** Line numbers of a task's log that match a text or a regular expression, up to a limit. */
   'logs.search': request<{ matches: number[]; truncated: boolean }>()(
     z.object({
@@ -193,7 +248,9 @@ export type SlipwayEvent =
     }
   | { type: 'regions.probed'; result: ProbeResult }
   | { type: 'history.changed' }
-  | { type: 'build.finished'; buildId: string; status: BuildStatus; error: ErrorInfo | null };
+  | { type: 'build.finished'; buildId: string; status: BuildStatus; error: ErrorInfo | null }
+  /** The desktop app was asked to open a slipway:// address: the window shows the route (a hash). */
+  | { type: 'window.route'; hash: string };
 
 /**
  * A log line as the CLI prints it with --json. It stays in the process that runs the build: the window

@@ -97,6 +97,7 @@ describe('build history', () => {
       'web.idx',
       'web.log',
       'web.steps',
+      'web.times',
     ]);
     // Once is enough: the next start finds nothing to do.
     expect(await recoverInterrupted(data)).toEqual([]);

@@ -24,7 +24,15 @@ const electron = vi.hoisted(() => {
     handlers,
     windows,
     module: {
-      app: { getVersion: () => '0.0.0-test', whenReady: () => Promise.resolve(), isReady: () => true, on: vi.fn() },
+      app: {
+        getVersion: () => '0.0.0-test',
+        whenReady: () => Promise.resolve(),
+        isReady: () => true,
+        on: vi.fn(),
+        requestSingleInstanceLock: () => true,
+        setAsDefaultProtocolClient: () => true,
+        quit: vi.fn(),
+      },
       BrowserWindow,
       Notification,
       ipcMain: { handle: (channel: string, handler: never) => handlers.set(channel, handler) },

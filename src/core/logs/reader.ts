@@ -197,3 +197,33 @@ export async function readSteps(buildDir: string, taskId: string): Promise<LogSt
   }
   return steps.map(({ atMs: _atMs, ...step }) => step);
 }
+
+/** The index is read this many entries at a time when looking for a flag. */
+const FLAG_SCAN_ENTRIES = 64 * 1024;
+
+/**
+ * The first complete line of a task's log with all of `flags` set (LineFlag.error: the first error), or
+ * null. It reads the index from the start in blocks; the log itself only for its size.
+ */
+export async function firstLineWithFlags(buildDir: string, taskId: string, flags: number): Promise<number | null> {
+  const index = openSyncIfThere(indexPath(buildDir, taskId));
+  if (index === null) return null;
+  try {
+    const logBytes = await stat(logPath(buildDir, taskId)).then(
+      (info) => info.size,
+      () => 0,
+    );
+    const { lines } = completeExtent(index, logBytes);
+    const block = Buffer.alloc(FLAG_SCAN_ENTRIES * INDEX_ENTRY_BYTES);
+    for (let from = 0; from < lines; from += FLAG_SCAN_ENTRIES) {
+      const entries = Math.min(FLAG_SCAN_ENTRIES, lines - from);
+      readSync(index, block, 0, entries * INDEX_ENTRY_BYTES, from * INDEX_ENTRY_BYTES);
+      for (let entry = 0; entry < entries; entry++) {
+        if ((entryFlags(block, entry) & flags) === flags) return from + entry;
+      }
+    }
+    return null;
+  } finally {
+    closeSync(index);
+  }
+}

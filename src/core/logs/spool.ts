@@ -23,6 +23,19 @@ export function indexPath(buildDir: string, taskId: string): string {
   return join(buildDir, `${taskId}.idx`);
 }
 
+/**
+ * The times file: when lines were spooled, as runs. A record (16 bytes: the run's first line and its
+ * time in ms since the epoch, both float64 LE) is written only when a batch's time differs from the last
+ * one written, so a busy log adds a record per batch, not per line. Times only grow: a clock that goes
+ * back is held at the last time. A log without this file (an older build) has no times.
+ */
+export function timesPath(buildDir: string, taskId: string): string {
+  return join(buildDir, `${taskId}.times`);
+}
+
+/** Bytes of one record of the times file. */
+export const TIME_RECORD_BYTES = 16;
+
 /** Reads the end offset of entry `entry` (counted from the buffer's start). */
 export function entryEndBytes(index: Buffer, entry: number): number {
   const at = entry * INDEX_ENTRY_BYTES;
@@ -96,6 +109,36 @@ export async function repairSpool(buildDir: string, taskId: string): Promise<{ l
   return { lines, bytes: endBytes };
 }
 
+/**
+ * Cuts a task's times file back to the runs that start at a stored line (`lines` of them), and a torn
+ * record; returns the time of the last run kept (-Infinity when none).
+ */
+async function repairTimes(buildDir: string, taskId: string, lines: number): Promise<number> {
+  const path = timesPath(buildDir, taskId);
+  let records = Math.floor((await sizeBytes(path)) / TIME_RECORD_BYTES);
+  let lastMs = Number.NEGATIVE_INFINITY;
+  if (records === 0) {
+    if ((await sizeBytes(path)) > 0) await truncate(path, 0);
+    return lastMs;
+  }
+  const file = await open(path, 'r+');
+  try {
+    const record = Buffer.alloc(TIME_RECORD_BYTES);
+    while (records > 0) {
+      await file.read(record, 0, TIME_RECORD_BYTES, (records - 1) * TIME_RECORD_BYTES);
+      if (record.readDoubleLE(0) < lines) {
+        lastMs = record.readDoubleLE(8);
+        break;
+      }
+      records -= 1;
+    }
+    await file.truncate(records * TIME_RECORD_BYTES);
+  } finally {
+    await file.close();
+  }
+  return lastMs;
+}
+
 /** Ends a write stream and resolves once it is closed (or failed: the writer keeps the error). */
 function closed(stream: WriteStream): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -123,7 +166,7 @@ interface PendingBatch {
   lines: readonly LogLine[] | null;
   count: number;
   endBytes: number;
-  /** Writes (log, index) of the batch not yet completed. */
+  /** Writes (log, index, and times when the batch has a new time) of the batch not yet completed. */
   writes: number;
 }
 
@@ -149,6 +192,8 @@ export class SpoolWriter {
   private readonly waiters: (() => void)[] = [];
   private failure: SlipwayError | null = null;
   private ended = false;
+  /** The time of the last run written to the times file. */
+  private lastAtMs = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly directory: string,
@@ -156,6 +201,7 @@ export class SpoolWriter {
     private readonly log: WriteStream,
     private readonly index: WriteStream,
     private readonly steps: WriteStream,
+    private readonly times: WriteStream,
     private readonly options: SpoolOptions,
   ) {
     const fail = (error: unknown) => {
@@ -165,14 +211,17 @@ export class SpoolWriter {
     log.on('error', fail);
     index.on('error', fail);
     steps.on('error', fail);
+    times.on('error', fail);
   }
 
   /** Opens a task's spool; an existing one (a task run again) is repaired and appended to. */
   static async open(buildDir: string, taskId: string, options: SpoolOptions = {}): Promise<SpoolWriter> {
     let resumed: { lines: number; bytes: number };
+    let lastAtMs: number;
     try {
       await ensurePrivateDir(buildDir);
       resumed = await repairSpool(buildDir, taskId);
+      lastAtMs = await repairTimes(buildDir, taskId, resumed.lines);
     } catch (error) {
       throw spoolError(buildDir, error);
     }
@@ -185,15 +234,20 @@ export class SpoolWriter {
       highWaterMark: SPOOL_BUFFER_BYTES / 8,
     });
     const steps = createWriteStream(stepsPath(buildDir, taskId), { flags: 'a', mode });
-    const writer = new SpoolWriter(buildDir, taskId, log, index, steps, options);
+    const times = createWriteStream(timesPath(buildDir, taskId), { flags: 'a', mode });
+    const writer = new SpoolWriter(buildDir, taskId, log, index, steps, times, options);
     writer.lines = writer.queuedLines = resumed.lines;
     writer.bytes = writer.queuedBytes = resumed.bytes;
-    await Promise.all([once(log, 'open'), once(index, 'open'), once(steps, 'open')]).catch((error) => {
-      log.destroy();
-      index.destroy();
-      steps.destroy();
-      throw spoolError(buildDir, error);
-    });
+    writer.lastAtMs = lastAtMs;
+    await Promise.all([once(log, 'open'), once(index, 'open'), once(steps, 'open'), once(times, 'open')]).catch(
+      (error) => {
+        log.destroy();
+        index.destroy();
+        steps.destroy();
+        times.destroy();
+        throw spoolError(buildDir, error);
+      },
+    );
     return writer;
   }
 
@@ -223,11 +277,14 @@ export class SpoolWriter {
         stepText += stepRecordText(line, this.queuedLines + i);
       }
     }
+    // One time for the batch: the lines arrived together, and a reader needs no finer order than that.
+    const nowMs = Date.now();
+    const newTime = nowMs > this.lastAtMs;
     const batch: PendingBatch = {
       lines: this.options.onStored ? lines : null,
       count: lines.length,
       endBytes: offset,
-      writes: 2,
+      writes: newTime ? 3 : 2,
     };
     this.pending.push(batch);
     const written = (error: Error | null | undefined) => {
@@ -235,6 +292,13 @@ export class SpoolWriter {
       batch.writes -= 1;
       if (batch.writes === 0) this.settle();
     };
+    if (newTime) {
+      const record = Buffer.allocUnsafe(TIME_RECORD_BYTES);
+      record.writeDoubleLE(this.queuedLines, 0);
+      record.writeDoubleLE(nowMs, 8);
+      this.lastAtMs = nowMs;
+      this.times.write(record, written);
+    }
     this.log.write(text.subarray(0, used), written);
     this.index.write(entries, written);
     if (stepText) this.steps.write(stepText);
@@ -250,7 +314,7 @@ export class SpoolWriter {
    * lines are on disk, so a follower that sees the mark has every line to read.
    */
   async close(): Promise<void> {
-    await Promise.all([closed(this.log), closed(this.index)]);
+    await Promise.all([closed(this.log), closed(this.index), closed(this.times)]);
     if (this.failure && this.pending.length > 0) await this.cutBack();
     this.markEnd();
     await closed(this.steps);
@@ -259,7 +323,7 @@ export class SpoolWriter {
 
   /** Closes without waiting, as on cancel; what was written stays (errors are kept, as in write). */
   destroy(): void {
-    void Promise.all([closed(this.log), closed(this.index)]).then(() => {
+    void Promise.all([closed(this.log), closed(this.index), closed(this.times)]).then(() => {
       this.markEnd();
       this.steps.end();
     });

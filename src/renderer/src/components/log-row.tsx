@@ -2,6 +2,7 @@ import { memo, useMemo } from 'react';
 import { LineFlag, parseStep } from '../../../shared/log-line';
 import { formatCount, formatDuration } from '../format';
 import { parseAnsi, stripAnsi } from '../log/ansi';
+import { formatClock } from '../log/line-time';
 
 interface LogRowProps {
   line: number;
@@ -13,6 +14,14 @@ interface LogRowProps {
   onToggle(line: number): void;
   highlight: RegExp | null;
   current: boolean;
+  /** The address of this line (its number links to it). */
+  href: string;
+  /** When the line was spooled, when times are shown (0: not known, a build from before times were kept). */
+  atMs?: number;
+  /** The task the line comes from, in the interleaved log: its name and its colour's number. */
+  task?: { label: string; colour: number };
+  /** Copies a step's lines (on a step's row). */
+  onCopyStep?(line: number): void;
 }
 
 /** One line of a log: its number (with a fold arrow on a step), its coloured text, marks for a search. */
@@ -25,6 +34,10 @@ export const LogRow = memo(function LogRow({
   onToggle,
   highlight,
   current,
+  href,
+  atMs,
+  task,
+  onCopyStep,
 }: LogRowProps) {
   const spans = useMemo(() => (text === undefined ? [] : parseAnsi(text)), [text]);
   const isStep = step !== null || (text !== undefined && parseStep(stripAnsi(text)) !== null);
@@ -32,7 +45,13 @@ export const LogRow = memo(function LogRow({
     .filter(Boolean)
     .join(' ');
   return (
-    <div className={className} data-line={line}>
+    <div className={className} data-line={line} data-task={task?.label}>
+      {task ? (
+        <span className={`log-task-prefix task-colour-${task.colour}`} title={task.label}>
+          {task.label}
+        </span>
+      ) : null}
+      {atMs === undefined ? null : <span className="log-time">{atMs > 0 ? formatClock(atMs) : '—'}</span>}
       <span className="log-gutter">
         {step ? (
           <button
@@ -44,7 +63,9 @@ export const LogRow = memo(function LogRow({
             {folded ? '▸' : '▾'}
           </button>
         ) : null}
-        {line + 1}
+        <a className="log-link" href={href} title="A link to this line">
+          {line + 1}
+        </a>
       </span>
       <span className="log-text">
         {spans.map((span, i) => (
@@ -68,6 +89,16 @@ export const LogRow = memo(function LogRow({
         <span className="log-step-meta">
           {folded ? `${formatCount(step.hidden)} lines folded · ` : ''}
           {step.durationMs === null ? '' : formatDuration(step.durationMs)}
+          {onCopyStep ? (
+            <button
+              type="button"
+              className="log-copy-step"
+              aria-label="Copy this step's lines"
+              onClick={() => onCopyStep(line)}
+            >
+              Copy
+            </button>
+          ) : null}
         </span>
       ) : null}
     </div>

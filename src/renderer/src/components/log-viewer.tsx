@@ -1,16 +1,18 @@
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { errorCode, errorMessage, formatCount } from '../format';
-import { stripAnsi } from '../log/ansi';
+import { copyLogLines, copyTexts } from '../log/copy-lines';
 import { useFollowTail } from '../log/use-follow-tail';
-import { useLogSearch } from '../log/use-log-search';
+import { type LogFinder, useLogSearch } from '../log/use-log-search';
 import { useLogTotal } from '../log/use-log-total';
 import { useLogWindow } from '../log/use-log-window';
 import { useStepFolds } from '../log/use-step-folds';
 import { useVirtualRows } from '../log/use-virtual-rows';
-import { noteLogLines, notify } from '../store/store';
+import { lineLink, noteLogLines, notify, useLogView } from '../store/store';
 import { slipway } from '../transport';
 import { LogRow } from './log-row';
+import { LogScroller } from './log-scroller';
 import { LogSearchBar } from './log-search-bar';
+import { LogViewOptions } from './log-view-options';
 import './log-viewer.css';
 
 const OVERSCAN_ROWS = 20;
@@ -25,10 +27,15 @@ interface LogViewerProps {
 
 /**
  * One task's log, virtualized: only the rows in view exist in the page and only their lines are read
- * (logs.read). It follows the tail until the user scrolls up, and follows again at the bottom.
+ * (logs.read). It follows the tail until the user scrolls up, and follows again at the bottom. A line
+ * asked for by a link (or a failed build) is brought into view once the log has it.
  */
 export function LogViewer({ buildId, taskId, running, compact = false }: LogViewerProps) {
   const scroller = useRef<HTMLDivElement>(null);
+  const showTimes = useLogView((state) => state.showTimes);
+  const wrap = useLogView((state) => state.wrap);
+  const target = useLogView((state) => state.target);
+  const [pointed, setPointed] = useState<number | null>(null);
   const totalLines = useLogTotal(buildId, taskId, running);
   const folds = useStepFolds(buildId, taskId, running, totalLines);
   const { foldMap } = folds;
@@ -42,8 +49,13 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
   }, [foldMap, firstRow, visibleRows]);
   // Near the tail, new lines land inside the window: read it again when the total grows.
   const nearTail = firstRow + visibleRows + OVERSCAN_ROWS >= foldMap.rows;
-  const lines = useLogWindow(buildId, taskId, runs, nearTail ? totalLines : 0, (total) =>
-    noteLogLines(buildId, taskId, total),
+  const lines = useLogWindow(
+    buildId,
+    taskId,
+    runs,
+    nearTail ? totalLines : 0,
+    (total) => noteLogLines(buildId, taskId, total),
+    showTimes,
   );
 
   const { reveal } = folds;
@@ -59,20 +71,49 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
     [reveal, stop, scrollTo, scrollTopForRow, foldMap, visibleRows],
   );
   const firstLineInView = useCallback(() => foldMap.lineAt(firstRow), [foldMap, firstRow]);
-  const { search, highlight, run, step } = useLogSearch(buildId, taskId, firstLineInView, showLine);
+  const find = useCallback<LogFinder>(
+    (query, regex, limit) => slipway['logs.search']({ buildId, taskId, query, regex, limit }),
+    [buildId, taskId],
+  );
+  const { search, highlight, run, step } = useLogSearch(`${buildId}/${taskId}`, find, firstLineInView, showLine);
 
-  const copyVisible = async () => {
-    const text = Array.from({ length: visibleRows }, (_, i) => lines.texts.get(foldMap.lineAt(firstRow + i)))
-      .filter((line): line is string => line !== undefined)
-      .map(stripAnsi)
-      .join('\n');
+  // A link's line (or a failed build's error): shown once the log holds it, then marked.
+  const shownTarget = useRef(0);
+  useEffect(() => {
+    if (!target || target.buildId !== buildId || target.taskId !== taskId || shownTarget.current === target.seq) return;
+    if (target.line >= totalLines) return;
+    shownTarget.current = target.seq;
+    setPointed(target.line);
+    showLine(target.line);
+  }, [target, buildId, taskId, totalLines, showLine]);
+
+  const firstError = async () => {
     try {
-      await navigator.clipboard.writeText(text);
-      notify('Copied the lines in view.', 'info');
-    } catch {
-      notify('The clipboard refused the copy; select the lines and copy them instead.');
+      const { line } = await slipway['logs.firstError']({ buildId, taskId });
+      if (line === null) notify('This log has no line marked as an error.', 'info');
+      else {
+        setPointed(line);
+        showLine(line);
+      }
+    } catch (error) {
+      notify(`Cannot find the first error: ${errorCode(error)}: ${errorMessage(error)}`);
     }
   };
+
+  const copyVisible = () =>
+    copyTexts(
+      Array.from({ length: visibleRows }, (_, i) => lines.texts.get(foldMap.lineAt(firstRow + i))).filter(
+        (line): line is string => line !== undefined,
+      ),
+    );
+  const { ranges } = folds;
+  const copyStep = useCallback(
+    (line: number) => {
+      const range = ranges.get(line);
+      if (range) void copyLogLines(buildId, taskId, line, range.to);
+    },
+    [ranges, buildId, taskId],
+  );
 
   const save = async () => {
     try {
@@ -89,6 +130,8 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
   };
 
   const currentMatch = search.matches[search.index];
+  // Wrapped rows are taller than a row's share of the scrollbar: at the end they sit on the bottom edge.
+  const atEnd = firstRow + visibleRows >= foldMap.rows;
   const rows = [];
   for (let i = 0; i < visibleRows && firstRow + i < foldMap.rows; i++) {
     const line = foldMap.lineAt(firstRow + i);
@@ -103,13 +146,19 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
         folded={folds.folded.has(line)}
         onToggle={folds.toggle}
         highlight={highlight}
-        current={line === currentMatch}
+        current={line === currentMatch || line === pointed}
+        href={lineLink(buildId, taskId, line)}
+        atMs={showTimes ? (lines.atMs.get(line) ?? 0) : undefined}
+        onCopyStep={compact ? undefined : copyStep}
       />,
     );
   }
 
   return (
-    <section className={compact ? 'log-viewer compact' : 'log-viewer'} aria-label={`Log of ${taskId}`}>
+    <section
+      className={['log-viewer', compact ? 'compact' : '', wrap ? 'wrap' : ''].filter(Boolean).join(' ')}
+      aria-label={`Log of ${taskId}`}
+    >
       <div className="log-toolbar">
         <LogSearchBar
           search={search}
@@ -131,6 +180,7 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
             </button>
           </>
         ) : null}
+        {compact ? null : <LogViewOptions onFirstError={() => void firstError()} takesKeys />}
         <button type="button" onClick={() => void copyVisible()}>
           Copy
         </button>
@@ -139,33 +189,16 @@ export function LogViewer({ buildId, taskId, running, compact = false }: LogView
         </button>
       </div>
       {folds.failure && !compact ? <p className="log-note">{folds.failure}</p> : null}
-      {/* biome-ignore lint/a11y/noStaticElementInteractions: wheel and keys on the log decide whether it follows. */}
-      <div
-        className="log-scroller"
-        ref={scroller}
-        onScroll={tail.onScroll}
-        onWheel={tail.onWheel}
-        onKeyDown={tail.onKeyDown}
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: the log scrolls with the keyboard once focused.
-        tabIndex={0}
-        data-testid="log-scroller"
+      <LogScroller
+        scroller={scroller}
+        view={view}
+        tail={tail}
+        wrap={wrap}
+        atEnd={atEnd}
+        empty={totalLines > 0 ? null : running ? 'Waiting for output…' : 'This log is empty.'}
       >
-        <div className="log-pane" style={{ height: view.viewportPx }}>
-          <div className="log-rows" style={{ transform: `translateY(${-view.offsetPx}px)` }}>
-            {totalLines === 0 ? (
-              <p className="log-empty">{running ? 'Waiting for output…' : 'This log is empty.'}</p>
-            ) : (
-              rows
-            )}
-          </div>
-        </div>
-        <div style={{ height: view.contentPx - view.viewportPx }} />
-      </div>
-      {!tail.following && view.contentPx > view.viewportPx ? (
-        <button type="button" className="log-follow" onClick={tail.follow}>
-          ↓ Follow the tail
-        </button>
-      ) : null}
+        {rows}
+      </LogScroller>
     </section>
   );
 }

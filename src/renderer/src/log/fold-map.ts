@@ -1,3 +1,5 @@
+import type { LogStep } from '../../../shared/domain';
+
 /** A range of log lines hidden by a folded step: [from, to). */
 export interface FoldedRange {
   from: number;
@@ -64,4 +66,11 @@ export class FoldMap {
     for (const fold of this.folds) if (fold.to <= line) hidden += fold.to - fold.from;
     return hidden;
   }
+}
+
+/** When a build ends, every step is folded but the one holding the first error (a failed step stays open). */
+export function foldsAtEnd(steps: readonly LogStep[], errorLine: number | null): Set<number> {
+  let open = -1;
+  for (const [i, step] of steps.entries()) if (errorLine !== null && step.line <= errorLine) open = i;
+  return new Set(steps.filter((_, i) => i !== open).map((step) => step.line));
 }

@@ -1,6 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { errorCode, errorMessage } from '../format';
-import { slipway } from '../transport';
 
 const SEARCH_LIMIT = 10_000;
 
@@ -33,19 +32,27 @@ export interface LogSearch {
   step(delta: number): void;
 }
 
+/** Runs one search on the engine: the matching lines (or positions, in the interleaved log), in order. */
+export type LogFinder = (
+  query: string,
+  regex: boolean,
+  limit: number,
+) => Promise<{ matches: number[]; truncated: boolean }>;
+
 /**
- * Searches a log on the engine (logs.search) and walks its matches. `firstLineInView` picks the first
- * match to show: the first at or after what the reader is looking at. `show` brings a match into view.
+ * Searches a log on the engine (logs.search, or `find`) and walks its matches. `firstLineInView` picks
+ * the first match to show: the first at or after what the reader is looking at. `show` brings a match
+ * into view. `logKey` names the log: a new one starts without a search.
  */
 export function useLogSearch(
-  buildId: string,
-  taskId: string,
+  logKey: string,
+  find: LogFinder,
   firstLineInView: () => number,
   show: (line: number) => void,
 ): LogSearch {
   const [search, setSearch] = useState<SearchState>(noSearch);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new log starts without a search.
-  useEffect(() => setSearch(noSearch), [buildId, taskId]);
+  useEffect(() => setSearch(noSearch), [logKey]);
 
   const run = useCallback(
     async (query: string, regex: boolean) => {
@@ -55,7 +62,7 @@ export function useLogSearch(
       }
       setSearch((current) => ({ ...current, query, regex, busy: true }));
       try {
-        const result = await slipway['logs.search']({ buildId, taskId, query, regex, limit: SEARCH_LIMIT });
+        const result = await find(query, regex, SEARCH_LIMIT);
         const from = firstLineInView();
         const first = result.matches.findIndex((line) => line >= from);
         const index = result.matches.length === 0 ? -1 : first === -1 ? 0 : first;
@@ -74,7 +81,7 @@ export function useLogSearch(
         setSearch({ ...noSearch, query, regex, failure: `${errorCode(error)}: ${errorMessage(error)}` });
       }
     },
-    [buildId, taskId, firstLineInView, show],
+    [find, firstLineInView, show],
   );
 
   const step = (delta: number) => {

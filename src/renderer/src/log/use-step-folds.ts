@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { LogStep } from '../../../shared/domain';
 import { errorCode, errorMessage } from '../format';
 import { slipway } from '../transport';
-import { type FoldedRange, FoldMap } from './fold-map';
+import { type FoldedRange, FoldMap, foldsAtEnd } from './fold-map';
 
 const STEPS_REFRESH_MS = 2000;
 
@@ -27,23 +27,35 @@ export interface StepFolds {
   reveal(line: number): void;
 }
 
-/** The steps of a log (logs.steps, refreshed while the build runs) and which of them are folded. */
+/**
+ * The steps of a log (logs.steps, refreshed while the build runs) and which of them are folded. When
+ * the build ends while the log is shown, finished steps fold and the failed one stays open.
+ */
 export function useStepFolds(buildId: string, taskId: string, running: boolean, totalLines: number): StepFolds {
   const [steps, setSteps] = useState<LogStep[] | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [folded, setFolded] = useState<Set<number>>(new Set());
+  const seen = useRef({ log: '', running });
 
   useEffect(() => {
     let alive = true;
-    setSteps(null);
+    const log = `${buildId}/${taskId}`;
+    const ended = seen.current.log === log && seen.current.running && !running;
+    seen.current = { log, running };
+    if (!ended) {
+      setSteps(null);
+      setFolded(new Set());
+    }
     setFailure(null);
-    setFolded(new Set());
     const load = () =>
       slipway['logs.steps']({ buildId, taskId }).then(
-        (result) => {
+        async (result) => {
           if (!alive) return;
           setSteps(result);
           setFailure(null);
+          if (!ended) return;
+          const { line } = await slipway['logs.firstError']({ buildId, taskId }).catch(() => ({ line: null }));
+          if (alive) setFolded(foldsAtEnd(result, line));
         },
         (error) => {
           if (alive) setFailure(`Steps cannot be folded: ${errorCode(error)}: ${errorMessage(error)}`);

@@ -1,11 +1,12 @@
 import { describeTaskState } from '../../../shared/task-state';
 import { BuildSummary } from '../components/build-summary';
+import { InterleavedLog } from '../components/log-interleaved';
 import { LogViewer } from '../components/log-viewer';
 import { MemoryStrip } from '../components/memory-strip';
 import { TaskRow } from '../components/task-row';
 import { formatCount, formatDuration, formatTime } from '../format';
 import { selectLogLines } from '../store/selectors';
-import { ALL_TASKS, cancelBuild, openLog, useStore } from '../store/store';
+import { ALL_TASKS, cancelBuild, ONE_LOG, openLog, useStore } from '../store/store';
 import { BuildTimeline } from '../timeline/build-timeline';
 import { rerunBuild } from '../timeline/rerun';
 import { useNotificationAsk } from '../timeline/use-build-attention';
@@ -99,10 +100,26 @@ export function BuildScreen() {
         </p>
       ) : null}
       <MemoryStrip active={running} />
-      {logTask === ALL_TASKS ? (
+      {logTask === ONE_LOG ? (
+        <div className="build-log">
+          <h2>
+            Every task's log as one{' '}
+            <button type="button" onClick={() => openLog(ALL_TASKS)}>
+              Side by side
+            </button>{' '}
+            <button type="button" onClick={() => openLog(null)} aria-label="Close the logs">
+              Close
+            </button>
+          </h2>
+          <InterleavedLog build={build} running={running} />
+        </div>
+      ) : logTask === ALL_TASKS ? (
         <div className="build-log">
           <h2>
             Every task's log{' '}
+            <button type="button" onClick={() => openLog(ONE_LOG)}>
+              As one log
+            </button>{' '}
             <button type="button" onClick={() => openLog(null)} aria-label="Close the logs">
               Close
             </button>
@@ -149,6 +166,10 @@ export function BuildScreen() {
           Open a task's log to read it as it is written, or{' '}
           <button type="button" onClick={() => openLog(ALL_TASKS)}>
             watch every task's log
+          </button>{' '}
+          or{' '}
+          <button type="button" onClick={() => openLog(ONE_LOG)}>
+            read them as one log
           </button>
         </p>
       )}

@@ -1,5 +1,6 @@
 import { get, type Screen, set } from './app-state';
 import { loadBuild, loadHistory } from './build-actions';
+import { targetLine } from './log-view';
 import { loadRecent, openProject } from './project-actions';
 
 // The hash keeps the screen (and the open build and log) across reloads; every move goes through it.
@@ -26,8 +27,11 @@ export async function route(): Promise<void> {
   const hash = location.hash.replace(/^#\/?/, '');
   const parts = hash.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'build' && parts[1]) {
-    const logTask = parts[2] === 'log' && parts[3] ? parts[3] : null;
+    // A line's link: #build/<id>/<task>/<n>, n counted from 1 as the gutter shows it.
+    const link = parts.length === 4 && parts[2] !== 'log' && /^[1-9]\d{0,15}$/.test(parts[3] as string);
+    const logTask = link ? (parts[2] as string) : parts[2] === 'log' && parts[3] ? parts[3] : null;
     set({ screen: 'build', logTask });
+    if (link) targetLine(parts[1], logTask as string, Number(parts[3]) - 1);
     if (get().build?.id !== parts[1]) await loadBuild(parts[1]);
     return;
   }

@@ -7,12 +7,14 @@ import { get, set } from './app-state';
 import { loadBuild, loadHistory } from './build-actions';
 import { reduceEvents } from './events';
 import { FrameBatcher } from './frame-batcher';
+import { openFailedLog } from './log-view';
 import { route } from './navigation';
 import { notifyFailure } from './notices';
 import { loadSettings } from './project-actions';
 
 export * from './app-state';
 export * from './build-actions';
+export * from './log-view';
 export * from './navigation';
 export * from './notices';
 export * from './project-actions';
@@ -44,4 +46,9 @@ export function applyEvents(events: SlipwayEvent[]): void {
   set(changes);
   if (followUps.reloadBuild) void loadBuild(followUps.reloadBuild);
   if (followUps.reloadHistory) void loadHistory();
+  for (const event of events) {
+    // The desktop app opened a slipway:// address.
+    if (event.type === 'window.route') location.hash = event.hash;
+    else if (event.type === 'build.finished' && event.status === 'failed') void openFailedLog(event.buildId);
+  }
 }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { foldsAtEnd } from '../../../src/renderer/src/log/fold-map';
+import { lineLink } from '../../../src/renderer/src/log/line-link';
+import { formatClock } from '../../../src/renderer/src/log/line-time';
+import type { LogStep } from '../../../src/shared/domain';
+
+const step = (line: number): LogStep => ({ step: line, steps: 3, line, text: `STEP ${line}/3`, durationMs: 10 });
+
+describe('reading a log', () => {
+  it('folds every finished step when a build ends and keeps the one holding the error open', () => {
+    const steps = [step(0), step(10), step(20)];
+    expect([...foldsAtEnd(steps, 14)]).toEqual([0, 20]);
+    expect([...foldsAtEnd(steps, 25)]).toEqual([0, 10]);
+    expect([...foldsAtEnd(steps, null)]).toEqual([0, 10, 20]);
+  });
+
+  it('links a line by the number its gutter shows', () => {
+    expect(lineLink('20261201-120000-abc', 'web', 0)).toBe('#build/20261201-120000-abc/web/1');
+    expect(lineLink('b', 'a b', 41)).toBe('#build/b/a%20b/42');
+  });
+
+  it('shows a time to the millisecond', () => {
+    expect(formatClock(new Date(2026, 0, 2, 3, 4, 5, 67).getTime())).toBe('03:04:05.067');
+  });
+});
