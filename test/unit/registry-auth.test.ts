@@ -166,9 +166,18 @@ describe('X-Registry-Config', () => {
     const env = await configDir({ auths: { 'r.example': { auth: basic('a', 'b') } } });
     const header = registryConfigOnce(env);
     const first = await header();
+    expect(first.header).not.toBeNull();
     await writeFile(join(env.DOCKER_CONFIG, 'config.json'), '{}');
     expect(await header()).toBe(first);
-    expect(await registryConfigOnce(env)()).toBeNull();
+    expect(await registryConfigOnce(env)()).toEqual({ header: null, warning: null });
+  });
+
+  it('sends nothing and says why when the credentials cannot be read, as the docker CLI builds on', async () => {
+    const env = await configDir({ credsStore: 'absent-helper' });
+    const config = await registryConfigOnce(env)();
+    expect(config.header).toBeNull();
+    expect(config.warning).toContain('E_CREDENTIAL_HELPER');
+    expect(config.warning).toContain('docker-credential-absent-helper');
   });
 });
 

@@ -18,6 +18,7 @@ import { type SessionAttempt, startSessionBuild } from '../buildkit-session/send
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
+import type { RegistryConfig } from '../registry-auth';
 import { registryRefusal } from '../registry-auth/unauthorized';
 import { checkDockerTask, type DockerBuilder, dockerBuildQuery, type EngineProduct } from './build-query';
 import type { BuildKitParser } from './buildkit-parser';
@@ -43,7 +44,7 @@ export interface DockerDriverOptions {
   /** Contexts already planned and being scanned, by task id (see prepareContext); the driver disposes of the rest. */
   prepared?: Map<string, Promise<PreparedContext>>;
   /** The classic builder's (and Podman's) registry credentials, as X-Registry-Config (see registry-auth). */
-  registryConfig?: () => Promise<string | null>;
+  registryConfig?: () => Promise<RegistryConfig>;
 }
 
 /** Records of either parser, as the session takes them. */
@@ -66,6 +67,8 @@ export class DockerDriver implements BuilderDriver {
   private readonly sessionPlans = new WeakMap<JobContext, SessionContext>();
   /** The running attempt's session, by job id: its failure explains the build's. */
   private readonly sessionAttempts = new Map<string, SessionAttempt>();
+  /** Remarks of the attempt being sent, by job id, for the head of its log (credentials not sent, say). */
+  private readonly sendNotes = new Map<string, string[]>();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.name = options.builder === 'buildkit' ? 'docker-buildkit' : 'docker-classic';
@@ -166,7 +169,9 @@ export class DockerDriver implements BuilderDriver {
     await this.loadParser();
     // BuildKit asks for credentials through its session instead; it does not read this header.
     const classic = this.options.builder === 'classic' && this.options.registryConfig;
-    const registryConfig = classic ? await classic() : null;
+    const config = classic ? await classic() : null;
+    const registryConfig = config?.header ?? null;
+    if (config?.warning) this.sendNotes.set(job.id, [config.warning]);
     const session = planner.sessionPlans.get(request.context);
     if (!session) return startDockerBuild(connection, query, { ...request, registryConfig });
     const foreign = planner !== this ? `the context was planned for ${planner.name} in another region` : undefined;
@@ -216,7 +221,9 @@ export class DockerDriver implements BuilderDriver {
     };
     const session = this.sessionAttempts.get(job.id);
     // What the session says of itself comes first in the log (a refused session, say).
-    let notes: DriverRecord[] = (session?.notes ?? []).map((text) => ({ kind: 'line', line: { text, flags: 0 } }));
+    const remarks = [...(this.sendNotes.get(job.id) ?? []), ...(session?.notes ?? [])];
+    this.sendNotes.delete(job.id);
+    let notes: DriverRecord[] = remarks.map((text) => ({ kind: 'line', line: { text, flags: 0 } }));
     const withNotes = (records: DriverRecord[]) => {
       if (notes.length === 0) return records;
       const out = [...notes, ...records];

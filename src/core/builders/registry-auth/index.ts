@@ -88,15 +88,31 @@ async function all(config: DockerConfig, stored: string[], env: NodeJS.ProcessEn
   return credentials;
 }
 
+/** The X-Registry-Config of one build, or why none is sent. */
+export interface RegistryConfig {
+  header: string | null;
+  /** A remark for the build's log when the credentials could not be read (naming the file or helper). */
+  warning: string | null;
+}
+
 /**
  * The X-Registry-Config of one build, read when its first request needs it and kept only in memory
- * for the build's requests: every configured registry, as the docker CLI sends them.
+ * for the build's requests: every configured registry, as the docker CLI sends them. As the docker CLI
+ * does, a config or helper that fails does not stop the build: it goes without credentials (a public
+ * base image needs none), and the warning says why, so a refused pull can be understood.
  */
-export function registryConfigOnce(env: NodeJS.ProcessEnv = process.env): () => Promise<string | null> {
-  let header: Promise<string | null> | null = null;
+export function registryConfigOnce(env: NodeJS.ProcessEnv = process.env): () => Promise<RegistryConfig> {
+  let config: Promise<RegistryConfig> | null = null;
   return () => {
-    header ??= loadRegistryAuth(env).then(async (auth) => registryConfigHeader(await auth.all()));
-    return header;
+    config ??= loadRegistryAuth(env)
+      .then(
+        async (auth): Promise<RegistryConfig> => ({ header: registryConfigHeader(await auth.all()), warning: null }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof SlipwayError)) throw error;
+        return { header: null, warning: `Slipway: no registry credentials are sent (${error.code}): ${error.message}` };
+      });
+    return config;
   };
 }
 
@@ -116,7 +132,12 @@ export function registryAuthOnce(env: NodeJS.ProcessEnv = process.env): Pick<Reg
   };
   return {
     registries: () => hosts,
-    lookup: async (host) => (await auth()).lookup(host),
+    // As for the classic builder, credentials that cannot be read leave BuildKit to pull anonymously.
+    lookup: async (host) =>
+      (await auth()).lookup(host).catch((error: unknown) => {
+        if (error instanceof SlipwayError) return null;
+        throw error;
+      }),
   };
 }
 
