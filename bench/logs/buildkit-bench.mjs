@@ -8,12 +8,10 @@
 // BuildKit clips a step's log at 2 MiB and 200 KiB/s by default; this engine is started with both
 // limits raised (BUILDKIT_STEP_LOG_MAX_SIZE, BUILDKIT_STEP_LOG_MAX_SPEED), a benchmark setting, so
 // that the whole output reaches the clients.
-import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerdArgs } from '../../test/support/dockerd-args.mjs';
 import { jsonOption, writeJson } from '../gnu-time.mjs';
+import { withPrivateDockerd } from '../private-dockerd.mjs';
 import { measured } from './measure.mjs';
 
 const LINES = Number(process.env.BENCH_BUILDKIT_LINES ?? 1_000_000);
@@ -22,34 +20,10 @@ const BASELINE_TIMEOUT_MS = Number(process.env.BENCH_BASELINE_TIMEOUT_S ?? 1800)
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
 const jsonFile = jsonOption();
 
-function ping(socketPath) {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
-
 async function main() {
-  const dir = await mkdtemp('/tmp/slipway-bench-bk-');
-  const socket = join(dir, 'docker.sock');
-  const dockerd = spawn('dockerd', dockerdArgs(dir, socket), {
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      BUILDKIT_STEP_LOG_MAX_SIZE: String(2 ** 30),
-      BUILDKIT_STEP_LOG_MAX_SPEED: String(2 ** 30),
-    },
-  });
-  const exited = new Promise((resolve) => dockerd.once('exit', resolve));
-  try {
-    for (let tries = 0; !(await ping(socket)); tries++) {
-      if (tries > 300) throw new Error('dockerd did not start');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  // BuildKit's step log limits raised, a benchmark setting: the whole output reaches the clients.
+  const limits = { BUILDKIT_STEP_LOG_MAX_SIZE: String(2 ** 30), BUILDKIT_STEP_LOG_MAX_SPEED: String(2 ** 30) };
+  await withPrivateDockerd('slipway-bench-bk-', limits, async (dir, socket) => {
     const context = join(dir, 'context');
     await mkdir(context);
     await copyFile('/bin/busybox', join(context, 'busybox'));
@@ -103,11 +77,7 @@ async function main() {
         { client: 'DOCKER_BUILDKIT=1 docker build', ...docker },
       ],
     });
-  } finally {
-    dockerd.kill('SIGTERM');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((error) => {

@@ -10,9 +10,9 @@
 // Run with `node bench/pack/session.mjs` after `npm run build`; needs root, dockerd and GNU time.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withPrivateDockerd } from '../private-dockerd.mjs';
 
 const CONTEXT_MIB = Number(process.env.BENCH_SESSION_MIB ?? 1024);
 const SMALL_FILES = Number(process.env.BENCH_SESSION_FILES ?? 100_000);
@@ -21,17 +21,6 @@ const DOCKER = process.env.DOCKER ?? '/usr/bin/docker';
 const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 1800) * 1000;
 const bin = new URL('../../bin/slipway.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
-
-function ping(socketPath) {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
 
 /** A command under GNU time: wall time, peak RSS (KiB), its output, and why it failed. */
 function measured(command, args, env = {}) {
@@ -97,39 +86,10 @@ const row = (name, run, bytes) =>
     : `  ${name.padEnd(46)} ${size(bytes).padStart(12)} ${`${(run.ms / 1000).toFixed(1)} s`.padStart(9)} ${`${(run.kib / 1024).toFixed(0)} MiB RSS`.padStart(14)}`;
 
 async function main() {
-  const dir = await mkdtemp('/tmp/slipway-bench-se-');
-  const socket = join(dir, 'docker.sock');
-  const dockerd = spawn(
-    'dockerd',
-    [
-      '--storage-driver=vfs',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--bridge=none',
-      '--host',
-      `unix://${socket}`,
-      '--data-root',
-      join(dir, 'root'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'docker.pid'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise((resolve) => dockerd.once('exit', resolve));
-  try {
-    for (let tries = 0; !(await ping(socket)); tries++) {
-      if (tries > 300) throw new Error('dockerd did not start');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  await withPrivateDockerd('slipway-bench-se-', {}, async (dir, socket) => {
     if (CASES.includes('big')) await bigContext(dir, socket);
     if (CASES.includes('many')) await manyFiles(dir, socket);
-  } finally {
-    dockerd.kill('SIGTERM');
-    await exited;
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-  }
+  });
 }
 
 const chunk = randomBytes(MiB);
