@@ -1,38 +1,16 @@
 import { pathToFileURL } from 'node:url';
 import { expect, test } from '@playwright/test';
-import { type DockerService, dockerdMissing, startDockerd } from '../support/dockerd';
-import { fixture, tempDir } from '../support/fixtures';
-import { type ServedSlipway, serveSlipway } from '../support/serve';
+import { servedOnDockerd } from '../support/served-dockerd';
 import { dropFolder, SCREENS_DIR } from '../support/ui';
 
 // The window builds a BuildKit project (a cache mount, two stages) on a real Docker Engine.
-const missing = dockerdMissing();
-if (missing && process.env.CI) throw new Error(`The BuildKit window test needs dockerd in CI: ${missing}`);
-let dockerd: DockerService;
-let served: ServedSlipway;
-let project: { path: string; cleanup(): Promise<void> };
-let dataDir: { path: string; cleanup(): Promise<void> };
-
-test.beforeAll(async () => {
-  if (missing) return;
-  dockerd = await startDockerd();
-  project = await fixture('buildkit');
-  dataDir = await tempDir('slipway-ui-buildkit-');
-  served = await serveSlipway(['--builder', dockerd.url, '--data-dir', dataDir.path]);
-});
-
-test.afterAll(async () => {
-  await served?.stop();
-  await dockerd?.stop();
-  await project?.cleanup();
-  await dataDir?.cleanup();
-});
+const { missing, url, projectPath } = servedOnDockerd('buildkit', 'BuildKit window test');
 
 test('a BuildKit project builds in the window, which says BuildKit ran it and folds its steps', async ({ page }) => {
   test.skip(missing !== null, `Skipped: ${missing}`);
   test.setTimeout(180_000);
-  await page.goto(served.url);
-  await dropFolder(page, pathToFileURL(project.path).href);
+  await page.goto(url());
+  await dropFolder(page, pathToFileURL(projectPath()).href);
   await expect(page.getByTestId('task-main')).toBeVisible();
   // This engine has no bridge network: RUN steps need none (a test setting, not a default).
   await page.getByLabel('Network').fill('none');

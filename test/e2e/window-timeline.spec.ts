@@ -1,32 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import { expect, type Locator, type Page, test } from '@playwright/test';
-import { type DockerService, dockerdMissing, startDockerd } from '../support/dockerd';
-import { fixture, tempDir } from '../support/fixtures';
-import { type ServedSlipway, serveSlipway } from '../support/serve';
+import { servedOnDockerd } from '../support/served-dockerd';
 import { dropFolder, SCREENS_DIR } from '../support/ui';
 
 // Two services built with BuildKit on a real Docker Engine: the timeline shows api's two first stages
 // side by side, the summary lists the images the engine made, and two builds compare step by step.
-const missing = dockerdMissing();
-if (missing && process.env.CI) throw new Error(`The timeline window test needs dockerd in CI: ${missing}`);
-let dockerd: DockerService;
-let served: ServedSlipway;
-let project: { path: string; cleanup(): Promise<void> };
-let dataDir: { path: string; cleanup(): Promise<void> };
-
-test.beforeAll(async () => {
-  if (missing) return;
-  dockerd = await startDockerd();
-  project = await fixture('timeline', { busyboxIn: ['api', 'web'] });
-  dataDir = await tempDir('slipway-ui-timeline-');
-  served = await serveSlipway(['--builder', dockerd.url, '--data-dir', dataDir.path]);
-});
-
-test.afterAll(async () => {
-  await served?.stop();
-  await dockerd?.stop();
-  await project?.cleanup();
-  await dataDir?.cleanup();
+const { missing, url, projectPath } = servedOnDockerd('timeline', 'timeline window test', {
+  busyboxIn: ['api', 'web'],
 });
 
 /** A step's bar, found by its row's label. */
@@ -63,8 +43,8 @@ test('a BuildKit build of two services shows its timeline with parallel stages, 
 }) => {
   test.skip(missing !== null, `Skipped: ${missing}`);
   test.setTimeout(300_000);
-  await page.goto(served.url);
-  await dropFolder(page, pathToFileURL(project.path).href);
+  await page.goto(url());
+  await dropFolder(page, pathToFileURL(projectPath()).href);
   await expect(page.getByTestId('task-api')).toBeVisible();
   await buildAndWait(page);
 
@@ -103,8 +83,8 @@ test('a BuildKit build of two services shows its timeline with parallel stages, 
 test('two builds compared step by step show the step whose duration changed', async ({ page }) => {
   test.skip(missing !== null, `Skipped: ${missing}`);
   test.setTimeout(300_000);
-  await page.goto(served.url);
-  await dropFolder(page, pathToFileURL(project.path).href);
+  await page.goto(url());
+  await dropFolder(page, pathToFileURL(projectPath()).href);
   await expect(page.getByTestId('task-api')).toBeVisible();
   // SLOW makes api's base stage sleep 4 s instead of none; every other step comes from the cache.
   await page.getByLabel('Build args').fill('SLOW=4');

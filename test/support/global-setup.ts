@@ -3,7 +3,7 @@ import { dockerdMissing, startDockerd } from './dockerd';
 import type { EngineService } from './engine-service';
 import { buildPackWorker } from './pack-worker';
 import { podmanMissing, startPodman } from './podman';
-import { freePort, type RegistryService, registryMissing, startRegistry } from './registry';
+import { type RegistryService, registryMissing, startRegistryOnFreePort } from './registry';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -55,7 +55,7 @@ async function setUpRegistry(project: TestProject): Promise<RegistryService | nu
     if (process.env.CI) throw new Error(`The registry tests need it, and CI must run them: ${missing}`);
     console.warn(`Skipping registry tests: ${missing}`);
   }
-  const registry = missing ? null : await startRegistry(await freePort());
+  const registry = missing ? null : await startRegistryOnFreePort();
   project.provide('registryHost', registry?.host ?? '');
   project.provide('registryUsername', registry?.username ?? '');
   project.provide('registryPassword', registry?.password ?? '');

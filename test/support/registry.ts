@@ -55,6 +55,22 @@ async function waitForRegistry(host: string, child: ChildProcess, stderr: () => 
 }
 
 /**
+ * Starts the registry on a free port; another process can take the port between freePort() closing it
+ * and the registry binding it, so a start that fails is tried again on a new port (three tries).
+ */
+export async function startRegistryOnFreePort(): Promise<RegistryService> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startRegistry(await freePort());
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/**
  * Starts Debian's docker-registry (distribution 2.x) on 127.0.0.1:<port> with htpasswd auth (a bcrypt
  * file made by `htpasswd -Bbn`) and filesystem storage in a temporary folder; stop() ends it and removes
  * the folder.
