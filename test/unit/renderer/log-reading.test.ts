@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { failedLogToOpen } from '../../../src/renderer/src/log/failed-log';
 import { foldsAtEnd } from '../../../src/renderer/src/log/fold-map';
 import { lineLink } from '../../../src/renderer/src/log/line-link';
 import { formatClock } from '../../../src/renderer/src/log/line-time';
+import { ALL_TASKS, ONE_LOG } from '../../../src/renderer/src/store/app-state';
 import type { LogStep } from '../../../src/shared/domain';
 
 const step = (line: number): LogStep => ({ step: line, steps: 3, line, text: `STEP ${line}/3`, durationMs: 10 });
@@ -21,5 +23,20 @@ describe('reading a log', () => {
 
   it('shows a time to the millisecond', () => {
     expect(formatClock(new Date(2026, 0, 2, 3, 4, 5, 67).getTime())).toBe('03:04:05.067');
+  });
+
+  it("opens a failed build's failed task log unless another single log is being read", () => {
+    const tasks = [
+      { task: { id: 'api' }, state: { phase: 'done' } },
+      { task: { id: 'web' }, state: { phase: 'failed' } },
+    ];
+    expect(failedLogToOpen(tasks, null)).toBe('web');
+    expect(failedLogToOpen(tasks, 'web')).toBe('web');
+    expect(failedLogToOpen(tasks, ALL_TASKS)).toBe('web');
+    expect(failedLogToOpen(tasks, ONE_LOG)).toBe('web');
+    // The user reads api's log (or the builder's own): it stays.
+    expect(failedLogToOpen(tasks, 'api')).toBeNull();
+    expect(failedLogToOpen(tasks, 'builder-log')).toBeNull();
+    expect(failedLogToOpen([{ task: { id: 'api' }, state: { phase: 'cancelled' } }], null)).toBeNull();
   });
 });

@@ -12,6 +12,9 @@ import type {
 /** The log "task" that stands for every task of the build at once. */
 export const ALL_TASKS = '*';
 
+/** The log "task" that stands for every task's log read as one, interleaved by time. */
+export const ONE_LOG = '+';
+
 export type Screen = 'start' | 'project' | 'build' | 'history' | 'settings';
 
 /** A request that answered with an error: kept to be shown calmly where its data would be. */

@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import { failedLogToOpen } from '../log/failed-log';
 import { lineLink } from '../log/line-link';
 import { slipway } from '../transport';
 import { get } from './app-state';
@@ -6,9 +7,6 @@ import { get } from './app-state';
 export { lineLink } from '../log/line-link';
 
 // How logs are read (times, wrap: kept across reloads), and the line a link or a failure asks to show.
-
-/** The log "task" that stands for every task's log read as one, interleaved by time. */
-export const ONE_LOG = '+';
 
 /** A line to bring into view once its log is shown: a link, or a failed build's first error. */
 export interface LogTarget {
@@ -58,15 +56,14 @@ export function targetLine(buildId: string, taskId: string, line: number): void 
 }
 
 /**
- * A build that failed while shown: its first failed task's log opens at its first error (its last
- * line when nothing is marked as an error).
+ * A build that failed while shown: its failed task's log opens at its first error (its last line when
+ * nothing is marked as an error); see failedLogToOpen for when it does not.
  */
 export async function openFailedLog(buildId: string): Promise<void> {
-  const build = get().build;
-  if (build?.id !== buildId || get().screen !== 'build') return;
-  const failed = build.tasks.find((task) => task.state.phase === 'failed');
-  if (!failed) return;
-  const taskId = failed.task.id;
+  const { build, screen, logTask } = get();
+  if (build?.id !== buildId || screen !== 'build') return;
+  const taskId = failedLogToOpen(build.tasks, logTask);
+  if (taskId === null) return;
   let line: number | null = null;
   try {
     line = (await slipway['logs.firstError']({ buildId, taskId })).line;
