@@ -205,7 +205,7 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
     const build = await session.run();
     terminal?.finish();
     // The oldest builds past the quota go now that this one is kept.
-    const { applyHistoryQuota } = await import('../../core/builds/history');
+    const { applyHistoryQuota } = await import('../../core/builds/history-quota');
     await applyHistoryQuota(dataDir).catch((error: unknown) => printError(output, toErrorInfo(error)));
     // A build whose first record could not be written has no folder to point at.
     if (!json)

@@ -14,7 +14,7 @@ import type { ReadAhead } from '../../pack/read-ahead-host';
 import type { ScanSpool } from '../../pack/scan-spool';
 import type { AuthSource } from '../buildkit-session/auth';
 import { type SessionPlan, sessionExtras, sessionPlan } from '../buildkit-session/context';
-import { type SessionAttempt, startSessionBuild } from '../buildkit-session/send';
+import type { SessionAttempt } from '../buildkit-session/send';
 import type { BuilderDriver, BuildJob, DriverRecord, JobContext, RecordParser } from '../driver';
 import type { Connection } from '../endpoint';
 import { allowsFailover } from '../http-errors';
@@ -175,6 +175,9 @@ export class DockerDriver implements BuilderDriver {
     const session = planner.sessionPlans.get(request.context);
     if (!session) return startDockerBuild(connection, query, { ...request, registryConfig });
     const foreign = planner !== this ? `the context was planned for ${planner.name} in another region` : undefined;
+    // The session (HTTP/2, gRPC, protobuf) is loaded by the first context it carries: a build with a
+    // tar body, the classic builder's or Podman's, never pays for it.
+    const { startSessionBuild } = await import('../buildkit-session/send');
     return startSessionBuild(connection, query, request, session, {
       auth: this.options.auth,
       fallback: session.fallback,
