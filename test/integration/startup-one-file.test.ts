@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli';
 import { type FakeCaptureBuilder, startFakeCaptureBuilder } from '../support/fake-capture-builder';
@@ -43,5 +44,27 @@ describe('a one-file build', () => {
     // Scanned and read ahead on the CLI's thread: no worker isolates (about 9 MiB each).
     expect(run.peakRssBytes).toBeGreaterThan(0);
     expect(run.peakRssBytes).toBeLessThan(80 * 1024 * 1024);
+  });
+
+  it('loads only what a classic build of one file uses', async () => {
+    const log = join(work.path, 'modules.log');
+    const register = fileURLToPath(new URL('../support/module-log/register.mjs', import.meta.url));
+    const run = await runCli(
+      ['build', join(work.path, 'context'), '--builder', fake.url, '--data-dir', join(work.path, 'data')],
+      { env: { NODE_OPTIONS: `--import ${register}`, SLIPWAY_MODULE_LOG: log } },
+    );
+    expect(run.code).toBe(0);
+    const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    // The log sees both kinds of module: the CLI's chunks (ES modules) and undici's (CommonJS).
+    expect(loaded.some((url) => /\/out\/cli\/start-[\w-]+\.js$/.test(url))).toBe(true);
+    expect(loaded.some((url) => url.endsWith('/node_modules/undici/lib/dispatcher/agent.js'))).toBe(true);
+    const unused = [
+      /\/node_modules\/undici\/index\.js$/, // fetch, WebSocket, caches, mocks: see builders/undici.ts
+      /\/node_modules\/@bufbuild\/protobuf\//, // BuildKit's trace and session only
+      /\/node_modules\/(zod|yaml|tar-fs|tar-stream)\//, // browser mode's schemas, Compose files, balena
+      /\/out\/cli\/send-[\w-]+\.js$/, // BuildKit's session
+      /\/out\/cli\/(log-search|serve|history(?!-quota))-[\w-]+\.js$/, // reading logs back, browser mode, history
+    ];
+    expect(loaded.filter((url) => unused.some((pattern) => pattern.test(url)))).toEqual([]);
   });
 });
