@@ -24,7 +24,7 @@ describe('a one-file build', () => {
     await work.cleanup();
   });
 
-  it('to the only region sends one ping, no probe round, and stays under 80 MB', async () => {
+  it('to the only region sends one ping, no probe round, builds over the ping’s connection, and stays under 80 MB', async () => {
     const run = await runCli([
       'build',
       join(work.path, 'context'),
@@ -38,6 +38,8 @@ describe('a one-file build', () => {
     // The ping that asks the engine for its builder is the only request besides the build.
     expect(fake.pings).toBe(1);
     expect(fake.captures).toHaveLength(1);
+    // The build (and the image's inspect after it) went over the socket the ping opened: one connect.
+    expect(fake.connections).toBe(1);
     const tar = join(work.path, 'context.tar');
     await writeFile(tar, await readFile(fake.captures[0]?.file as string));
     expect(describeEntries(await listTar(tar))).toEqual(['file Dockerfile 39', 'file hello.txt 6']);

@@ -16,6 +16,8 @@ export interface FakeCaptureBuilder {
   captures: { query: URLSearchParams; file: string }[];
   /** GET /_ping requests answered so far. */
   pings: number;
+  /** TCP connections accepted so far. */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
     url: '',
     captures,
     pings: 0,
+    connections: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -71,6 +74,9 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
       return;
     }
     response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not in the fake"}');
+  });
+  server.on('connection', () => {
+    fake.connections += 1;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

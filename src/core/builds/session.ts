@@ -58,6 +58,12 @@ export interface BuildSessionOptions extends BuildOptions {
   endpoint?: Endpoint;
   /** The protocol spoken to the target (default: the Docker Engine API's classic builder). */
   driver?: BuilderDriver;
+  /**
+   * A connection already open to one of the regions (the one whose ping chose it): the session's
+   * requests there go over it, the first one without a second connect (and TLS handshake). The
+   * session closes it with its own.
+   */
+  connection?: Connection;
   /** Regions in the order jobs try them: the chosen one first (default: the target's order). */
   regions?: string[];
   /** Why the first region was chosen, kept in build.json and shown to the user. */
@@ -146,6 +152,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     if (options.concurrency !== undefined && !withinBound(options.concurrency, bounds.concurrency)) {
       throw new SlipwayError('E_BAD_INPUT', `concurrency ${boundMessage(bounds.concurrency, options.concurrency)}`);
     }
+    if (options.connection && this.regions.includes(options.connection.endpoint.region)) {
+      this.connections.set(options.connection.endpoint.region, options.connection);
+    }
     const id = newBuildId();
     this.directory = buildDir(options.dataDir, id);
     this.record = new BuildRecordWriter(this.directory);
@@ -211,7 +220,10 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   }
 
   private async runJobs(): Promise<Build> {
-    if (!(await recordStarted(this.build, this.record, (event) => this.emit('event', event)))) return this.build;
+    if (!(await recordStarted(this.build, this.record, (event) => this.emit('event', event)))) {
+      await this.closeConnections();
+      return this.build;
+    }
     const queue = [...this.jobs];
     const workers = Math.max(1, Math.min(this.options.concurrency ?? 2, queue.length));
     try {
@@ -223,10 +235,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     } catch (error) {
       this.build.error = toErrorInfo(error);
     } finally {
-      // Closing the pools closes every socket, including any the engine still holds a build on.
-      const pools = [...this.connections.values()];
-      this.connections.clear();
-      await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
+      await this.closeConnections();
     }
     // A job's own error (balena: the release's) comes before its tasks' in the build's.
     if (!this.build.error && !this.cancelled) {
@@ -237,6 +246,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     Object.assign(this.build, finalStatus(this.build, this.cancelled));
     if (cancelError) this.build.error = cancelError;
     return recordFinished(this.build, this.record, (event) => this.emit('event', event));
+  }
+
+  /** Closing the pools closes every socket, including any the engine still holds a build on. */
+  private async closeConnections(): Promise<void> {
+    const pools = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(pools.map((connection) => connection.dispatcher.destroy().catch(() => undefined)));
   }
 
   private connection(region: string): Connection {

@@ -14,7 +14,7 @@ import { probeRegions } from '../regions/probe';
 import { BuildSession, type BuildSessionOptions } from './session';
 
 export interface StartBuildOptions
-  extends Omit<BuildSessionOptions, 'target' | 'endpoint' | 'driver' | 'regions' | 'reason'> {
+  extends Omit<BuildSessionOptions, 'target' | 'endpoint' | 'driver' | 'regions' | 'reason' | 'connection'> {
   target: BuilderTarget;
   /** A region the user asked for (not "auto"): it must be one of the target's. */
   region?: string | null;
@@ -68,9 +68,26 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
   const only = target.endpoints.length === 1 && !options.probe ? (target.endpoints[0] as Endpoint) : null;
   // One region leaves nothing to choose: no probe round, the builder's own ping says whether it answers.
   const version = options.builderVersion ?? target.builderVersion ?? 'auto';
-  const { probe, choice } = only ? await onlyRegion(only, version) : await probedRegion(options, pinned);
-  options.onProbed?.(probe);
-  options.onBuilder?.(choice);
+  const { probe, choice, connection } = only ? await onlyRegion(only, version) : await probedRegion(options, pinned);
+  try {
+    options.onProbed?.(probe);
+    options.onBuilder?.(choice);
+    return dockerSession(options, probe, choice, connection);
+  } catch (error) {
+    await connection.dispatcher.destroy().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The session of a docker target, its first region chosen (and open on `connection`) by the probe. */
+function dockerSession(
+  options: StartBuildOptions,
+  probe: ProbeResult,
+  choice: BuilderChoice,
+  connection: Connection,
+): BuildSession {
+  const { target } = options;
+  const version = options.builderVersion ?? target.builderVersion ?? 'auto';
   const registryConfig = registryConfigOnce(options.env);
   const auth = options.registryAuth ?? registryAuthOnce(options.env);
   const dockerDriver = (chosen: BuilderChoice, prepared?: StartBuildOptions['prepared']) =>
@@ -88,8 +105,8 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
   const driver: BuilderDriver =
     target.endpoints.length === 1
       ? first
-      : new RegionalDockerDriver({ region: probe.chosen as string, driver: first }, async (connection, signal) =>
-          dockerDriver(chooseDockerBuilder(await ping(connection, signal), version)),
+      : new RegionalDockerDriver({ region: probe.chosen as string, driver: first }, async (other, signal) =>
+          dockerDriver(chooseDockerBuilder(await ping(other, signal), version)),
         );
   return new BuildSession({
     ...options,
@@ -97,14 +114,19 @@ export async function startBuild(options: StartBuildOptions): Promise<BuildSessi
     driver,
     regions: failoverOrder(probe.probes, probe.chosen as string),
     reason: probe.reason,
+    connection,
   });
 }
 
+/** The region a build starts in, the builder its engine has, and a connection to it already open. */
+interface RegionChoice {
+  probe: ProbeResult;
+  choice: BuilderChoice;
+  connection: Connection;
+}
+
 /** Probes the target's regions (or lets the caller do it) and asks the chosen one's engine which builder it has. */
-async function probedRegion(
-  options: StartBuildOptions,
-  pinned: string | null,
-): Promise<{ probe: ProbeResult; choice: BuilderChoice }> {
+async function probedRegion(options: StartBuildOptions, pinned: string | null): Promise<RegionChoice> {
   const { target } = options;
   // The build needs latencies, not /version (Podman takes most of a second to answer it).
   const probe = options.probe
@@ -117,21 +139,20 @@ async function probedRegion(
   const endpoint = target.endpoints.find((entry) => entry.region === probe.chosen) as Endpoint;
   const connection = connect(endpoint);
   try {
-    return { probe, choice: await builderOf(connection, options.builderVersion ?? target.builderVersion ?? 'auto') };
-  } finally {
+    const choice = await builderOf(connection, options.builderVersion ?? target.builderVersion ?? 'auto');
+    return { probe, choice, connection };
+  } catch (error) {
     await connection.dispatcher.destroy().catch(() => undefined);
+    throw error;
   }
 }
 
 /**
  * The only region of a target: one GET /_ping, which says which builder the engine has and whether it
  * answers at all (a failure is the error a probe round would give). Its round trip is the region's one
- * sample, the connect timed apart as a probe does.
+ * sample, the connect timed apart as a probe does. The connection stays open for the build.
  */
-async function onlyRegion(
-  endpoint: Endpoint,
-  asked: BuilderVersion,
-): Promise<{ probe: ProbeResult; choice: BuilderChoice }> {
+async function onlyRegion(endpoint: Endpoint, asked: BuilderVersion): Promise<RegionChoice> {
   let handshakeMs: number | null = null;
   const connection = connect(endpoint, {
     onConnected: (ms) => {
@@ -160,11 +181,10 @@ async function onlyRegion(
       reason: 'the only region',
       durationMs: Math.round(totalMs),
     };
-    return { probe, choice };
+    return { probe, choice, connection };
   } catch (error) {
-    throw unreachable([(error as Error).message], error);
-  } finally {
     await connection.dispatcher.destroy().catch(() => undefined);
+    throw unreachable([(error as Error).message], error);
   }
 }
 
