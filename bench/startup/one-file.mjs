@@ -5,11 +5,14 @@
 // peak RSS come from GNU time; each side's median and best of SLIPWAY_BENCH_ROUNDS rounds (default 7),
 // rounds alternating between the sides. Run with `npm run bench:startup` after `npm run build`.
 //
+// `--base <bin/slipway.js of another build>` adds that build as a side of its own (say, of the commit
+// before a change), in the same alternating rounds.
+//
 // NODE_EXTRA_CA_CERTS is unset for the Node sides unless --keep-env is given: Node reads and parses
 // that bundle at start (about 60 ms here), a setting of the machine, not of either client.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonOption, measure, median, writeJson } from '../gnu-time.mjs';
 import { startSink } from '../pack/sink.mjs';
@@ -22,6 +25,7 @@ const keepEnv = argv.includes('--keep-env');
 const engineArg =
   argv.find((arg) => arg.startsWith('--engine='))?.slice('--engine='.length) ??
   (argv.includes('--engine') ? argv[argv.indexOf('--engine') + 1] : 'sink');
+const baseBin = argv.includes('--base') ? argv[argv.indexOf('--base') + 1] : null;
 
 /** The goals of issue #18 for this work. */
 const GOAL_SECONDS = 0.15;
@@ -47,6 +51,14 @@ async function main() {
         env: nodeEnv,
         report,
       }),
+    ...(baseBin && {
+      'slipway base': () =>
+        measure(
+          process.execPath,
+          [baseBin, 'build', context, '--builder', engine.url, '--data-dir', join(work, 'data-base')],
+          { env: nodeEnv, report },
+        ),
+    }),
     'docker CLI': () =>
       measure(DOCKER, ['build', '-q', context], {
         env: {
@@ -80,20 +92,29 @@ async function main() {
   }));
   console.log(
     `One-file build on ${engineArg === 'sink' ? 'the local sink' : engineArg}, ${ROUNDS} rounds` +
-      (keepEnv ? '' : ' (NODE_EXTRA_CA_CERTS unset for Node)'),
+      (keepEnv ? '' : ' (NODE_EXTRA_CA_CERTS unset for Node)') +
+      `, load average ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
   );
   for (const row of rows) {
     console.log(
-      `  ${row.client.padEnd(13)} median ${row.seconds.toFixed(2)} s  best ${row.bestSeconds.toFixed(2)} s  CPU ${row.cpuSeconds.toFixed(2)} s  peak RSS ${row.peakRssMiB.toFixed(0)} MiB`,
+      `  ${row.client.padEnd(14)} median ${row.seconds.toFixed(2)} s  best ${row.bestSeconds.toFixed(2)} s  CPU ${row.cpuSeconds.toFixed(2)} s  peak RSS ${row.peakRssMiB.toFixed(0)} MiB`,
     );
   }
   const slipway = rows[0];
-  const docker = rows[1];
+  const docker = rows.find((row) => row.client === 'docker CLI');
+  const base = rows.find((row) => row.client === 'slipway base');
   console.log(`  slipway: ${slipway.seconds.toFixed(2)} s (at most ${GOAL_SECONDS} s wanted)`);
   console.log(
     `  slipway / docker CLI = ${(slipway.seconds / docker.seconds).toFixed(1)} (at most ${GOAL_RATIO} wanted)`,
   );
   console.log(`  slipway peak RSS ${slipway.peakRssMiB.toFixed(0)} MiB (at most 80 MB wanted)`);
+  if (base) {
+    console.log(
+      `  slipway / slipway base = ${(slipway.seconds / base.seconds).toFixed(2)} wall, ${(slipway.cpuSeconds / base.cpuSeconds).toFixed(2)} CPU`,
+    );
+  }
   await writeJson(jsonOption(argv), { work: 'one-file build', engine: engineArg, rows });
 }
 
