@@ -46,6 +46,8 @@ export async function startSink({ answerBuild } = {}) {
   return {
     port,
     received,
+    /** The HTTP server, for a bench that times the requests it answers. */
+    server,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -8,6 +8,10 @@
 // `--base <bin/slipway.js of another build>` adds that build as a side of its own (say, of the commit
 // before a change), in the same alternating rounds.
 //
+// On the sink, each round also gives the time from the client's spawn to its first request, and from
+// the end of the sink's last answer to the client's exit: what a client spends before and after the
+// network (a median of each is printed).
+//
 // NODE_EXTRA_CA_CERTS is unset for the Node sides unless --keep-env is given: Node reads and parses
 // that bundle at start (about 60 ms here), a setting of the machine, not of either client.
 import { existsSync } from 'node:fs';
@@ -40,8 +44,29 @@ async function main() {
   await writeFile(join(context, 'hello.txt'), 'hello\n');
   const engine =
     engineArg === 'sink'
-      ? await startSink().then((sink) => ({ url: `tcp://127.0.0.1:${sink.port}`, close: sink.close }))
-      : { url: engineArg, close: async () => undefined };
+      ? await startSink().then((sink) => ({ url: `tcp://127.0.0.1:${sink.port}`, close: sink.close, sink }))
+      : { url: engineArg, close: async () => undefined, sink: null };
+  const traffic = { firstRequestMs: null, lastAnswerMs: null };
+  engine.sink?.server.on('request', (_request, response) => {
+    traffic.firstRequestMs ??= performance.now();
+    response.on('finish', () => {
+      traffic.lastAnswerMs = performance.now();
+    });
+  });
+  /** Runs a side once; on the sink, with the times before its first request and after the last answer. */
+  const timed = async (run) => {
+    traffic.firstRequestMs = null;
+    traffic.lastAnswerMs = null;
+    const spawnedMs = performance.now();
+    const figures = await run();
+    const exitedMs = performance.now();
+    if (traffic.firstRequestMs === null || traffic.lastAnswerMs === null) return figures;
+    return {
+      ...figures,
+      toFirstRequestMs: traffic.firstRequestMs - spawnedMs,
+      lastAnswerToExitMs: exitedMs - traffic.lastAnswerMs,
+    };
+  };
   const nodeEnv = { ...process.env };
   if (!keepEnv) delete nodeEnv.NODE_EXTRA_CA_CERTS;
   const report = join(work, 'time.txt');
@@ -76,7 +101,7 @@ async function main() {
     // One round of each first, unmeasured: the page cache and the engine warm up.
     for (const run of Object.values(sides)) await run();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [side, run] of Object.entries(sides)) figures[side].push(await run());
+      for (const [side, run] of Object.entries(sides)) figures[side].push(await timed(run));
     }
   } finally {
     await engine.close();
@@ -89,6 +114,10 @@ async function main() {
     peakRssMiB: Math.max(...runs.map((run) => run.peakRssMiB)),
     cpuSeconds: median(runs.map((run) => run.cpuSeconds)),
     rounds: runs.length,
+    ...(runs.every((run) => run.toFirstRequestMs !== undefined) && {
+      toFirstRequestMs: Math.round(median(runs.map((run) => run.toFirstRequestMs))),
+      lastAnswerToExitMs: Math.round(median(runs.map((run) => run.lastAnswerToExitMs))),
+    }),
   }));
   console.log(
     `One-file build on ${engineArg === 'sink' ? 'the local sink' : engineArg}, ${ROUNDS} rounds` +
@@ -99,7 +128,10 @@ async function main() {
   );
   for (const row of rows) {
     console.log(
-      `  ${row.client.padEnd(14)} median ${row.seconds.toFixed(2)} s  best ${row.bestSeconds.toFixed(2)} s  CPU ${row.cpuSeconds.toFixed(2)} s  peak RSS ${row.peakRssMiB.toFixed(0)} MiB`,
+      `  ${row.client.padEnd(14)} median ${row.seconds.toFixed(2)} s  best ${row.bestSeconds.toFixed(2)} s  CPU ${row.cpuSeconds.toFixed(2)} s  peak RSS ${row.peakRssMiB.toFixed(0)} MiB` +
+        (row.toFirstRequestMs === undefined
+          ? ''
+          : `  spawn→first request ${row.toFirstRequestMs} ms, last answer→exit ${row.lastAnswerToExitMs} ms`),
     );
   }
   const slipway = rows[0];
