@@ -300,6 +300,20 @@ describe('a prepared context', () => {
     expect(await spoolDescriptors()).toEqual(before);
   });
 
+  it('reads ahead in the thread of its scan: one worker, not two', async () => {
+    const root = await project(1000);
+    const before = (await readdir('/proc/self/task')).length;
+    const prepared = await prepareContext(task(root));
+    await prepared.scan.result;
+    // The scan has answered; its worker lives on, reading ahead as far as the packer lets it.
+    expect(prepared.scan.readAhead).not.toBeNull();
+    expect((await readdir('/proc/self/task')).length).toBe(before + 1);
+    const out = collector();
+    await pipeline(await packContext(prepared.plan, prepared.scan.spool ?? undefined, prepared.readAhead), out.sink);
+    await disposePrepared([Promise.resolve(prepared)]);
+    expect(out.bytes().length).toBe((await prepared.scan.result).tarBytes);
+  });
+
   it('stops its scan and read-ahead when it is never packed', async () => {
     const root = await project(1000);
     const before = await spoolDescriptors();

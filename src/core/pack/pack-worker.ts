@@ -1,21 +1,21 @@
 // The pack worker: a worker thread that scans a context and writes the scan's spool (see scan.ts,
-// scan-spool.ts), or reads the spool's small files ahead of the packer (see read-ahead.ts). Built as
-// its own entry beside the bundle that starts it (see worker-host.ts).
+// scan-spool.ts), and reads the spool's small files ahead of the packer (see read-ahead.ts), or only
+// the latter. Built as its own entry beside the bundle that starts it (see worker-host.ts).
+import { resolve } from 'node:path';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { toErrorInfo } from '../../shared/errors';
 import { ignoreRuleFromSource } from '../project/ignore';
 import { READ_AHEAD_BATCHES, ReadAheadWalk } from './read-ahead';
 import { scanWalk } from './scan';
-import { SpoolWriter } from './scan-spool';
+import { type ScanSpool, SpoolWriter } from './scan-spool';
 import type { PackWorkerJob, PackWorkerReply, PackWorkerRequest } from './worker-host';
 
-type ReadAheadJob = Extract<PackWorkerJob, { kind: 'read-ahead' }>;
 type ScanJob = Extract<PackWorkerJob, { kind: 'scan' }>;
 
-function readAhead(port: MessagePort, job: ReadAheadJob): void {
+function readAhead(port: MessagePort, root: string, spool: ScanSpool): void {
   let walk: ReadAheadWalk;
   try {
-    walk = new ReadAheadWalk(job.root, job.spool);
+    walk = new ReadAheadWalk(root, spool);
   } catch (error) {
     const empty = { paths: '', entries: 0, fields: new Float64Array(0), linknames: [], content: new ArrayBuffer(0) };
     port.postMessage({ ...empty, error: toErrorInfo(error), done: true });
@@ -47,6 +47,11 @@ function readAhead(port: MessagePort, job: ReadAheadJob): void {
     }
     if (finished) port.close();
   };
+  // The packer's end closed without a stop (it never took this read-ahead over): the spool closes too.
+  port.once('close', () => {
+    finished = true;
+    walk.close();
+  });
   port.on('message', (request: PackWorkerRequest) => {
     if (request === 'stop') {
       finished = true;
@@ -94,5 +99,6 @@ async function scan(port: MessagePort, job: ScanJob): Promise<void> {
 
 const job = workerData as PackWorkerJob;
 if (!parentPort) throw new Error('pack-worker.ts runs as a worker thread');
+// The read-ahead opens the spool first: the scan's stop may remove it once the scan has answered.
+if (job.readAhead && job.spool) readAhead(job.readAhead, resolve(job.root), job.spool);
 if (job.kind === 'scan') void scan(parentPort, job);
-else readAhead(parentPort, job);

@@ -264,14 +264,15 @@ class ContextArchive extends Readable {
 export async function packContext(plan: ContextPlan, spool?: ScanSpool, readAhead?: ReadAhead): Promise<Readable> {
   if (readAhead && !spool) throw new Error('A read-ahead is packed with the spool it reads');
   // Without a scan's spool, the pack runs a scan of its own for one, and removes it at the end.
-  const own = spool ? null : await startScan(plan, { spool: true });
+  const own = spool ? null : await startScan(plan, { spool: true, readAhead: true });
   let reading: ReadAhead;
   let archive: ContextArchive;
   try {
     const root = resolve(plan.root);
-    reading = readAhead ?? new ReadAhead(root, spool ?? (own?.spool as ScanSpool));
+    reading = readAhead ?? new ReadAhead(root, spool ?? (own?.spool as ScanSpool), own?.readAhead ?? undefined);
     archive = new ContextArchive(root, reading, plan.appended);
   } catch (error) {
+    own?.readAhead?.port.close();
     await own?.dispose();
     throw error;
   }

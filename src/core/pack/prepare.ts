@@ -8,7 +8,7 @@ import type { ScanSpool } from './scan-spool';
 
 /**
  * A task's context planned, its scan running in a worker and spooled for the packer, and a read-ahead
- * of that spool started, for the task's first pack to take over (see packContext).
+ * of that spool started in the same worker, for the task's first pack to take over (see packContext).
  */
 export interface PreparedContext {
   plan: ContextPlan;
@@ -22,10 +22,15 @@ export interface PreparedContext {
  */
 export async function prepareContext(task: Task, flavour: IgnoreFlavour = 'classic'): Promise<PreparedContext> {
   const plan = await planContext(task, flavour);
-  const scan = await startScan(plan, { spool: true });
+  const scan = await startScan(plan, { spool: true, readAhead: true });
   try {
-    return { plan, scan, readAhead: new ReadAhead(resolve(plan.root), scan.spool as ScanSpool) };
+    return {
+      plan,
+      scan,
+      readAhead: new ReadAhead(resolve(plan.root), scan.spool as ScanSpool, scan.readAhead ?? undefined),
+    };
   } catch (error) {
+    scan.readAhead?.port.close();
     await scan.dispose();
     throw error;
   }

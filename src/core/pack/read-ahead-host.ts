@@ -1,17 +1,24 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { type ReadAheadBatch, ReadAheadWalk } from './read-ahead';
 import type { ScanSpool } from './scan-spool';
 import { type PackWorkerRequest, startPackWorker } from './worker-host';
 
+/** The packer's end of a read-ahead running in a worker: the port it talks over, and the worker. */
+export interface ReadAheadLink {
+  port: MessagePort;
+  worker: Worker;
+}
+
 /**
- * A read-ahead worker (see read-ahead.ts) reading a scan's spool, and the batches it has sent that the
- * packer has not taken yet: at most READ_AHEAD_BATCHES, since the worker sends one more only for each
- * batch handed back. It may start before the packer does (see prepareContext), so that its first
- * batches, not its start-up, are waiting when the upload starts. A spool written whole on this thread
- * (a small context, see startScan) is read here instead, a batch at a time as the packer takes it.
+ * A read-ahead (see read-ahead.ts) reading a scan's spool in a worker, and the batches it has sent that
+ * the packer has not taken yet: at most READ_AHEAD_BATCHES, since the worker sends one more only for
+ * each batch handed back. It runs in the scan's own worker when the scan started it (see startScan),
+ * else in a worker of its own. It may start before the packer does (see prepareContext), so that its
+ * first batches, not its start-up, are waiting when the upload starts. A spool written whole on this
+ * thread (a small context, see startScan) is read here instead, a batch at a time as the packer takes it.
  */
 export class ReadAhead {
-  private readonly worker: Worker | null = null;
+  private readonly port: MessagePort | null = null;
   private readonly walk: ReadAheadWalk | null = null;
   /** The in-thread walk's buffer, handed back by the packer for the next batch. */
   private free: ArrayBuffer | undefined;
@@ -21,23 +28,25 @@ export class ReadAhead {
   private listener: (() => void) | null = null;
   private readonly exited: Promise<void>;
 
-  constructor(root: string, spool: ScanSpool) {
-    if (spool.complete) {
+  /** `link`: a read-ahead of this spool already running in the scan's worker. */
+  constructor(root: string, spool: ScanSpool, link?: ReadAheadLink) {
+    if (spool.complete && !link) {
       this.walk = new ReadAheadWalk(root, spool);
       this.exited = Promise.resolve();
       return;
     }
-    const worker = startPackWorker({ kind: 'read-ahead', root, spool });
-    this.worker = worker;
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    this.worker.on('message', (batch: ReadAheadBatch) => {
+    const { port, worker } = link ?? ownWorker(root, spool);
+    this.port = port;
+    // The worker closes its end once it has stopped reading, and so has closed the spool.
+    this.exited = new Promise((resolve) => port.once('close', () => resolve()));
+    port.on('message', (batch: ReadAheadBatch) => {
       this.lastBatchCame ||= batch.done;
       this.batches.push(batch);
       this.listener?.();
     });
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => {
-      if (!this.lastBatchCame) this.fail(new Error(`The pack worker stopped (exit code ${code})`));
+    worker.on('error', (error) => this.fail(error));
+    port.once('close', () => {
+      if (!this.lastBatchCame) this.fail(new Error('The pack worker stopped before its last batch'));
     });
   }
 
@@ -65,23 +74,23 @@ export class ReadAhead {
 
   /** Hands a batch's buffer back to the worker, which may then send one more batch. */
   recycle(buffer: ArrayBuffer): void {
-    if (!this.worker) {
+    if (!this.port) {
       this.free = buffer;
       return;
     }
-    this.worker.postMessage({ recycle: buffer } satisfies PackWorkerRequest, [buffer]);
+    this.port.postMessage({ recycle: buffer } satisfies PackWorkerRequest, [buffer]);
   }
 
   /**
-   * Stops the worker early (the pack ended, or never started); harmless once it has stopped. Resolves
-   * once it has, and so has closed the spool.
+   * Stops the read-ahead early (the pack ended, or never started); harmless once it has stopped.
+   * Resolves once it has, and so has closed the spool.
    */
   stop(): Promise<void> {
-    if (!this.worker) {
+    if (!this.port) {
       this.walk?.close();
       return this.exited;
     }
-    this.worker.postMessage('stop' satisfies PackWorkerRequest);
+    this.port.postMessage('stop' satisfies PackWorkerRequest);
     return this.exited;
   }
 
@@ -89,4 +98,10 @@ export class ReadAhead {
     this.failure ??= error;
     this.listener?.();
   }
+}
+
+/** A worker that only reads the spool ahead (the scan's worker is gone: a failover's pack). */
+function ownWorker(root: string, spool: ScanSpool): ReadAheadLink {
+  const { port1, port2 } = new MessageChannel();
+  return { port: port1, worker: startPackWorker({ kind: 'read-ahead', root, spool, readAhead: port2 }) };
 }

@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ContextScan, SizedPath } from '../../shared/domain';
 import { SlipwayError } from '../../shared/errors';
 import { type IgnoreRule, ignoreRuleFromSource } from '../project/ignore';
 import type { ContextPlan } from './plan';
 import { SMALL_FILE_BYTES } from './read-ahead';
+import type { ReadAheadLink } from './read-ahead-host';
 import { makeScanFolder, removeScanFolder, sweepStaleScanFolders } from './scan-folders';
 import { newSpoolProgress, type ScanSpool, SpoolWriter } from './scan-spool';
 import { TAR_END_BYTES, tarEntryBytes } from './tar-size';
@@ -43,7 +44,15 @@ export interface ScanRun {
   result: Promise<DetailedScan>;
   /** The spool the scan writes, for packContext; null when it was started without one. */
   spool: ScanSpool | null;
-  /** Stops the scan if it still runs, and removes its spool once it has stopped. */
+  /**
+   * With the `readAhead` option and a worker: the read-ahead of the spool the worker runs beside the
+   * scan (see ReadAhead); null otherwise.
+   */
+  readAhead: ReadAheadLink | null;
+  /**
+   * Stops the scan if it still runs, and removes its spool once it has stopped. A read-ahead in its
+   * worker is stopped by its own ReadAhead: it may read on from the open spool meanwhile.
+   */
   dispose(): Promise<void>;
 }
 
@@ -100,7 +109,7 @@ async function scanInThread(plan: ContextPlan, spool: ScanSpool | null): Promise
  * also writes what it saw to a spool file in a new temporary folder (see scan-spool.ts), which the
  * packer reads back as it goes.
  */
-export async function startScan(plan: ContextPlan, options: { spool: boolean }): Promise<ScanRun> {
+export async function startScan(plan: ContextPlan, options: { spool: boolean; readAhead?: boolean }): Promise<ScanRun> {
   await sweepStaleScanFolders();
   const folder = options.spool ? makeScanFolder() : null;
   const path = folder ? join(folder, 'scan.spool') : null;
@@ -108,22 +117,30 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
   const scanned = await scanInThread(plan, inThread);
   if (scanned) {
     const result = Promise.resolve(withAppended(scanned, plan));
-    return { result, spool: inThread, dispose: async () => (folder ? removeScanFolder(folder) : undefined) };
+    const dispose = async () => (folder ? removeScanFolder(folder) : undefined);
+    return { result, spool: inThread, readAhead: null, dispose };
   }
   // A fresh progress: the worker's spool must not start out as the in-thread scan left it.
   const spool = path ? { path, progress: newSpoolProgress() } : null;
+  const channel = spool && options.readAhead ? new MessageChannel() : null;
   let worker: Worker;
   try {
     // Made here, empty, so that a read-ahead started before the scan worker opens it finds it.
     if (spool) writeFileSync(spool.path, '', { mode: 0o600 });
-    worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool });
+    const readAhead = channel?.port2 ?? null;
+    worker = startPackWorker({ kind: 'scan', root: plan.root, ignore: plan.ignore.source, spool, readAhead });
   } catch (error) {
+    channel?.port1.close();
     if (folder) await removeScanFolder(folder);
     throw error;
   }
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // The scan's answer is its last message: the worker may read on ahead after it (see readAhead).
+  let answered: () => void = () => undefined;
+  const ended = Promise.race([exited, new Promise<void>((resolve) => (answered = resolve))]);
   const result = new Promise<DetailedScan>((resolve, reject) => {
     worker.once('message', (reply: PackWorkerReply) => {
+      answered();
       if ('error' in reply) reject(new SlipwayError(reply.error.code, reply.error.message, { hint: reply.error.hint }));
       else resolve(withAppended(reply.scan, plan));
     });
@@ -135,9 +152,10 @@ export async function startScan(plan: ContextPlan, options: { spool: boolean }):
   return {
     result,
     spool,
+    readAhead: channel ? { port: channel.port1, worker } : null,
     dispose: async () => {
       worker.postMessage('stop' satisfies PackWorkerRequest);
-      await exited;
+      await ended;
       if (folder) await removeScanFolder(folder);
     },
   };
