@@ -44,6 +44,9 @@ const TEMPLATE_SUM = (() => {
   return sum;
 })();
 
+/** 8 ** digits for the digits of a header's octal fields (6 and 11). */
+const OCTAL_LIMITS = Array.from({ length: SIZE_DIGITS + 1 }, (_, digits) => 8 ** digits);
+
 /**
  * Writes `value` as `digits` zero-padded octal digits and a space over a field of zeros; answers what
  * the field adds to the header's checksum. A value too big for the digits is written as all sevens, as
@@ -51,7 +54,9 @@ const TEMPLATE_SUM = (() => {
  * most sizes): a float division per digit made this the packer's costliest step per file.
  */
 function writeOctal(block: Buffer, offset: number, value: number, digits: number): number {
-  let rest = value >= 8 ** digits ? 8 ** digits - 1 : value;
+  // The field's limit from a table: `8 ** digits` is a call of Math.pow per field when digits varies.
+  const limit = OCTAL_LIMITS[digits] as number;
+  let rest = value >= limit ? limit - 1 : value;
   let sum = 0x20 + 0x30 * digits;
   let at = offset + digits - 1;
   while (rest > 0x7fffffff) {
