@@ -84,7 +84,11 @@ class ContextArchive extends Readable {
   private wake: (() => void) | null = null;
   private batch: ReadAheadBatch | null = null;
   private content: Buffer = Buffer.alloc(0);
-  private paths: string[] = [];
+  /** The batch's paths, NUL-separated, and where the next one starts: sliced one at a time, never split. */
+  private paths = '';
+  private pathAt = 0;
+  /** The current entry's path. */
+  private path = '';
   private index = 0;
   private link = 0;
   /** One Date for every entry's header: the writer has written it before the next entry is read. */
@@ -136,7 +140,7 @@ class ContextArchive extends Readable {
       const kind = fields[at] as number;
       const size = fields[at + 2] as number;
       const offset = fields[at + 4] as number;
-      header.name = this.paths[this.index - 1] as string;
+      header.name = this.path;
       header.mode = fields[at + 1] as number;
       this.mtime.setTime(fields[at + 3] as number);
       header.linkname = undefined;
@@ -196,11 +200,15 @@ class ContextArchive extends Readable {
       if (this.batch) this.readAhead.recycle(this.batch.content);
       this.batch = next;
       this.content = Buffer.from(next.content);
-      this.paths = next.entries > 0 ? next.paths.split('\0') : [];
+      this.paths = next.paths;
+      this.pathAt = 0;
       this.index = 0;
       this.link = 0;
     }
     this.index += 1;
+    const end = this.paths.indexOf('\0', this.pathAt);
+    this.path = this.paths.slice(this.pathAt, end === -1 ? this.paths.length : end);
+    this.pathAt = end === -1 ? this.paths.length : end + 1;
     return (this.index - 1) * ENTRY_FIELDS;
   }
 
