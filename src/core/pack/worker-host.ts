@@ -26,15 +26,6 @@ export type PackWorkerRequest = 'stop' | { recycle: ArrayBuffer };
 export type PackWorkerReply = { scan: DetailedScan } | { error: ErrorInfo };
 
 /**
- * The young generation of a pack worker's heap, at most. Everything the scan and the read-ahead make
- * per entry (stats, paths, batch fields) dies within a batch, so a small one costs scavenges of next
- * to nothing; left to grow (to 16 MiB and more under load), it was most of the worker's heap: on
- * 100,000 files its physical size peaked at 22 MiB, with this at 16 MiB. Its old generation is not
- * capped: a folder of a million names is held whole while the walk is in it.
- */
-export const PACK_WORKER_YOUNG_MB = 2;
-
-/**
  * Starts a worker thread for one job of the packer. Stop one with a 'stop' message rather than
  * terminate(): a worker stopped between an open and its close would leak the descriptor.
  */
@@ -42,6 +33,5 @@ export function startPackWorker(job: PackWorkerJob): Worker {
   return new Worker(builtWorkerUrl('pack-worker', 'SLIPWAY_PACK_WORKER'), {
     workerData: job,
     transferList: job.readAhead ? [job.readAhead] : [],
-    resourceLimits: { maxYoungGenerationSizeMb: PACK_WORKER_YOUNG_MB },
   });
 }
