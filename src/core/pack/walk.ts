@@ -109,8 +109,13 @@ export function lookAt(absolute: string): { stats: Stats; linkname?: string } {
   }
 }
 
-/** Entries a walk hands over at once, at most (a slice of SYNC_SLICE_MS may end a batch sooner). */
-const WALK_BATCH_ENTRIES = 1024;
+/**
+ * Entries a walk hands over at once, at most (a slice of SYNC_SLICE_MS may end a batch sooner). Each
+ * holds an lstat's Stats (with its four Dates, in Node 20) until the batch is handed over, so a batch
+ * that outlives a scavenge goes to the old generation: at 1,024 the scan worker's heap peaked at
+ * 21-22 MiB on 100,000 files, at 256 at 14 MiB, for the same CPU time.
+ */
+const WALK_BATCH_ENTRIES = 256;
 
 /**
  * Walks a context as the packer sends it, depth first: lstat (links are never followed), the root
