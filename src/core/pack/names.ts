@@ -18,9 +18,16 @@ export function decodeName(bytes: Buffer): string {
   return text;
 }
 
-/** True when a name (or a path built from names) carries escaped bytes. */
+/** String.prototype.isWellFormed (ES2024, Node 20), which TypeScript's ES2023 library does not declare. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
+
+/**
+ * True when a name (or a path built from names) carries escaped bytes. An escaped byte is a lone
+ * surrogate, so a well-formed string has none: that test, native, takes about half the time of the
+ * regular expression on the paths of a context (two or three per file packed).
+ */
 export function hasEscapedBytes(text: string): boolean {
-  return LOW_SURROGATE.test(text) && ESCAPED.test(text);
+  return !isWellFormed.call(text) && LOW_SURROGATE.test(text) && ESCAPED.test(text);
 }
 
 /** The bytes of a name or path, undoing the escape. */
