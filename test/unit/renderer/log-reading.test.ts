@@ -3,6 +3,7 @@ import { failedLogToOpen } from '../../../src/renderer/src/log/failed-log';
 import { foldsAtEnd } from '../../../src/renderer/src/log/fold-map';
 import { lineLink } from '../../../src/renderer/src/log/line-link';
 import { formatClock } from '../../../src/renderer/src/log/line-time';
+import { NewestOnly } from '../../../src/renderer/src/log/newest-only';
 import { ALL_TASKS, ONE_LOG } from '../../../src/renderer/src/store/app-state';
 import type { LogStep } from '../../../src/shared/domain';
 
@@ -38,5 +39,16 @@ describe('reading a log', () => {
     expect(failedLogToOpen(tasks, 'api')).toBeNull();
     expect(failedLogToOpen(tasks, 'builder-log')).toBeNull();
     expect(failedLogToOpen([{ task: { id: 'api' }, state: { phase: 'cancelled' } }], null)).toBeNull();
+  });
+
+  it("uses only the newest search's answer, however late an older one comes back", () => {
+    const searches = new NewestOnly();
+    const first = searches.take();
+    expect(first()).toBe(true);
+    const second = searches.take();
+    expect([first(), second()]).toEqual([false, true]);
+    // A new log: no search answered before it is shown.
+    searches.drop();
+    expect(second()).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { errorCode, errorMessage } from '../format';
+import { NewestOnly } from './newest-only';
 
 const SEARCH_LIMIT = 10_000;
 
@@ -51,11 +52,18 @@ export function useLogSearch(
   show: (line: number) => void,
 ): LogSearch {
   const [search, setSearch] = useState<SearchState>(noSearch);
+  // Each search (and each new log) takes a number; only the latest one's answer is shown, so a slow
+  // answer to an earlier query never replaces a later one's.
+  const searches = useRef(new NewestOnly()).current;
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new log starts without a search.
-  useEffect(() => setSearch(noSearch), [logKey]);
+  useEffect(() => {
+    searches.drop();
+    setSearch(noSearch);
+  }, [logKey]);
 
   const run = useCallback(
     async (query: string, regex: boolean) => {
+      const isNewest = searches.take();
       if (!query) {
         setSearch({ ...noSearch, regex });
         return;
@@ -63,6 +71,7 @@ export function useLogSearch(
       setSearch((current) => ({ ...current, query, regex, busy: true }));
       try {
         const result = await find(query, regex, SEARCH_LIMIT);
+        if (!isNewest()) return;
         const from = firstLineInView();
         const first = result.matches.findIndex((line) => line >= from);
         const index = result.matches.length === 0 ? -1 : first === -1 ? 0 : first;
@@ -78,10 +87,11 @@ export function useLogSearch(
         const line = result.matches[index];
         if (line !== undefined) show(line);
       } catch (error) {
+        if (!isNewest()) return;
         setSearch({ ...noSearch, query, regex, failure: `${errorCode(error)}: ${errorMessage(error)}` });
       }
     },
-    [find, firstLineInView, show],
+    [find, firstLineInView, show, searches],
   );
 
   const step = (delta: number) => {
