@@ -8,6 +8,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchSettings } from '../../scripts/launch-settings.js';
 import { measure } from '../gnu-time.mjs';
 import { startLogSink } from '../logs/log-sink.mjs';
 import { ensureContexts } from '../pack/contexts.mjs';
@@ -32,6 +33,8 @@ const LEVERS = [
     flags: [],
     env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' },
   },
+  // What bin/slipway.js's #! line ships.
+  { name: 'as shipped', flags: launchSettings().nodeFlags, env: launchSettings().env },
   {
     name: 'semi 1 + arenas 2 + mmap 128K',
     flags: ['--max-semi-space-size=1'],
