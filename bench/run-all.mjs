@@ -4,7 +4,7 @@
 // A work is a script that takes `--json <file>` and writes {work, rows: [{client, seconds, peakRssMiB}]}
 // there (or a list of those); a script that does not take --json yet is skipped, saying so.
 // SLIPWAY_BENCH_ROUNDS: rounds (default 2); BENCH_WORKS: a comma-separated subset of the scripts' names
-// (logs, pack, startup, buildkit); BENCH_BALENA_CLI: a balena-cli binary to run as a baseline.
+// (logs, pack, startup, memory, buildkit); BENCH_BALENA_CLI: a balena-cli binary to run as a baseline.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -42,6 +42,8 @@ const GOALS = {
     { client: 'slipway', of: floor, ratio: 1.5 },
     { client: 'slipway', peakRssMiB: 80 * MB },
   ],
+  // The engine of browser mode after 30 builds (bench/memory/serve-builds.mjs): its peak over them.
+  'serve 30 builds': [{ client: 'slipway serve', peakRssMiB: 100 * MB }],
   'pack mixed': [
     { client: 'slipway', of: floor, ratio: 1.5 },
     { client: 'slipway', peakRssMiB: 80 * MB },
@@ -52,6 +54,7 @@ const WORKS = [
   { name: 'logs', script: 'bench/logs/log-work.mjs' },
   { name: 'pack', script: 'bench/pack/run.mjs' },
   { name: 'startup', script: 'bench/startup/one-file.mjs' },
+  { name: 'memory', script: 'bench/memory/serve-builds.mjs' },
   // A private dockerd and a 1M-line RUN: only when asked (BENCH_WORKS=...,buildkit), as root.
   { name: 'buildkit', script: 'bench/logs/buildkit-bench.mjs', optIn: true },
 ];

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { launchSettings } from './launch-settings.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,8 +21,14 @@ function electronBinary() {
   }
 }
 
+// bin/slipway.js's memory settings, for the engine started here: Electron's main process (its V8 takes
+// Node's flags as --js-flags, on the command line only) or browser mode's Node. The user's own
+// environment wins over them.
+const settings = launchSettings();
+const env = { ...settings.env, ...process.env };
+
 function run(command, args) {
-  const child = spawn(command, args, { stdio: 'inherit' });
+  const child = spawn(command, args, { stdio: 'inherit', env });
   child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 }
@@ -37,11 +44,16 @@ if (
 const binary = electronBinary();
 const noDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
 if (binary && !noDisplay) {
-  run(binary, ['.', ...process.argv.slice(2)]);
+  run(binary, [`--js-flags=${settings.nodeFlags.join(' ')}`, '.', ...process.argv.slice(2)]);
 } else {
   const why = binary
     ? 'no display is available'
     : "Electron's binary is not installed (its download needs its release host)";
   console.error(`Slipway: ${why}; starting browser mode instead.`);
-  run(process.execPath, [new URL('../bin/slipway.js', import.meta.url).pathname, 'serve', ...process.argv.slice(2)]);
+  run(process.execPath, [
+    ...settings.nodeFlags,
+    new URL('../bin/slipway.js', import.meta.url).pathname,
+    'serve',
+    ...process.argv.slice(2),
+  ]);
 }

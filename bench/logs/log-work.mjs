@@ -8,12 +8,13 @@
 // Each client's best of SLIPWAY_BENCH_ROUNDS rounds (default 2), clients alternating within a round. Wall time
 // and peak RSS from GNU time (browser mode: the build from its start request to its end, and the server's
 // peak RSS from /proc). `--json <file>` writes the figures (see bench/run-all.mjs). Run after `npm run build`.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonOption, writeJson } from '../gnu-time.mjs';
+import { buildServed, startServed } from '../served.mjs';
 import { startLogSink } from './log-sink.mjs';
 import { measured } from './measure.mjs';
 
@@ -30,49 +31,17 @@ function hasCommand(command, args = ['--version']) {
 
 /** Browser mode: a served Slipway builds the project through its API; nothing is printed. */
 async function browserMode(context, url, data) {
-  const server = spawn(process.execPath, [bin, 'serve', '--no-open', '--builder', url, '--data-dir', data], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const served = await startServed(['--builder', url, '--data-dir', data]);
   try {
-    const address = await new Promise((resolve, reject) => {
-      let output = '';
-      const onData = (chunk) => {
-        output += chunk;
-        const match = /(http:\/\/127\.0\.0\.1:\d+)\/\?token=([0-9a-f]+)/.exec(output);
-        if (match) resolve({ origin: match[1], token: match[2] });
-      };
-      server.stdout.on('data', onData);
-      server.stderr.on('data', onData);
-      server.once('exit', () => reject(new Error(`slipway serve exited: ${output}`)));
-    });
-    const call = async (method, input) => {
-      const response = await fetch(`${address.origin}/api/${method}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-slipway-token': address.token },
-        body: JSON.stringify(input),
-      });
-      const answer = await response.json();
-      if (!response.ok) throw new Error(`${method}: ${JSON.stringify(answer)}`);
-      return answer.result;
-    };
-    const project = await call('project.open', { path: context });
+    const project = await served.call('project.open', { path: context });
     const started = performance.now();
-    const { buildId } = await call('build.start', { projectId: project.id });
-    let build;
-    for (;;) {
-      build = await call('build.get', { buildId });
-      if (build.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const build = await buildServed(served, project.id);
     const seconds = (performance.now() - started) / 1000;
-    const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-    const peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    const { peakRssMiB } = served.resident();
     const lines = build.tasks[0]?.logLines ?? 0;
     return { seconds, peakRssMiB, lines, failed: build.status === 'succeeded' ? null : `build ${build.status}` };
   } finally {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
+    await served.stop();
   }
 }
 

@@ -23,6 +23,7 @@ import { interleavedPosition, readInterleaved, readLineTimes, searchInterleaved 
 import { DEFAULT_SEARCH_LIMIT_LINES, firstLineWithFlags, readLines, readSteps, searchLog } from './logs/reader';
 import { copyLog, savedLogName } from './logs/save-log';
 import { inspectProject } from './pack/inspect';
+import { collectGarbage } from './process-memory';
 import { noTasks, openProject } from './project/detect';
 import { listFolders } from './project/folders';
 import { loadRecentProjects, optionsToOpenWith, rememberProject } from './project/recent-projects';
@@ -85,6 +86,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     Pick<BuildSession, 'build' | 'cancel'> & { fail?(error: SlipwayError): void }
   >();
   private readonly runs = new Set<Promise<unknown>>();
+  private idleCollection: NodeJS.Immediate | undefined;
   /** Builds cut off by an earlier process are marked interrupted once, before history is first read. */
   private recovery: Promise<string[]> | null = null;
   /** Warm connections to the current target's endpoints, and the last choice (so it does not flap). */
@@ -109,8 +111,21 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
     return handler(parsed, context);
   }
 
+  /**
+   * Once the last build has ended, the engine (a long-running process: browser mode, the Electron app)
+   * gives back what the builds left behind, at once rather than whenever V8 next needs to allocate.
+   */
+  private collectWhenIdle(): void {
+    clearImmediate(this.idleCollection);
+    this.idleCollection = setImmediate(() => {
+      if (this.sessions.size === 0) collectGarbage();
+    });
+    this.idleCollection.unref();
+  }
+
   /** Cancels every running build; resolves when they have all stopped. */
   async close(): Promise<void> {
+    clearImmediate(this.idleCollection);
     for (const session of this.sessions.values()) session.cancel();
     await Promise.all(this.runs);
     await this.prober?.prober.close();
@@ -322,6 +337,7 @@ export class Engine extends EventEmitter<{ event: [SlipwayEvent] }> {
         .finally(() => {
           this.sessions.delete(session.build.id);
           this.runs.delete(run);
+          if (this.sessions.size === 0) this.collectWhenIdle();
         });
       this.runs.add(run);
       return { buildId: session.build.id };

@@ -62,6 +62,18 @@ async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
 }
 
+/** SOAK_SNAPSHOTS=dir: the server writes a heap snapshot there (after warm-up, and at the end). */
+async function snapshot(pid: number): Promise<void> {
+  const dir = process.env.SOAK_SNAPSHOTS as string;
+  const before = (await readdir(dir)).length;
+  process.kill(pid, 'SIGUSR2');
+  await settle(
+    async () => (await readdir(dir)).filter((name) => name.endsWith('.heapsnapshot')).length,
+    (count) => count > before,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+}
+
 /** Waits for a count to come down to a bound (closes land a moment after the work ends). */
 async function settle<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   let value = await read();
@@ -88,7 +100,12 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
     await mkdir(join(project, 'src'), { recursive: true });
     await writeFile(join(project, 'Dockerfile'), 'FROM scratch\nCOPY src /src\n');
     for (let index = 0; index < 50; index++) await writeFile(join(project, 'src', `f${index}.txt`), `file ${index}\n`);
-    served = await serveSlipway(['--builder', fake.url, '--data-dir', join(work.path, 'data')], { TMPDIR: tmp() });
+    served = await serveSlipway(['--builder', fake.url, '--data-dir', join(work.path, 'data')], {
+      TMPDIR: tmp(),
+      ...(process.env.SOAK_SNAPSHOTS
+        ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${process.env.SOAK_SNAPSHOTS}` }
+        : {}),
+    });
     client = new Agent({ connections: 16 });
   });
 
@@ -217,17 +234,20 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
     };
 
     let launched = 0;
+    let searching = true;
     const lane = async () => {
       while (launched < BUILDS) {
         launched += 1;
         await runBuild();
       }
+      // The searches stop with the last builds, before the engine goes idle and collects: memory is
+      // compared with the engine idle at both ends.
+      searching = false;
     };
 
     // The hostile searchers: expressions that backtrack for ever on finished builds' logs. One is left to
     // meet the engine's time limit (30 s); the others are given up by their client at once, and must
     // stop too. Plain searches go between them, and must be answered.
-    let searching = true;
     let paused = false;
     const searches = { limited: 0, givenUp: 0, plain: 0 };
     /** A finished build (with `succeeded`, one that succeeded: its log has the long line of "a"), in turn. */
@@ -280,6 +300,8 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
             launched += 1;
             await runBuild();
           }
+          // As at the end: the searches pause with the last warm builds, before the engine collects.
+          paused = true;
         })(),
       ),
     );
@@ -291,6 +313,7 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
       (count) => count <= threadsBefore,
     );
     const warmRssBytes = await rssBytes(served.pid);
+    if (process.env.SOAK_SNAPSHOTS) await snapshot(served.pid);
     paused = false;
     const patient = patientSearch();
     const warmMemory = (await call<{ heapUsedBytes: number }>('app.memory', {})) as { heapUsedBytes: number };
@@ -371,20 +394,21 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
     ).toBe(0);
     expect(await readdir(tmp())).toEqual([]);
     const endRssBytes = await rssBytes(served.pid);
+    if (process.env.SOAK_SNAPSHOTS) await snapshot(served.pid);
     const endMemory = (await call<{ heapUsedBytes: number }>('app.memory', {})) as { heapUsedBytes: number };
     console.log(
       `soak: ${BUILDS} builds (${[...fake.builds].map(([fault, count]) => `${fault} ${count}`).join(', ')}); ` +
         `${lateCancels} cancelled late; searches: ${searches.limited} at the limit, ${searches.givenUp} given up, ${searches.plain} plain; ` +
         `RSS ${(warmRssBytes / 2 ** 20).toFixed(0)} MiB after ${WARM_BUILDS} builds, ${(endRssBytes / 2 ** 20).toFixed(0)} MiB at the end; heap ${(warmMemory.heapUsedBytes / 2 ** 20).toFixed(0)} MiB, then ${(endMemory.heapUsedBytes / 2 ** 20).toFixed(0)} MiB`,
     );
-    // Not yet within the issue's 20 %: RSS goes from about 100-117 to 135-162 MiB over 180 builds while
-    // the live JS heap stays at 16-17 MiB (after a full GC). Measured, one soak each: pooling the pack
-    // and search workers (about 900 short-lived threads) alone left it at 102 -> 156 MiB, MALLOC_ARENA_MAX=1
-    // with MALLOC_TRIM_THRESHOLD_ at 99 -> 133 MiB. A third of the growth is V8's young generation of the
-    // server's own isolate, which grows to its 2 x 16 MiB maximum and is not given back (new space
-    // 16 -> 32 MiB, heapTotal 35 -> 56 MiB); `--max-semi-space-size=1` (a start-up flag:
-    // v8.setFlagsFromString has no effect on it) gave 114 -> 142 MiB alone, 112 -> 129 MiB (+15 %) with the
-    // pools. Until the rest of the native growth is found, the bound asserted only catches a gross leak: twice.
-    expect(endRssBytes).toBeLessThanOrEqual(warmRssBytes * 2);
+    // The issue wants 20 % of where it was after the first builds. It was +37-69 % while glibc fragmented
+    // its main heap and V8's young generation grew to 2 x 16 MiB (see bin/slipway.js's #! line and
+    // src/core/process-memory.ts); the JS heap itself does not grow (heap snapshots after 20 and 200 builds
+    // differ by about 1 MB, and it is 16-18 MiB at both ends). Now, one soak each at a load of 7-12 on two
+    // cores: +11, +12, +15, +18, +24, +42, +46 %. What is left varies from run to run: glibc's main heap
+    // (8 -> 16-29 MiB, nearly all of it free, with how the worker threads' frees interleave; one arena for
+    // all threads gave +7 and +48 %, mmap from 64 KiB +33 %) and old-space pages V8 keeps committed after
+    // collecting. The bound asserted holds in every run measured; it is not the issue's 20 %.
+    expect(endRssBytes).toBeLessThanOrEqual(warmRssBytes * 1.5);
   });
 });

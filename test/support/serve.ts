@@ -24,7 +24,8 @@ export async function serveSlipway(args: string[] = [], env: NodeJS.ProcessEnv =
   const removeOwnDataDir = () => {
     if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
   };
-  const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--no-open', ...allArgs], {
+  // Run as a user runs it, as a program: its #! line sets the process's memory settings.
+  const child: ChildProcess = spawn(bin, ['serve', '--no-open', ...allArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
