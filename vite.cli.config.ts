@@ -2,15 +2,19 @@ import { builtinModules } from 'node:module';
 import { defineConfig } from 'vite';
 import packageJson from './package.json' with { type: 'json' };
 
-// The CLI and browser-mode server: an ESM bundle for Node, dependencies left to node_modules, with the
-// workers (pack and search, each a worker thread's entry) and any chunk they share beside it in the same folder.
+// The CLI and browser-mode server: an ESM bundle for Node, dependencies left to node_modules but undici,
+// with the workers (pack and search, each a worker thread's entry) and any chunk they share beside it in
+// the same folder. undici is bundled through its public index: one chunk to read instead of the hundred
+// CommonJS modules Node resolves and reads one by one, about 0.1 s of a one-file build's start.
+const BUNDLED = 'undici';
 const external = [
   ...builtinModules,
   ...builtinModules.map((name) => `node:${name}`),
-  ...Object.keys(packageJson.dependencies),
+  ...Object.keys(packageJson.dependencies).filter((name) => name !== BUNDLED),
 ];
 
 export default defineConfig({
+  ssr: { noExternal: [BUNDLED] },
   build: {
     ssr: true,
     outDir: 'out/cli',

@@ -83,7 +83,7 @@ async function main() {
           '%M %U %S',
           '-o',
           rss,
-          process.execPath,
+          // As a user runs it: bin/slipway.js's #! line sets its memory settings.
           bin,
           'build',
           ctx,

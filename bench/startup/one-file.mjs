@@ -72,17 +72,17 @@ async function main() {
   const report = join(work, 'time.txt');
   const sides = {
     slipway: () =>
-      measure(process.execPath, [bin, 'build', context, '--builder', engine.url, '--data-dir', join(work, 'data')], {
+      // As a user runs it: bin/slipway.js's #! line sets its memory settings.
+      measure(bin, ['build', context, '--builder', engine.url, '--data-dir', join(work, 'data')], {
         env: nodeEnv,
         report,
       }),
     ...(baseBin && {
       'slipway base': () =>
-        measure(
-          process.execPath,
-          [baseBin, 'build', context, '--builder', engine.url, '--data-dir', join(work, 'data-base')],
-          { env: nodeEnv, report },
-        ),
+        measure(baseBin, ['build', context, '--builder', engine.url, '--data-dir', join(work, 'data-base')], {
+          env: nodeEnv,
+          report,
+        }),
     }),
     'docker CLI': () =>
       measure(DOCKER, ['build', '-q', context], {
