@@ -5,6 +5,19 @@ import type { ErrorInfo } from '../shared/errors';
 export interface Output {
   out(line: string): void;
   err(line: string): void;
+  /** Writes lines already encoded, each ended by '\n', to stdout in order with `out` (else `out` takes them). */
+  outBytes?(bytes: Buffer): void;
+}
+
+/** Prints newline-ended bytes on an output: as they are where it takes bytes, else line by line. */
+export function printBytes(output: Output, bytes: Buffer): void {
+  if (output.outBytes) {
+    output.outBytes(bytes);
+    return;
+  }
+  const text = bytes.toString('utf8');
+  for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
+    output.out(text.slice(start, end));
 }
 
 /** Past this many characters held, the batch is written at once instead of at the end of the turn. */
@@ -19,18 +32,34 @@ export class LineBatch {
   private pending = '';
   private scheduled = false;
 
-  constructor(private readonly write: (text: string) => void) {}
+  /** `writeBytes` takes encoded lines as they are; without it they are decoded for `write`. */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly writeBytes?: (bytes: Buffer) => void,
+  ) {}
 
   add(line: string): void {
     this.pending += `${line}\n`;
-    if (this.pending.length >= BATCH_FLUSH_CHARS) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.flush();
-      });
+    this.held();
+  }
+
+  /**
+   * Adds lines already encoded, each ended by '\n' (a run of a build log, 64 KiB or so): written at once,
+   * after what is held, so the order stays and nothing is copied.
+   */
+  addBytes(bytes: Buffer): void {
+    if (!this.writeBytes) {
+      this.addText(bytes.toString('utf8'));
+      return;
     }
+    this.flush();
+    this.writeBytes(bytes);
+  }
+
+  /** Adds text whose lines are each ended by '\n' already. */
+  addText(text: string): void {
+    this.pending += text;
+    this.held();
   }
 
   /** Writes what is held now. */
@@ -45,12 +74,29 @@ export class LineBatch {
   drop(): void {
     this.pending = '';
   }
+
+  /** Writes a big batch now, else once this turn ends. */
+  private held(): void {
+    if (this.pending.length >= BATCH_FLUSH_CHARS) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
 }
 
 let stdoutGone = false;
-const stdout = new LineBatch((text) => {
-  if (!stdoutGone) process.stdout.write(text);
-});
+const stdout = new LineBatch(
+  (text) => {
+    if (!stdoutGone) process.stdout.write(text);
+  },
+  (bytes) => {
+    if (!stdoutGone) process.stdout.write(bytes);
+  },
+);
 
 /** The reader of stdout went away (EPIPE): what the CLI still prints there is dropped. */
 export function markStdoutGone(): void {
@@ -68,6 +114,7 @@ process.on('exit', flushStdout);
 
 export const processOutput: Output = {
   out: (line) => stdout.add(line),
+  outBytes: (bytes) => stdout.addBytes(bytes),
   // Diagnostics come after the results printed before them, as they would unbatched.
   err: (line) => {
     stdout.flush();
@@ -90,9 +137,15 @@ export function taskLineJson(): (line: LogLineEvent) => string {
   return (line) => {
     let prefix = prefixes.get(line.taskId);
     if (prefix === undefined) {
-      prefix = `{"type":${JSON.stringify(line.type)},"buildId":${JSON.stringify(line.buildId)},"taskId":${JSON.stringify(line.taskId)},"line":`;
+      prefix = taskLinePrefix(line.buildId, line.taskId);
       prefixes.set(line.taskId, prefix);
     }
     return `${prefix}${line.line},"text":${JSON.stringify(line.text)}}`;
   };
+}
+
+/** A task.line event of this build and task as JSON.stringify writes it, up to its line number. */
+export function taskLinePrefix(buildId: string, taskId: string): string {
+  const type: LogLineEvent['type'] = 'task.line';
+  return `{"type":${JSON.stringify(type)},"buildId":${JSON.stringify(buildId)},"taskId":${JSON.stringify(taskId)},"line":`;
 }

@@ -31,6 +31,11 @@ export class TerminalProgress {
     this.printed.add(line);
   }
 
+  /** Prints lines, each ended by '\n', above the block. */
+  printText(text: string): void {
+    this.printed.addText(text);
+  }
+
   /** Draws the final state and leaves the block on screen. */
   finish(): void {
     this.printed.flush();

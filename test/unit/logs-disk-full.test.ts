@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DockerBuildParser } from '../../src/core/logs/docker-parser';
+import { runLines } from '../../src/core/logs/line-run';
 import { readLines } from '../../src/core/logs/reader';
 import { SpoolWriter } from '../../src/core/logs/spool';
 import { SlipwayError } from '../../src/shared/errors';
@@ -41,42 +43,57 @@ describe('a full disk while spooling', () => {
     }
   });
 
-  it('counts and reports only the lines the disk took: logLines matches the files, nothing unstored is shown', async (context) => {
-    const disk = await mountSmallDisk(256 * 1024);
-    if (!disk) {
-      context.skip();
-      return;
-    }
-    try {
-      const buildDir = join(disk.path, 'builds', '20261126-120000-full01');
-      const reported: string[] = [];
-      const spool = await SpoolWriter.open(buildDir, 'web', {
-        onStored: (fromLine, lines) => {
-          expect(fromLine).toBe(reported.length);
-          reported.push(...lines.map((line) => line.text));
-        },
-      });
-      let queued = 0;
-      for (let batch = 0; batch < 1000; batch++) {
-        const lines = Array.from({ length: 50 }, (_, i) => ({
-          text: `batch ${batch} line ${i} ${'x'.repeat(60)}`,
-          flags: 0,
-        }));
-        queued += lines.length;
-        const failed = await spool.write(lines).then(
-          () => false,
-          () => true,
-        );
-        if (failed) break;
+  // Lines one by one, and runs of plain lines as the Docker parser makes them (their bytes stored as they are).
+  for (const [written, asRuns] of [
+    ['one by one', false],
+    ['as runs', true],
+  ] as const) {
+    it(`counts and reports only the lines the disk took (written ${written}): logLines matches the files, nothing unstored is shown`, async (context) => {
+      const disk = await mountSmallDisk(256 * 1024);
+      if (!disk) {
+        context.skip();
+        return;
       }
-      await expect(spool.close()).rejects.toMatchObject({ code: 'E_SPOOL_DISK_FULL' });
-      const onDisk = await readLines(buildDir, 'web', 0, 100_000);
-      // More was handed to the spool than the disk took; the count and the lines shown are the disk's.
-      expect(queued).toBeGreaterThan(onDisk.totalLines);
-      expect(spool.lines).toBe(onDisk.totalLines);
-      expect(reported).toEqual(onDisk.lines);
-    } finally {
-      await disk.cleanup();
-    }
-  });
+      try {
+        const buildDir = join(disk.path, 'builds', '20261126-120000-full01');
+        const reported: string[] = [];
+        const spool = await SpoolWriter.open(buildDir, 'web', {
+          onStored: (fromLine, lines) => {
+            expect(fromLine).toBe(reported.length);
+            reported.push(...lines.map((line) => line.text));
+          },
+          onStoredRun: (fromLine, run) => {
+            expect(fromLine).toBe(reported.length);
+            reported.push(...runLines(run).map((line) => line.text));
+          },
+        });
+        const parser = new DockerBuildParser(undefined, { lineRuns: true });
+        let queued = 0;
+        for (let batch = 0; batch < 1000; batch++) {
+          const lines = Array.from({ length: 50 }, (_, i) => ({
+            text: `batch ${batch} line ${i} ${'x'.repeat(60)}`,
+            flags: 0,
+          }));
+          queued += lines.length;
+          const messages = lines.map((line) => `${JSON.stringify({ stream: `${line.text}\n` })}\r\n`).join('');
+          const [record] = asRuns ? parser.push(Buffer.from(messages)) : [];
+          if (asRuns) expect(record?.kind).toBe('run');
+          const written = record?.kind === 'run' ? spool.writeRun(record.run) : spool.write(lines);
+          const failed = await written.then(
+            () => false,
+            () => true,
+          );
+          if (failed) break;
+        }
+        await expect(spool.close()).rejects.toMatchObject({ code: 'E_SPOOL_DISK_FULL' });
+        const onDisk = await readLines(buildDir, 'web', 0, 100_000);
+        // More was handed to the spool than the disk took; the count and the lines shown are the disk's.
+        expect(queued).toBeGreaterThan(onDisk.totalLines);
+        expect(spool.lines).toBe(onDisk.totalLines);
+        expect(reported).toEqual(onDisk.lines);
+      } finally {
+        await disk.cleanup();
+      }
+    });
+  }
 });

@@ -14,8 +14,9 @@ import { buildOptionFlags, buildOptionUsage, readBuildFlags } from '../build-fla
 import { composeOptions, composeUsage, printComposeWarnings, projectOptionsFrom } from '../compose-options';
 import { EXIT_BUILD_FAILED, EXIT_OK, exitCodeFor } from '../exit-codes';
 import { cancelOnInterrupt } from '../interrupt';
+import { LogPrinter } from '../log-printer';
 import { dataDirOption, numberOption } from '../options';
-import { flushStdout, type Output, printError, taskLineJson } from '../output';
+import { flushStdout, type Output, printBytes, printError } from '../output';
 import { TerminalProgress } from '../task-progress';
 import { balenaUsage } from './balena-usage';
 
@@ -191,11 +192,12 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
         printError(terminal ? { out: output.out, err: (line) => terminal.print(line) } : output, event.state.error);
     }
   });
-  const jsonLine = taskLineJson();
-  session.on('line', (line) => {
-    const text = json ? jsonLine(line) : many ? `[${line.taskId}] ${line.text}` : line.text;
-    if (terminal) terminal.print(text);
-    else output.out(text);
+  // Lines are printed a stored batch at a time, as bytes: a run of plain lines as the spool holds it.
+  const printer = new LogPrinter(session.build.id, json ? 'json' : many ? 'prefixed' : 'plain');
+  session.on('lines', (batch) => {
+    const printed = printer.render(batch);
+    if (terminal) terminal.printText(printed.toString('utf8'));
+    else printBytes(output, printed);
   });
 
   const stopListening = cancelOnInterrupt(session);

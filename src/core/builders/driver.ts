@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Build, BuildTask, BuiltImage, ContextScan } from '../../shared/domain';
 import type { ErrorInfo, SlipwayError } from '../../shared/errors';
+import type { LineRun } from '../logs/line-run';
 import type { LogLine, VertexTiming } from '../logs/log-line';
 import type { Connection } from './endpoint';
 
@@ -42,6 +43,8 @@ export interface JobContext {
 /** What a driver's parser makes of the builder's answer. Ids name a task or log; absent, the job's own. */
 export type DriverRecord =
   | { kind: 'line'; logId?: string; line: LogLine }
+  /** Plain lines already in the spool's encoding (see LineRun). */
+  | { kind: 'run'; logId?: string; run: LineRun }
   | { kind: 'step'; taskId?: string; step: number; steps: number }
   | { kind: 'image'; taskId?: string; imageId: string }
   | (VertexTiming & { taskId?: string })

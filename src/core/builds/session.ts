@@ -20,6 +20,7 @@ import type { BuilderDriver, BuildJob, DriverRecord, JobContext, JobFailure, Job
 import { type Connection, connect } from '../builders/endpoint';
 import { shortCause, transportError } from '../builders/http-errors';
 import { redactTarget } from '../builders/targets';
+import { type LineRun, runLineText } from '../logs/line-run';
 import { LineFlag, type LogLine } from '../logs/log-line';
 import { SpoolWriter } from '../logs/spool';
 import type { PreparedContext } from '../pack/prepare';
@@ -88,9 +89,20 @@ export interface BuildSessionOptions extends BuildOptions {
   outputReady?: () => Promise<void> | undefined;
 }
 
+/**
+ * A batch of a task's lines once the spool holds them, as it was written: lines one by one, or a run
+ * already in the log's encoding. What a shell that prints every line reads (the 'line' event makes an
+ * event and a string per line).
+ */
+export type StoredLines = { taskId: string; fromLine: number } & (
+  | { lines: readonly LogLine[]; run?: undefined }
+  | { run: LineRun; lines?: undefined }
+);
+
 interface SessionEvents {
   event: [SlipwayEvent];
   line: [LogLineEvent];
+  lines: [StoredLines];
 }
 
 /** One open log of a running job: its spool and its coalesced line count. */
@@ -272,22 +284,28 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         this.emit('event', { type: 'task.log', buildId: this.build.id, taskId: logId, lines: count }),
       );
       // Lines are counted and shown once the spool holds them: a line lost to a full disk is never
-      // printed, and logLines is what the log on disk has.
+      // printed, and logLines is what the log on disk has. Events per line are made only for a listener.
+      const lineEvent = (line: number, text: string) =>
+        this.emit('line', { type: 'task.line', buildId: this.build.id, taskId: logId, line, text });
       const onStored = (first: number, stored: readonly LogLine[]) => {
         if (buildTask) buildTask.logLines = first + stored.length;
-        // An indexed loop: entries() makes a pair for every line of the log.
-        for (let offset = 0; offset < stored.length; offset++) {
-          this.emit('line', {
-            type: 'task.line',
-            buildId: this.build.id,
-            taskId: logId,
-            line: first + offset,
-            text: (stored[offset] as LogLine).text,
-          });
+        if (this.listenerCount('line') > 0) {
+          // An indexed loop: entries() makes a pair for every line of the log.
+          for (let offset = 0; offset < stored.length; offset++)
+            lineEvent(first + offset, (stored[offset] as LogLine).text);
         }
+        if (this.listenerCount('lines') > 0) this.emit('lines', { taskId: logId, fromLine: first, lines: stored });
         lines.push(first + stored.length);
       };
-      const spool = await SpoolWriter.open(this.directory, logId, { onStored });
+      const onStoredRun = (first: number, run: LineRun) => {
+        if (buildTask) buildTask.logLines = first + run.count;
+        if (this.listenerCount('line') > 0) {
+          for (let offset = 0; offset < run.count; offset++) lineEvent(first + offset, runLineText(run, offset));
+        }
+        if (this.listenerCount('lines') > 0) this.emit('lines', { taskId: logId, fromLine: first, run });
+        lines.push(first + run.count);
+      };
+      const spool = await SpoolWriter.open(this.directory, logId, { onStored, onStoredRun });
       this.logs.set(logId, { spool, lines, buildTask });
     }
   }
@@ -303,10 +321,13 @@ export class BuildSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  private async writeLines(logId: string, lines: LogLine[]): Promise<void> {
+  private async writeLines(logId: string, lines: LogLine[] | LineRun): Promise<void> {
     const log = this.logs.get(logId);
-    if (!log || lines.length === 0) return;
-    await log.spool.write(lines);
+    if (!log) return;
+    if (Array.isArray(lines)) {
+      if (lines.length === 0) return;
+      await log.spool.write(lines);
+    } else await log.spool.writeRun(lines);
     // A shell prints lines once they are stored; it is not waited for (a disk round trip per socket read):
     // the lines still on their way are at most the spool's buffer, so its output's backlog stays bounded.
     await this.options.outputReady?.();
@@ -660,19 +681,26 @@ export class BuildSession extends EventEmitter<SessionEvents> {
   /** Spools a batch of records and follows their steps and releases. */
   private async consume(job: BuildJob, records: DriverRecord[], progress: Coalescer<TaskState>): Promise<void> {
     let lines: LogLine[] = [];
-    let linesOf = job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId;
+    // Records that name no log are the task's (a job of one task) or the job's own.
+    const ownLog = job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId;
+    let linesOf = ownLog;
     const flush = async () => {
       await this.writeLines(linesOf, lines);
       lines = [];
     };
     for (const record of records) {
       if (record.kind === 'line') {
-        const logId = record.logId ?? (job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId);
+        const logId = record.logId ?? ownLog;
         if (logId !== linesOf) {
           await flush();
           linesOf = logId;
         }
         lines.push(record.line);
+      } else if (record.kind === 'run') {
+        // A run goes to the spool as it is, after the lines before it.
+        await flush();
+        linesOf = record.logId ?? ownLog;
+        await this.writeLines(linesOf, record.run);
       } else if (record.kind === 'step') {
         const buildTask = record.taskId ? job.tasks.find((candidate) => candidate.task.id === record.taskId) : null;
         const bytesSent = this.contextBytes.get(job);
@@ -681,7 +709,7 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         if (buildTask) this.setState(buildTask, state, false);
         else progress.push(state);
       } else if (record.kind === 'vertex') {
-        const logId = record.taskId ?? (job.tasks.length === 1 ? (job.tasks[0] as BuildTask).task.id : job.logId);
+        const logId = record.taskId ?? ownLog;
         const spool = this.logs.get(logId)?.spool;
         // The vertex's output starts after the lines still waiting to be written here.
         const line = (spool?.nextLine ?? 0) + (logId === linesOf ? lines.length : 0);

@@ -1,5 +1,7 @@
+import { wellFormedRun } from './line-run';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter, startsWithBytes } from './line-splitter';
 import { type BuildRecord, LineFlag, parseStep } from './log-line';
+import { StreamRunBuilder } from './stream-run';
 import { TerminalLines, type TextLine } from './terminal-lines';
 
 const STREAM_PREFIX = Buffer.from('{"stream":"', 'latin1');
@@ -13,6 +15,14 @@ function parseJsonString(text: string): string | null {
   }
 }
 
+export interface DockerBuildParserOptions {
+  /**
+   * Give runs of plain lines as `run` records (bytes ready for the spool) instead of a `line` record
+   * each: what the build session takes. Off, every line is a `line` record (default).
+   */
+  lineRuns?: boolean;
+}
+
 /**
  * Parses the Docker Engine API's build response: one JSON message per line, with `stream`, `status`,
  * `aux` and `errorDetail`. Never holds more than one capped line; text that is not JSON is kept,
@@ -22,16 +32,59 @@ export class DockerBuildParser {
   private readonly messages: LineSplitter;
   private readonly text: TerminalLines;
   private insideLongMessage = false;
+  private readonly runs: StreamRunBuilder | null;
 
-  constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+  constructor(
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    options: DockerBuildParserOptions = {},
+  ) {
     this.messages = new LineSplitter(maxLineBytes);
     this.text = new TerminalLines(maxLineBytes);
+    this.runs = options.lineRuns ? new StreamRunBuilder(maxLineBytes) : null;
   }
 
   push(chunk: Buffer): BuildRecord[] {
     const records: BuildRecord[] = [];
-    for (const message of this.messages.push(chunk)) this.message(message.bytes, message.continued, records);
+    const runs = this.runs;
+    if (!runs) {
+      this.split(chunk, records);
+      return records;
+    }
+    let start = 0;
+    if (this.messages.holding) {
+      // The message the last chunk ended inside is joined by the splitter, and parsed on its own.
+      const newline = chunk.indexOf(10);
+      start = newline === -1 ? chunk.length : newline + 1;
+      this.split(chunk.subarray(0, start), records);
+    }
+    runs.reserve(chunk.length - start);
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(10, start);
+      if (newline === -1) break;
+      // Messages the run cannot take exactly as the line-by-line path would take it go that path, in order.
+      const plain =
+        newline - start <= this.maxLineBytes &&
+        !this.insideLongMessage &&
+        this.text.idle &&
+        runs.add(chunk, start, newline);
+      if (!plain) {
+        this.takeRun(records);
+        this.split(chunk.subarray(start, newline + 1), records);
+      }
+      start = newline + 1;
+    }
+    this.takeRun(records);
+    if (start < chunk.length) this.split(chunk.subarray(start), records);
     return records;
+  }
+
+  private split(bytes: Buffer, records: BuildRecord[]): void {
+    for (const message of this.messages.push(bytes)) this.message(message.bytes, message.continued, records);
+  }
+
+  private takeRun(records: BuildRecord[]): void {
+    const run = this.runs?.take();
+    if (run) records.push({ kind: 'run', run: wellFormedRun(run) });
   }
 
   end(): BuildRecord[] {

@@ -35,6 +35,11 @@ export class LineSplitter {
 
   constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {}
 
+  /** True while part of a line is held for the next chunk. */
+  get holding(): boolean {
+    return this.pendingBytes > 0;
+  }
+
   /**
    * Feeds a chunk; returns the lines it completed. A line that lies whole inside the chunk shares the
    * chunk's memory (no copy), so use the lines before the chunk is reused; a piece held for the next

@@ -1,4 +1,5 @@
 import type { LogLine } from '../../shared/log-line';
+import type { LineRun } from './line-run';
 
 export { LineFlag, type LogLine, parseStep } from '../../shared/log-line';
 
@@ -15,6 +16,7 @@ export interface VertexTiming {
 
 export type BuildRecord =
   | { kind: 'line'; line: LogLine }
+  | { kind: 'run'; run: LineRun }
   | { kind: 'step'; step: number; steps: number }
   | { kind: 'image'; imageId: string }
   | VertexTiming

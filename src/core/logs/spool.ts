@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat, truncate } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { SlipwayError } from '../../shared/errors';
 import { DATA_FILE_MODE, dataDirError, ensurePrivateDir } from '../data-dir';
+import { type LineRun, runHead } from './line-run';
 import { LineFlag, type LogLine } from './log-line';
 import { recordText, type StepRecord, stepRecordText, stepsPath } from './steps-file';
 
@@ -11,6 +13,9 @@ export { type StepRecord, stepsPath } from './steps-file';
 
 /** Each line has an 8-byte index entry: its end offset (low 48 bits) and its flags (high 16 bits). */
 export const INDEX_ENTRY_BYTES = 8;
+
+/** Index entries of a run are written through a Uint32Array where that is the file's byte order. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** What the log's write stream may hold before a writer waits for the disk. */
 export const SPOOL_BUFFER_BYTES = 1024 * 1024;
@@ -158,12 +163,14 @@ export interface SpoolOptions {
    * a shell prints a line, and the record counts it, only once it is stored.
    */
   onStored?: (fromLine: number, lines: readonly LogLine[]) => void;
+  /** As onStored, for the runs given to writeRun (in the same order as the lines of write). */
+  onStoredRun?: (fromLine: number, run: LineRun) => void;
 }
 
 /** Lines handed to the streams whose writes have not all completed yet. */
 interface PendingBatch {
-  /** The lines themselves, kept only when someone is told about them (onStored). */
-  lines: readonly LogLine[] | null;
+  /** The lines themselves, or the run, kept only when someone is told about them (onStored, onStoredRun). */
+  told: readonly LogLine[] | LineRun | null;
   count: number;
   endBytes: number;
   /** Writes (log, index, and times when the batch has a new time) of the batch not yet completed. */
@@ -277,15 +284,50 @@ export class SpoolWriter {
         stepText += stepRecordText(line, this.queuedLines + i);
       }
     }
+    await this.queue(text.subarray(0, used), entries, lines.length, this.options.onStored ? lines : null, stepText);
+  }
+
+  /**
+   * Appends a run of lines already in the log's encoding (none a step, none flagged): its bytes go to
+   * the log as they are, and only its index entries are made here.
+   */
+  async writeRun(run: LineRun): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (run.count === 0) return;
+    const entries = Buffer.allocUnsafe(run.count * INDEX_ENTRY_BYTES);
+    const base = this.queuedBytes;
+    const ends = run.ends;
+    if (LITTLE_ENDIAN) {
+      const words = new Uint32Array(entries.buffer, entries.byteOffset, run.count * 2);
+      for (let i = 0; i < run.count; i++) {
+        const end = base + (ends[i] as number);
+        // The typed array keeps the low 32 bits; the high bits (under 2^16) go in the second word.
+        words[2 * i] = end;
+        words[2 * i + 1] = end / 0x1_0000_0000;
+      }
+    } else {
+      for (let i = 0; i < run.count; i++) {
+        const end = base + (ends[i] as number);
+        entries.writeUInt32LE(end % 0x1_0000_0000, i * INDEX_ENTRY_BYTES);
+        entries.writeUInt32LE(Math.floor(end / 0x1_0000_0000), i * INDEX_ENTRY_BYTES + 4);
+      }
+    }
+    await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null);
+  }
+
+  /** Hands a batch's log bytes and index entries to the streams; resolves when they have room again. */
+  private async queue(
+    text: Buffer,
+    entries: Buffer,
+    count: number,
+    told: PendingBatch['told'],
+    stepText = '',
+  ): Promise<void> {
     // One time for the batch: the lines arrived together, and a reader needs no finer order than that.
     const nowMs = Date.now();
     const newTime = nowMs > this.lastAtMs;
-    const batch: PendingBatch = {
-      lines: this.options.onStored ? lines : null,
-      count: lines.length,
-      endBytes: offset,
-      writes: newTime ? 3 : 2,
-    };
+    const endBytes = this.queuedBytes + text.length;
+    const batch: PendingBatch = { told, count, endBytes, writes: newTime ? 3 : 2 };
     this.pending.push(batch);
     const written = (error: Error | null | undefined) => {
       if (error) return;
@@ -299,11 +341,11 @@ export class SpoolWriter {
       this.lastAtMs = nowMs;
       this.times.write(record, written);
     }
-    this.log.write(text.subarray(0, used), written);
+    this.log.write(text, written);
     this.index.write(entries, written);
     if (stepText) this.steps.write(stepText);
-    this.queuedBytes = offset;
-    this.queuedLines += lines.length;
+    this.queuedBytes = endBytes;
+    this.queuedLines += count;
     await this.drained(this.log);
     await this.drained(this.index);
     if (this.failure) throw this.failure;
@@ -361,9 +403,10 @@ export class SpoolWriter {
     const fromLine = this.lines;
     this.lines += count;
     this.bytes = count === batch.count ? batch.endBytes : this.bytes;
-    if (batch.lines && count > 0) {
-      this.options.onStored?.(fromLine, count === batch.count ? batch.lines : batch.lines.slice(0, count));
-    }
+    const told = batch.told;
+    if (told === null || count === 0) return;
+    if (Array.isArray(told)) this.options.onStored?.(fromLine, count === batch.count ? told : told.slice(0, count));
+    else this.options.onStoredRun?.(fromLine, runHead(told as LineRun, count));
   }
 
   /**

@@ -196,7 +196,7 @@ export class DockerDriver implements BuilderDriver {
     const { task } = job.tasks[0] as BuildJob['tasks'][number];
     const BuildKit = this.buildKitParser;
     if (this.options.builder === 'buildkit' && !BuildKit) throw new Error('A job is parsed after its context');
-    const parser: DockerParser = BuildKit ? new BuildKit() : new DockerBuildParser();
+    const parser: DockerParser = BuildKit ? new BuildKit() : new DockerBuildParser(undefined, { lineRuns: true });
     let imageId: string | null = null;
     let buildError: string | null = null;
     let invalidLines = 0;

@@ -1,0 +1,144 @@
+import type { StoredLines } from '../core/builds/session';
+import type { LineRun } from '../core/logs/line-run';
+import { taskLinePrefix } from './output';
+
+/** How `slipway build` prints a log line: as it is, after its task's name (several tasks), or as a task.line event. */
+export type LogPrintMode = 'plain' | 'prefixed' | 'json';
+
+const TEXT_KEY = Buffer.from(',"text":"');
+const EVENT_END = Buffer.from('"}\n');
+/** Room for a line number in decimal (2^53 has 16 digits). */
+const NUMBER_BYTES = 16;
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+
+/** Writes `value` (a whole number) in decimal at `at`; returns where it ends. */
+function writeDecimal(out: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  let rest = value;
+  for (let k = at + digits - 1; k > at; k--) {
+    const tenth = Math.floor(rest / 10);
+    out[k] = 48 + rest - tenth * 10;
+    rest = tenth;
+  }
+  out[at] = 48 + rest;
+  return at + digits;
+}
+
+/**
+ * Writes `bytes[start, end)` (UTF-8 text) at `at` as JSON.stringify escapes it: control characters,
+ * '"' and '\\'; everything else as it is. Returns where it ends.
+ */
+function writeJsonEscaped(out: Buffer, at: number, bytes: Buffer, start: number, end: number): number {
+  let j = at;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) {
+      out[j++] = byte;
+      continue;
+    }
+    out[j++] = 0x5c;
+    if (byte === 0x22 || byte === 0x5c) out[j++] = byte;
+    else if (byte === 10) out[j++] = 0x6e;
+    else if (byte === 9) out[j++] = 0x74;
+    else if (byte === 13) out[j++] = 0x72;
+    else if (byte === 8) out[j++] = 0x62;
+    else if (byte === 12) out[j++] = 0x66;
+    else {
+      out[j++] = 0x75;
+      out[j++] = 0x30;
+      out[j++] = 0x30;
+      out[j++] = HEX_DIGITS[byte >> 4] as number;
+      out[j++] = HEX_DIGITS[byte & 15] as number;
+    }
+  }
+  return j;
+}
+
+/** A run's lines, each after `prefix`. */
+function prefixedRun(run: LineRun, prefix: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(run.bytes.length + run.count * prefix.length);
+  let j = 0;
+  let start = 0;
+  for (let i = 0; i < run.count; i++) {
+    const end = run.ends[i] as number;
+    out.set(prefix, j);
+    j += prefix.length;
+    j += run.bytes.copy(out, j, start, end);
+    start = end;
+  }
+  return out;
+}
+
+/** A run's lines as task.line events, byte for byte what JSON.stringify of each event gives. */
+function jsonRun(run: LineRun, prefix: Buffer, fromLine: number): Buffer {
+  // Lines marked as holding escapes may grow six times (\u00XX); the others are copied.
+  let escapedBytes = 0;
+  let start = 0;
+  for (let i = 0; i < run.count; i++) {
+    const end = run.ends[i] as number;
+    if (run.escapes[i] === 1) escapedBytes += end - start;
+    start = end;
+  }
+  const perLine = prefix.length + NUMBER_BYTES + TEXT_KEY.length + EVENT_END.length;
+  const out = Buffer.allocUnsafe(run.count * perLine + run.bytes.length + 5 * escapedBytes);
+  const bytes = run.bytes;
+  let j = 0;
+  start = 0;
+  for (let i = 0; i < run.count; i++) {
+    const end = (run.ends[i] as number) - 1;
+    out.set(prefix, j);
+    j = writeDecimal(out, j + prefix.length, fromLine + i);
+    out.set(TEXT_KEY, j);
+    j += TEXT_KEY.length;
+    if (run.escapes[i] === 1) j = writeJsonEscaped(out, j, bytes, start, end);
+    else j += bytes.copy(out, j, start, end);
+    out.set(EVENT_END, j);
+    j += EVENT_END.length;
+    start = end + 1;
+  }
+  return out.subarray(0, j);
+}
+
+/**
+ * Turns a build's stored lines into the bytes `slipway build` prints, each line ended by '\n': a run
+ * of plain lines is printed as the spool holds it, prefixed or made JSON without a string per line.
+ */
+export class LogPrinter {
+  /** Per task: what comes before each line's number (json) or text (prefixed). */
+  private readonly prefixes = new Map<string, { text: string; bytes: Buffer }>();
+
+  constructor(
+    private readonly buildId: string,
+    private readonly mode: LogPrintMode,
+  ) {}
+
+  /** The batch's lines as printed. */
+  render(batch: StoredLines): Buffer {
+    if (batch.run) {
+      if (this.mode === 'plain') return batch.run.bytes;
+      const { bytes } = this.prefix(batch.taskId);
+      return this.mode === 'json' ? jsonRun(batch.run, bytes, batch.fromLine) : prefixedRun(batch.run, bytes);
+    }
+    const prefix = this.mode === 'plain' ? '' : this.prefix(batch.taskId).text;
+    let text = '';
+    for (let i = 0; i < batch.lines.length; i++) {
+      const line = (batch.lines[i] as { text: string }).text;
+      text +=
+        this.mode === 'json'
+          ? `${prefix}${batch.fromLine + i},"text":${JSON.stringify(line)}}\n`
+          : `${prefix}${line}\n`;
+    }
+    return Buffer.from(text);
+  }
+
+  private prefix(taskId: string): { text: string; bytes: Buffer } {
+    let prefix = this.prefixes.get(taskId);
+    if (!prefix) {
+      const text = this.mode === 'json' ? taskLinePrefix(this.buildId, taskId) : `[${taskId}] `;
+      prefix = { text, bytes: Buffer.from(text) };
+      this.prefixes.set(taskId, prefix);
+    }
+    return prefix;
+  }
+}
