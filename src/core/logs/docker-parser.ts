@@ -59,18 +59,15 @@ export class DockerBuildParser {
     }
     runs.reserve(chunk.length - start);
     while (start < chunk.length) {
+      if (!this.insideLongMessage && this.text.idle) {
+        start = runs.addMessages(chunk, start);
+        if (start === chunk.length) break;
+      }
+      // A message the run cannot take exactly as the line-by-line path would goes that path, in order.
       const newline = chunk.indexOf(10, start);
       if (newline === -1) break;
-      // Messages the run cannot take exactly as the line-by-line path would take it go that path, in order.
-      const plain =
-        newline - start <= this.maxLineBytes &&
-        !this.insideLongMessage &&
-        this.text.idle &&
-        runs.add(chunk, start, newline);
-      if (!plain) {
-        this.takeRun(records);
-        this.split(chunk.subarray(start, newline + 1), records);
-      }
+      this.takeRun(records);
+      this.split(chunk.subarray(start, newline + 1), records);
       start = newline + 1;
     }
     this.takeRun(records);

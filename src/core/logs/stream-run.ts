@@ -53,30 +53,44 @@ export class StreamRunBuilder {
   }
 
   /**
-   * Adds the message `chunk[start, end)` (its newline excluded, its "\r" not) to the run; false, with
-   * nothing added, when it is not one the run can take. Room for it must be reserved.
+   * Adds the messages of `chunk` from `start` (where a message starts) to the run, as many in a row as
+   * it can take; returns where the first one it cannot take starts (the chunk's end when it took them
+   * all). Room for them must be reserved.
    */
-  add(chunk: Buffer, start: number, end: number): boolean {
-    const stop = chunk[end - 1] === 0x0d ? end - 1 : end;
+  addMessages(chunk: Buffer, start: number): number {
+    let at = start;
+    while (at < chunk.length) {
+      const next = this.message(chunk, at);
+      if (next < 0) break;
+      at = next;
+    }
+    return at;
+  }
+
+  /** Adds the one message that starts at `start`; returns where the next starts, or -1 (nothing added). */
+  private message(chunk: Buffer, start: number): number {
+    const length = chunk.length;
     const open = start + STREAM_PREFIX.length;
-    const close = stop - 2;
-    if (close < open + 2 || chunk[stop - 1] !== 0x7d || chunk[close] !== 0x22) return false;
-    for (let i = 0; i < STREAM_PREFIX.length; i++) if (chunk[start + i] !== STREAM_PREFIX[i]) return false;
+    if (open + 5 > length) return -1;
+    for (let i = 0; i < STREAM_PREFIX.length; i++) if (chunk[start + i] !== STREAM_PREFIX[i]) return -1;
     const out = this.slab;
     const linesBefore = this.lines;
     let j = this.at;
     let lineStart = j;
     let escaped = 0;
     let i = open;
-    while (i < close) {
+    for (;;) {
+      // A message that goes on past the chunk is the splitter's to join.
+      if (i >= length) return this.refuse(linesBefore);
       const byte = chunk[i] as number;
       if (PLAIN[byte] === 1) {
         out[j++] = byte;
         i++;
         continue;
       }
-      // A quote ends the string early (the message has other keys); a raw control character is not JSON.
-      if (byte !== 0x5c || i + 1 >= close) return this.refuse(linesBefore);
+      if (byte === 0x22) break;
+      // A raw control character is not JSON (and a raw newline ends the message before its string).
+      if (byte !== 0x5c || i + 1 >= length) return this.refuse(linesBefore);
       const escaping = chunk[i + 1] as number;
       i += 2;
       let code: number;
@@ -85,12 +99,12 @@ export class StreamRunBuilder {
       else if (escaping === 0x74) code = 9;
       else if (escaping === 0x62) code = 8;
       else if (escaping === 0x66) code = 12;
-      else if (escaping === 0x75 && i + 4 <= close) {
+      else if (escaping === 0x75 && i + 4 <= length) {
         code = hex4(chunk, i);
         i += 4;
         if (code >= 0xd800 && code <= 0xdbff) {
           // A surrogate pair is one character; a lone half would decode to U+FFFD in one place and not another.
-          const low = i + 6 <= close && chunk[i] === 0x5c && chunk[i + 1] === 0x75 ? hex4(chunk, i + 2) : -1;
+          const low = i + 6 <= length && chunk[i] === 0x5c && chunk[i + 1] === 0x75 ? hex4(chunk, i + 2) : -1;
           if (low < 0xdc00 || low > 0xdfff) return this.refuse(linesBefore);
           code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
           i += 6;
@@ -124,10 +138,15 @@ export class StreamRunBuilder {
         out[j++] = 0x80 | (code & 0x3f);
       }
     }
-    // Text that does not end its line waits for the next message: the line-by-line parser holds it.
-    if (j !== lineStart) return this.refuse(linesBefore);
+    // The string ended at i: the message must end there ("}", the engine's "\r", the newline), its text
+    // must end its line (a half line waits for the next message, with the line-by-line parser), and it
+    // must be no longer than the splitter holds whole.
+    let newline = i + 2;
+    if (chunk[newline] === 0x0d) newline += 1;
+    if (chunk[i + 1] !== 0x7d || chunk[newline] !== 0x0a || j !== lineStart || newline - start > this.maxLineBytes)
+      return this.refuse(linesBefore);
     this.at = j;
-    return true;
+    return newline + 1;
   }
 
   /** The run added since the last take, or null when it has no lines. */
@@ -158,8 +177,8 @@ export class StreamRunBuilder {
     this.lines += 1;
   }
 
-  private refuse(linesBefore: number): false {
+  private refuse(linesBefore: number): -1 {
     this.lines = linesBefore;
-    return false;
+    return -1;
   }
 }
