@@ -55,9 +55,13 @@ function writeJsonEscaped(out: Buffer, at: number, bytes: Buffer, start: number,
   return j;
 }
 
-/** A run's lines, each after `prefix`. */
-function prefixedRun(run: LineRun, prefix: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(run.bytes.length + run.count * prefix.length);
+/** Bytes of a run with each line after `prefix`. */
+function prefixedBytes(run: LineRun, prefix: Buffer): number {
+  return run.bytes.length + run.count * prefix.length;
+}
+
+/** Writes a run's lines, each after `prefix`, into `out`; returns the bytes written. */
+function prefixedRun(run: LineRun, prefix: Buffer, out: Buffer): number {
   let j = 0;
   let start = 0;
   for (let i = 0; i < run.count; i++) {
@@ -67,11 +71,11 @@ function prefixedRun(run: LineRun, prefix: Buffer): Buffer {
     j += run.bytes.copy(out, j, start, end);
     start = end;
   }
-  return out;
+  return j;
 }
 
-/** A run's lines as task.line events, byte for byte what JSON.stringify of each event gives. */
-function jsonRun(run: LineRun, prefix: Buffer, fromLine: number): Buffer {
+/** The most bytes a run's lines take as task.line events. */
+function jsonBytes(run: LineRun, prefix: Buffer): number {
   // Lines marked as holding escapes may grow six times (\u00XX); the others are copied.
   let escapedBytes = 0;
   let start = 0;
@@ -81,10 +85,17 @@ function jsonRun(run: LineRun, prefix: Buffer, fromLine: number): Buffer {
     start = end;
   }
   const perLine = prefix.length + NUMBER_BYTES + TEXT_KEY.length + EVENT_END.length;
-  const out = Buffer.allocUnsafe(run.count * perLine + run.bytes.length + 5 * escapedBytes);
+  return run.count * perLine + run.bytes.length + 5 * escapedBytes;
+}
+
+/**
+ * Writes a run's lines as task.line events into `out`, byte for byte what JSON.stringify of each event
+ * gives; returns the bytes written.
+ */
+function jsonRun(run: LineRun, prefix: Buffer, fromLine: number, out: Buffer): number {
   const bytes = run.bytes;
   let j = 0;
-  start = 0;
+  let start = 0;
   for (let i = 0; i < run.count; i++) {
     const end = (run.ends[i] as number) - 1;
     out.set(prefix, j);
@@ -97,8 +108,21 @@ function jsonRun(run: LineRun, prefix: Buffer, fromLine: number): Buffer {
     j += EVENT_END.length;
     start = end + 1;
   }
-  return out.subarray(0, j);
+  return j;
 }
+
+/** What a batch prints: its bytes, and what to call once they are written (they may be reused then). */
+export interface Printed {
+  bytes: Buffer;
+  release(): void;
+}
+
+/** Room for one run's printed lines; a run printed as JSON takes about twice its bytes. */
+const PRINT_BUFFER_BYTES = 512 * 1024;
+/** Print buffers kept for reuse: a pipe's reader may hold a few writes at once. */
+const SPARE_PRINT_BUFFERS = 4;
+
+const nothing = () => undefined;
 
 /**
  * Turns a build's stored lines into the bytes `slipway build` prints, each line ended by '\n': a run
@@ -113,12 +137,26 @@ export class LogPrinter {
     private readonly mode: LogPrintMode,
   ) {}
 
-  /** The batch's lines as printed. */
-  render(batch: StoredLines): Buffer {
-    if (batch.run) {
-      if (this.mode === 'plain') return batch.run.bytes;
-      const { bytes } = this.prefix(batch.taskId);
-      return this.mode === 'json' ? jsonRun(batch.run, bytes, batch.fromLine) : prefixedRun(batch.run, bytes);
+  /** Print buffers whose writes completed. */
+  private readonly spare: Buffer[] = [];
+
+  /** The batch's lines as printed; a run's bytes are its own when printed plain. */
+  render(batch: StoredLines): Printed {
+    const run = batch.run;
+    if (run) {
+      if (this.mode === 'plain') return { bytes: run.bytes, release: run.release ?? nothing };
+      const { bytes: prefix } = this.prefix(batch.taskId);
+      const json = this.mode === 'json';
+      const out = this.buffer(json ? jsonBytes(run, prefix) : prefixedBytes(run, prefix));
+      const used = json ? jsonRun(run, prefix, batch.fromLine, out) : prefixedRun(run, prefix, out);
+      run.release?.();
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        if (out.length === PRINT_BUFFER_BYTES && this.spare.length < SPARE_PRINT_BUFFERS) this.spare.push(out);
+      };
+      return { bytes: out.subarray(0, used), release };
     }
     const prefix = this.mode === 'plain' ? '' : this.prefix(batch.taskId).text;
     let text = '';
@@ -129,7 +167,13 @@ export class LogPrinter {
           ? `${prefix}${batch.fromLine + i},"text":${JSON.stringify(line)}}\n`
           : `${prefix}${line}\n`;
     }
-    return Buffer.from(text);
+    return { bytes: Buffer.from(text), release: nothing };
+  }
+
+  /** A print buffer of at least `bytes`: a spare one when it is big enough. */
+  private buffer(bytes: number): Buffer {
+    if (bytes > PRINT_BUFFER_BYTES) return Buffer.allocUnsafe(bytes);
+    return this.spare.pop() ?? Buffer.allocUnsafe(PRINT_BUFFER_BYTES);
   }
 
   private prefix(taskId: string): { text: string; bytes: Buffer } {

@@ -5,17 +5,24 @@ import type { ErrorInfo } from '../shared/errors';
 export interface Output {
   out(line: string): void;
   err(line: string): void;
-  /** Writes lines already encoded, each ended by '\n', to stdout in order with `out` (else `out` takes them). */
-  outBytes?(bytes: Buffer): void;
+  /**
+   * Writes lines already encoded, each ended by '\n', to stdout in order with `out` (else `out` takes
+   * them); calls `written` once it no longer reads the bytes.
+   */
+  outBytes?(bytes: Buffer, written?: () => void): void;
 }
 
-/** Prints newline-ended bytes on an output: as they are where it takes bytes, else line by line. */
-export function printBytes(output: Output, bytes: Buffer): void {
+/**
+ * Prints newline-ended bytes on an output: as they are where it takes bytes, else line by line; calls
+ * `written` once the bytes are no longer read.
+ */
+export function printBytes(output: Output, bytes: Buffer, written?: () => void): void {
   if (output.outBytes) {
-    output.outBytes(bytes);
+    output.outBytes(bytes, written);
     return;
   }
   const text = bytes.toString('utf8');
+  written?.();
   for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start))
     output.out(text.slice(start, end));
 }
@@ -32,10 +39,13 @@ export class LineBatch {
   private pending = '';
   private scheduled = false;
 
-  /** `writeBytes` takes encoded lines as they are; without it they are decoded for `write`. */
+  /**
+   * `writeBytes` takes encoded lines as they are, and calls `written` once it no longer reads them;
+   * without it they are decoded for `write`.
+   */
   constructor(
     private readonly write: (text: string) => void,
-    private readonly writeBytes?: (bytes: Buffer) => void,
+    private readonly writeBytes?: (bytes: Buffer, written?: () => void) => void,
   ) {}
 
   add(line: string): void {
@@ -47,13 +57,14 @@ export class LineBatch {
    * Adds lines already encoded, each ended by '\n' (a run of a build log, 64 KiB or so): written at once,
    * after what is held, so the order stays and nothing is copied.
    */
-  addBytes(bytes: Buffer): void {
+  addBytes(bytes: Buffer, written?: () => void): void {
     if (!this.writeBytes) {
       this.addText(bytes.toString('utf8'));
+      written?.();
       return;
     }
     this.flush();
-    this.writeBytes(bytes);
+    this.writeBytes(bytes, written);
   }
 
   /** Adds text whose lines are each ended by '\n' already. */
@@ -93,8 +104,10 @@ const stdout = new LineBatch(
   (text) => {
     if (!stdoutGone) process.stdout.write(text);
   },
-  (bytes) => {
-    if (!stdoutGone) process.stdout.write(bytes);
+  (bytes, written) => {
+    // A pipe's stream holds the bytes until they are out: they are given back only then.
+    if (stdoutGone) written?.();
+    else process.stdout.write(bytes, written && (() => written()));
   },
 );
 
@@ -114,7 +127,7 @@ process.on('exit', flushStdout);
 
 export const processOutput: Output = {
   out: (line) => stdout.add(line),
-  outBytes: (bytes) => stdout.addBytes(bytes),
+  outBytes: (bytes, written) => stdout.addBytes(bytes, written),
   // Diagnostics come after the results printed before them, as they would unbatched.
   err: (line) => {
     stdout.flush();

@@ -30,7 +30,7 @@ const RUN = runOf([
 describe('printing stored lines', () => {
   it('prints a run of plain lines as the spool holds it', () => {
     const printer = new LogPrinter(BUILD_ID, 'plain');
-    const printed = printer.render({ taskId: 'api', fromLine: 0, run: RUN });
+    const printed = printer.render({ taskId: 'api', fromLine: 0, run: RUN }).bytes;
     expect(printed).toBe(RUN.bytes);
     expect(printed.toString()).toBe(
       `${runLines(RUN)
@@ -42,7 +42,7 @@ describe('printing stored lines', () => {
   it('prints each line of a run as a task.line event, byte for byte what JSON.stringify gives', () => {
     for (const taskId of ['api', 'w"eb']) {
       for (const fromLine of [0, 9, 99_999, 2 ** 40]) {
-        const printed = new LogPrinter(BUILD_ID, 'json').render({ taskId, fromLine, run: RUN });
+        const printed = new LogPrinter(BUILD_ID, 'json').render({ taskId, fromLine, run: RUN }).bytes;
         const expected = runLines(RUN).map((line, i) => {
           const event: LogLineEvent = {
             type: 'task.line',
@@ -61,19 +61,37 @@ describe('printing stored lines', () => {
   it('prefixes each line with its task when a build has several, for runs and single lines alike', () => {
     const printer = new LogPrinter(BUILD_ID, 'prefixed');
     const lines: StoredLines = { taskId: 'web', fromLine: 3, lines: [{ text: 'Step 1/2 : FROM scratch', flags: 0 }] };
-    expect(printer.render(lines).toString()).toBe('[web] Step 1/2 : FROM scratch\n');
+    expect(printer.render(lines).bytes.toString()).toBe('[web] Step 1/2 : FROM scratch\n');
     const texts = runLines(RUN).map((line) => `[api] ${line.text}\n`);
-    expect(printer.render({ taskId: 'api', fromLine: 4, run: RUN }).toString()).toBe(texts.join(''));
+    expect(printer.render({ taskId: 'api', fromLine: 4, run: RUN }).bytes.toString()).toBe(texts.join(''));
   });
 
   it('prints single lines as JSON events as it prints runs, a lone surrogate included', () => {
     const printer = new LogPrinter(BUILD_ID, 'json');
     const texts = ['Step 1/2 : FROM scratch', '\ud800 lone', 'a "quoted" \\'];
-    const printed = printer.render({ taskId: 'api', fromLine: 7, lines: texts.map((text) => ({ text, flags: 0 })) });
+    const printed = printer.render({
+      taskId: 'api',
+      fromLine: 7,
+      lines: texts.map((text) => ({ text, flags: 0 })),
+    }).bytes;
     const expected = texts.map(
       (text, i) => `${JSON.stringify({ type: 'task.line', buildId: BUILD_ID, taskId: 'api', line: 7 + i, text })}\n`,
     );
     expect(printed.toString()).toBe(expected.join(''));
+  });
+
+  it('reuses a print buffer only once its write completed', () => {
+    const printer = new LogPrinter(BUILD_ID, 'json');
+    const first = printer.render({ taskId: 'api', fromLine: 0, run: RUN });
+    const text = first.bytes.toString();
+    const second = printer.render({ taskId: 'api', fromLine: 0, run: RUN });
+    expect(second.bytes.buffer).not.toBe(first.bytes.buffer);
+    expect(first.bytes.toString()).toBe(text);
+    first.release();
+    first.release();
+    const third = printer.render({ taskId: 'api', fromLine: 0, run: RUN });
+    expect(third.bytes.buffer).toBe(first.bytes.buffer);
+    expect(printer.render({ taskId: 'api', fromLine: 0, run: RUN }).bytes.buffer).not.toBe(first.bytes.buffer);
   });
 
   it('writes bytes after the lines held before them, and decodes them for a writer of text only', async () => {

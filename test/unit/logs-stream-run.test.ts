@@ -154,4 +154,25 @@ describe('runs of plain stream messages', () => {
       expect(record.run.ends.length).toBe(1000);
     }
   });
+
+  it('reuse a run’s bytes for later runs only once it is released', () => {
+    const parser = new DockerBuildParser(undefined, { lineRuns: true });
+    const chunk = (tag: string) => response(Array.from({ length: 100 }, (_, i) => `{"stream":"${tag} line ${i}\\n"}`));
+    const runOf = (tag: string) => {
+      const [record] = parser.push(chunk(tag));
+      if (record?.kind !== 'run') throw new Error('expected a run');
+      return record.run;
+    };
+    const first = runOf('first');
+    const text = first.bytes.toString();
+    // However many runs follow, none is written over an unreleased one.
+    const later = Array.from({ length: 200 }, (_, i) => runOf(`later ${i}`));
+    expect(first.bytes.toString()).toBe(text);
+    for (const run of later) run.release?.();
+    first.release?.();
+    first.release?.();
+    const again = runOf('again');
+    expect(again.bytes.buffer).toBe(later.at(-1)?.bytes.buffer);
+    expect(again.bytes.toString()).toContain('again line 99\n');
+  });
 });

@@ -196,8 +196,10 @@ export async function buildCommand(args: string[], output: Output): Promise<numb
   const printer = new LogPrinter(session.build.id, json ? 'json' : many ? 'prefixed' : 'plain');
   session.on('lines', (batch) => {
     const printed = printer.render(batch);
-    if (terminal) terminal.printText(printed.toString('utf8'));
-    else printBytes(output, printed);
+    if (terminal) {
+      terminal.printText(printed.bytes.toString('utf8'));
+      printed.release();
+    } else printBytes(output, printed.bytes, printed.release);
   });
 
   const stopListening = cancelOnInterrupt(session);

@@ -92,7 +92,8 @@ export interface BuildSessionOptions extends BuildOptions {
 /**
  * A batch of a task's lines once the spool holds them, as it was written: lines one by one, or a run
  * already in the log's encoding. What a shell that prints every line reads (the 'line' event makes an
- * event and a string per line).
+ * event and a string per line). The listener owns a run's bytes: it calls `run.release()` once it no
+ * longer reads them (after its write to stdout completed, say), so the parser can reuse them.
  */
 export type StoredLines = { taskId: string; fromLine: number } & (
   | { lines: readonly LogLine[]; run?: undefined }
@@ -302,7 +303,9 @@ export class BuildSession extends EventEmitter<SessionEvents> {
         if (this.listenerCount('line') > 0) {
           for (let offset = 0; offset < run.count; offset++) lineEvent(first + offset, runLineText(run, offset));
         }
+        // A listener of 'lines' owns the run's bytes from here and releases them; without one they go back now.
         if (this.listenerCount('lines') > 0) this.emit('lines', { taskId: logId, fromLine: first, run });
+        else run.release?.();
         lines.push(first + run.count);
       };
       const spool = await SpoolWriter.open(this.directory, logId, { onStored, onStoredRun });

@@ -16,6 +16,11 @@ export interface LineRun {
   readonly escapes: Uint8Array;
   /** Lines in the run (the arrays may be longer). */
   readonly count: number;
+  /**
+   * Gives the run's bytes back to its parser for the next runs, once nobody reads them any more (the
+   * spool wrote them, a printer printed them). A run never released is simply left to the GC.
+   */
+  readonly release?: () => void;
 }
 
 /** Where line `i` of the run starts in its bytes. */
@@ -70,5 +75,6 @@ export function wellFormedRun(run: LineRun): LineRun {
     ends[i] = used;
     escapes[i] = run.escapes[i] as number;
   }
+  run.release?.();
   return { bytes: Buffer.concat(parts, used), ends, escapes, count: run.count };
 }

@@ -23,6 +23,15 @@ function hex4(bytes: Buffer, at: number): number {
 /** Room carved for runs at a time: one allocation serves the runs of several chunks. */
 const SLAB_BYTES = 256 * 1024;
 
+/** Slabs whose runs were all released, kept for reuse: about what the spool's write stream holds. */
+const SPARE_SLABS = 8;
+
+/** A slab and how many of the runs carved from it are still read by someone. */
+interface Slab {
+  bytes: Buffer;
+  inUse: number;
+}
+
 /**
  * Turns the engine's plainest messages, `{"stream":"<text>"}` whose text is whole lines, straight into a
  * run of spooled lines: the JSON string is decoded byte by byte into the run's buffer, with no string
@@ -31,7 +40,8 @@ const SLAB_BYTES = 256 * 1024;
  * refused and left to that parser.
  */
 export class StreamRunBuilder {
-  private slab = Buffer.alloc(0);
+  private slab: Slab = { bytes: Buffer.alloc(0), inUse: 0 };
+  private readonly spare: Slab[] = [];
   /** Where the next byte goes in the slab, and where the run under way starts. */
   private at = 0;
   private runStart = 0;
@@ -44,12 +54,21 @@ export class StreamRunBuilder {
 
   /** Makes room for the messages of `bytes` bytes of a chunk (their lines never take more). */
   reserve(bytes: number): void {
-    if (this.slab.length - this.at >= bytes) return;
-    const carried = this.slab.subarray(this.runStart, this.at);
-    this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes + carried.length));
-    carried.copy(this.slab, 0);
+    const slab = this.slab;
+    // Every run carved from the slab was released: it is carved again from its start.
+    if (slab.inUse === 0 && this.lines === 0) this.at = this.runStart = 0;
+    if (slab.bytes.length - this.at >= bytes) return;
+    const carried = slab.bytes.subarray(this.runStart, this.at);
+    const size = bytes + carried.length;
+    const next = (size <= SLAB_BYTES ? this.spare.pop() : undefined) ?? {
+      bytes: Buffer.allocUnsafe(Math.max(SLAB_BYTES, size)),
+      inUse: 0,
+    };
+    carried.copy(next.bytes, 0);
+    this.slab = next;
     this.at = carried.length;
     this.runStart = 0;
+    if (slab.inUse === 0) this.keep(slab);
   }
 
   /**
@@ -73,7 +92,7 @@ export class StreamRunBuilder {
     const open = start + STREAM_PREFIX.length;
     if (open + 5 > length) return -1;
     for (let i = 0; i < STREAM_PREFIX.length; i++) if (chunk[start + i] !== STREAM_PREFIX[i]) return -1;
-    const out = this.slab;
+    const out = this.slab.bytes;
     const linesBefore = this.lines;
     let j = this.at;
     let lineStart = j;
@@ -152,15 +171,29 @@ export class StreamRunBuilder {
   /** The run added since the last take, or null when it has no lines. */
   take(): LineRun | null {
     if (this.lines === 0) return null;
+    const slab = this.slab;
+    slab.inUse += 1;
+    let released = false;
     const run: LineRun = {
-      bytes: this.slab.subarray(this.runStart, this.at),
+      bytes: slab.bytes.subarray(this.runStart, this.at),
       ends: this.ends.slice(0, this.lines),
       escapes: this.escapes.slice(0, this.lines),
       count: this.lines,
+      release: () => {
+        if (released) return;
+        released = true;
+        slab.inUse -= 1;
+        if (slab.inUse === 0 && slab !== this.slab) this.keep(slab);
+      },
     };
     this.runStart = this.at;
     this.lines = 0;
     return run;
+  }
+
+  /** Keeps a slab nobody reads any more for the next runs (a few of the usual size). */
+  private keep(slab: Slab): void {
+    if (slab.bytes.length === SLAB_BYTES && this.spare.length < SPARE_SLABS) this.spare.push(slab);
   }
 
   private line(end: number, escaped: number): void {
