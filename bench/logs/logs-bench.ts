@@ -33,12 +33,20 @@ async function ingest(
   dir: string,
 ): Promise<{ lines: number; seconds: number; cpuSeconds: number; inputBytes: number }> {
   const pool = outputPool(16, 1024 * 1024);
-  const parser = new DockerBuildParser();
-  const spool = await SpoolWriter.open(dir, 'main');
-  // As the build session does: lines go to the spool, the rest would go to progress.
+  const parser = new DockerBuildParser(undefined, { lineRuns: true });
+  // As the build session does with nobody printing: runs go to the spool as they are (and are reused once
+  // stored), other lines one by one, in order; the rest would go to progress.
+  const spool = await SpoolWriter.open(dir, 'main', { onStoredRun: (_, run) => run.release?.() });
   const consume = async (records: BuildRecord[]) => {
-    const lines: LogLine[] = [];
-    for (const record of records) if (record.kind === 'line') lines.push(record.line);
+    let lines: LogLine[] = [];
+    for (const record of records) {
+      if (record.kind === 'line') lines.push(record.line);
+      else if (record.kind === 'run') {
+        await spool.write(lines);
+        lines = [];
+        await spool.writeRun(record.run);
+      }
+    }
     await spool.write(lines);
   };
   const startMs = performance.now();
