@@ -17,6 +17,11 @@ export const INDEX_ENTRY_BYTES = 8;
 /** Index entries of a run are written through a Uint32Array where that is the file's byte order. */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
+/** The index buffer of a run: room for a chunk's lines (a 64 KiB chunk holds under 4,400 messages). */
+const RUN_ENTRIES_BYTES = 64 * 1024;
+/** Run index buffers kept for reuse: about what the index's write stream holds. */
+const SPARE_RUN_ENTRIES = 4;
+
 /** What the log's write stream may hold before a writer waits for the disk. */
 export const SPOOL_BUFFER_BYTES = 1024 * 1024;
 
@@ -196,6 +201,8 @@ export class SpoolWriter {
   private queuedLines = 0;
   private queuedBytes = 0;
   private readonly pending: PendingBatch[] = [];
+  /** Index buffers of runs whose writes completed, for the next runs. */
+  private readonly spareEntries: Buffer[] = [];
   private readonly waiters: (() => void)[] = [];
   private failure: SlipwayError | null = null;
   private ended = false;
@@ -294,7 +301,11 @@ export class SpoolWriter {
   async writeRun(run: LineRun): Promise<void> {
     if (this.failure) throw this.failure;
     if (run.count === 0) return;
-    const entries = Buffer.allocUnsafe(run.count * INDEX_ENTRY_BYTES);
+    const entryBytes = run.count * INDEX_ENTRY_BYTES;
+    // A run's entries go in a buffer that is reused once the index has them (a run's lines fit in one).
+    const pooled =
+      entryBytes <= RUN_ENTRIES_BYTES ? (this.spareEntries.pop() ?? Buffer.allocUnsafe(RUN_ENTRIES_BYTES)) : null;
+    const entries = pooled ? pooled.subarray(0, entryBytes) : Buffer.allocUnsafe(entryBytes);
     const base = this.queuedBytes;
     const ends = run.ends;
     if (LITTLE_ENDIAN) {
@@ -312,7 +323,12 @@ export class SpoolWriter {
         entries.writeUInt32LE(Math.floor(end / 0x1_0000_0000), i * INDEX_ENTRY_BYTES + 4);
       }
     }
-    await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null);
+    const reuse = pooled
+      ? () => {
+          if (this.spareEntries.length < SPARE_RUN_ENTRIES) this.spareEntries.push(pooled);
+        }
+      : undefined;
+    await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null, '', reuse);
   }
 
   /** Hands a batch's log bytes and index entries to the streams; resolves when they have room again. */
@@ -322,6 +338,7 @@ export class SpoolWriter {
     count: number,
     told: PendingBatch['told'],
     stepText = '',
+    indexWritten?: () => void,
   ): Promise<void> {
     // One time for the batch: the lines arrived together, and a reader needs no finer order than that.
     const nowMs = Date.now();
@@ -342,7 +359,15 @@ export class SpoolWriter {
       this.times.write(record, written);
     }
     this.log.write(text, written);
-    this.index.write(entries, written);
+    this.index.write(
+      entries,
+      indexWritten
+        ? (error) => {
+            indexWritten();
+            written(error);
+          }
+        : written,
+    );
     if (stepText) this.steps.write(stepText);
     this.queuedBytes = endBytes;
     this.queuedLines += count;
