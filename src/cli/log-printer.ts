@@ -68,7 +68,9 @@ function prefixedRun(run: LineRun, prefix: Buffer, out: Buffer): number {
     const end = run.ends[i] as number;
     out.set(prefix, j);
     j += prefix.length;
-    j += run.bytes.copy(out, j, start, end);
+    // TypedArray#set of a view: cheaper than Buffer#copy per line.
+    out.set(run.bytes.subarray(start, end), j);
+    j += end - start;
     start = end;
   }
   return j;
@@ -103,7 +105,10 @@ function jsonRun(run: LineRun, prefix: Buffer, fromLine: number, out: Buffer): n
     out.set(TEXT_KEY, j);
     j += TEXT_KEY.length;
     if (run.escapes[i] === 1) j = writeJsonEscaped(out, j, bytes, start, end);
-    else j += bytes.copy(out, j, start, end);
+    else {
+      out.set(bytes.subarray(start, end), j);
+      j += end - start;
+    }
     out.set(EVENT_END, j);
     j += EVENT_END.length;
     start = end + 1;
