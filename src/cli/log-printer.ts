@@ -122,10 +122,13 @@ export interface Printed {
   release(): void;
 }
 
-/** Room for one run's printed lines; a run printed as JSON takes about twice its bytes. */
-const PRINT_BUFFER_BYTES = 512 * 1024;
-/** Print buffers kept for reuse: a pipe's reader may hold a few writes at once. */
-const SPARE_PRINT_BUFFERS = 4;
+/** Room for one run's printed lines (a 64 KiB chunk's run as JSON takes about 180 KiB). */
+const PRINT_BUFFER_BYTES = 256 * 1024;
+/**
+ * Print buffers kept for reuse. The spool may store a burst of batches at once (its stream holds 1 MiB),
+ * all printed before the first write's callback gives its buffer back: keep as many as a burst takes.
+ */
+const SPARE_PRINT_BUFFERS = 32;
 
 const nothing = () => undefined;
 
