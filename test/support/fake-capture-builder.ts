@@ -18,6 +18,8 @@ export interface FakeCaptureBuilder {
   pings: number;
   /** TCP connections accepted so far. */
   connections: number;
+  /** Every request, in order: its path (version prefix cut), the connection it came on (counted from 1), and when. */
+  requests: { path: string; connection: number; atMs: number }[];
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
     captures,
     pings: 0,
     connections: 0,
+    requests: [],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -39,6 +42,7 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
     const url = new URL(request.url ?? '/', 'http://fake');
     // Clients put an API version in front (/v1.41/build); the engine answers either form.
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    fake.requests.push({ path, connection: connectionOf.get(request.socket) ?? 0, atMs: performance.now() });
     const headers = { 'api-version': '1.41', 'docker-experimental': 'false', ostype: 'linux' };
     if (path === '/_ping') {
       fake.pings += 1;
@@ -75,8 +79,10 @@ export async function startFakeCaptureBuilder(directory: string): Promise<FakeCa
     }
     response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not in the fake"}');
   });
-  server.on('connection', () => {
+  const connectionOf = new WeakMap<object, number>();
+  server.on('connection', (socket) => {
     fake.connections += 1;
+    connectionOf.set(socket, fake.connections);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
