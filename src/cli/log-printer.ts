@@ -1,6 +1,6 @@
 import type { StoredLines } from '../core/builds/session';
 import type { LineRun } from '../core/logs/line-run';
-import { taskLinePrefix } from './output';
+import { taskLineJson, taskLinePrefix } from './output';
 
 /** How `slipway build` prints a log line: as it is, after its task's name (several tasks), or as a task.line event. */
 export type LogPrintMode = 'plain' | 'prefixed' | 'json';
@@ -170,10 +170,7 @@ export class LogPrinter {
     let text = '';
     for (let i = 0; i < batch.lines.length; i++) {
       const line = (batch.lines[i] as { text: string }).text;
-      text +=
-        this.mode === 'json'
-          ? `${prefix}${batch.fromLine + i},"text":${JSON.stringify(line)}}\n`
-          : `${prefix}${line}\n`;
+      text += this.mode === 'json' ? `${taskLineJson(prefix, batch.fromLine + i, line)}\n` : `${prefix}${line}\n`;
     }
     return { bytes: Buffer.from(text), release: nothing };
   }

@@ -142,19 +142,11 @@ export function printError(output: Output, error: ErrorInfo): void {
 }
 
 /**
- * JSON.stringify of one build's task.line events, cheaper by the part that repeats: the keys, the build and the
- * task are encoded once per task; only the line number and the text are encoded for each line.
+ * One task.line event as JSON.stringify writes it, from its task's prefix (taskLinePrefix, encoded once
+ * per task): only the line number and the text are encoded for each line.
  */
-export function taskLineJson(): (line: LogLineEvent) => string {
-  const prefixes = new Map<string, string>();
-  return (line) => {
-    let prefix = prefixes.get(line.taskId);
-    if (prefix === undefined) {
-      prefix = taskLinePrefix(line.buildId, line.taskId);
-      prefixes.set(line.taskId, prefix);
-    }
-    return `${prefix}${line.line},"text":${JSON.stringify(line.text)}}`;
-  };
+export function taskLineJson(prefix: string, line: number, text: string): string {
+  return `${prefix}${line},"text":${JSON.stringify(text)}}`;
 }
 
 /** A task.line event of this build and task as JSON.stringify writes it, up to its line number. */

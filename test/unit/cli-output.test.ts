@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineBatch, taskLineJson } from '../../src/cli/output';
+import { LineBatch, taskLineJson, taskLinePrefix } from '../../src/cli/output';
 import type { LogLineEvent } from '../../src/shared/contract';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -29,12 +29,11 @@ describe('the CLI output', () => {
   });
 
   it('prints task.line events exactly as JSON.stringify does', () => {
-    const json = taskLineJson();
     const texts = ['plain', 'a "quoted" \\ path', 'tab\tand \u001b[32mcolour\u001b[0m', 'été 🚀', '\ud800 lone', ''];
     texts.forEach((text, line) => {
       for (const taskId of ['api', 'w"eb']) {
         const event: LogLineEvent = { type: 'task.line', buildId: '20261202-000000-abcdef', taskId, line, text };
-        expect(json(event)).toBe(JSON.stringify(event));
+        expect(taskLineJson(taskLinePrefix(event.buildId, taskId), line, text)).toBe(JSON.stringify(event));
       }
     });
   });
