@@ -11,9 +11,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerBuildParser } from '../../src/core/logs/docker-parser';
-import type { BuildRecord, LogLine } from '../../src/core/logs/log-line';
+import type { BuildRecord } from '../../src/core/logs/log-line';
 import { readLines, searchLog } from '../../src/core/logs/reader';
 import { logPath, SpoolWriter } from '../../src/core/logs/spool';
+import { spoolRecords } from '../../test/support/spool-records';
 import { outputPool, RARE_WORD } from './build-output';
 
 const TARGET_LINES = Number(process.env.BENCH_LINES ?? 10_000_000);
@@ -37,18 +38,7 @@ async function ingest(
   // As the build session does with nobody printing: runs go to the spool as they are (and are reused once
   // stored), other lines one by one, in order; the rest would go to progress.
   const spool = await SpoolWriter.open(dir, 'main', { onStoredRun: (_, run) => run.release?.() });
-  const consume = async (records: BuildRecord[]) => {
-    let lines: LogLine[] = [];
-    for (const record of records) {
-      if (record.kind === 'line') lines.push(record.line);
-      else if (record.kind === 'run') {
-        await spool.write(lines);
-        lines = [];
-        await spool.writeRun(record.run);
-      }
-    }
-    await spool.write(lines);
-  };
+  const consume = (records: BuildRecord[]) => spoolRecords(spool, records);
   const startMs = performance.now();
   const startCpu = process.cpuUsage();
   let inputBytes = 0;

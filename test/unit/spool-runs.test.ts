@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DockerBuildParser } from '../../src/core/logs/docker-parser';
 import { runLines } from '../../src/core/logs/line-run';
-import type { BuildRecord, LogLine } from '../../src/core/logs/log-line';
+import type { BuildRecord } from '../../src/core/logs/log-line';
 import { readLines } from '../../src/core/logs/reader';
 import { indexPath, logPath, SpoolWriter } from '../../src/core/logs/spool';
 import { readStepRecords } from '../../src/core/logs/steps-file';
 import { tempDir } from '../support/fixtures';
+import { spoolRecords } from '../support/spool-records';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -42,18 +43,7 @@ async function spoolResponse(dir: string, lineRuns: boolean, told: string[]): Pr
       told.push(...runLines(run).map((line) => line.text));
     },
   });
-  const consume = async (records: BuildRecord[]) => {
-    let lines: LogLine[] = [];
-    for (const record of records) {
-      if (record.kind === 'line') lines.push(record.line);
-      else if (record.kind === 'run') {
-        await spool.write(lines);
-        lines = [];
-        await spool.writeRun(record.run);
-      }
-    }
-    await spool.write(lines);
-  };
+  const consume = (records: BuildRecord[]) => spoolRecords(spool, records);
   for (const chunk of response()) await consume(parser.push(chunk));
   await consume(parser.end());
   return spool;
