@@ -102,28 +102,12 @@ export function BuildScreen() {
       <MemoryStrip active={running} />
       {logTask === ONE_LOG ? (
         <div className="build-log">
-          <h2>
-            Every task's log as one{' '}
-            <button type="button" onClick={() => openLog(ALL_TASKS)}>
-              Side by side
-            </button>{' '}
-            <button type="button" onClick={() => openLog(null)} aria-label="Close the logs">
-              Close
-            </button>
-          </h2>
+          <LogHeading title="Every task's log as one" other={{ label: 'Side by side', log: ALL_TASKS }} />
           <InterleavedLog build={build} running={running} />
         </div>
       ) : logTask === ALL_TASKS ? (
         <div className="build-log">
-          <h2>
-            Every task's log{' '}
-            <button type="button" onClick={() => openLog(ONE_LOG)}>
-              As one log
-            </button>{' '}
-            <button type="button" onClick={() => openLog(null)} aria-label="Close the logs">
-              Close
-            </button>
-          </h2>
+          <LogHeading title="Every task's log" other={{ label: 'As one log', log: ONE_LOG }} />
           <div className="build-log-grid">
             {build.tasks.map((task) => (
               <div key={task.task.id} className="build-log-cell">
@@ -143,22 +127,12 @@ export function BuildScreen() {
         </div>
       ) : showsOwnLog && ownLog ? (
         <div className="build-log">
-          <h2>
-            Builder's log{' '}
-            <button type="button" onClick={() => openLog(null)} aria-label="Close the log">
-              Close
-            </button>
-          </h2>
+          <LogHeading title="Builder's log" />
           <LogViewer buildId={build.id} taskId={ownLog.id} running={running} />
         </div>
       ) : shownTask ? (
         <div className="build-log">
-          <h2>
-            Log of {shownTask.task.service}{' '}
-            <button type="button" onClick={() => openLog(null)} aria-label="Close the log">
-              Close
-            </button>
-          </h2>
+          <LogHeading title={`Log of ${shownTask.task.service}`} />
           <LogViewer buildId={build.id} taskId={shownTask.task.id} running={running} />
         </div>
       ) : (
@@ -174,5 +148,27 @@ export function BuildScreen() {
         </p>
       )}
     </div>
+  );
+}
+
+/**
+ * The heading of the logs shown: their title, a switch to the other way of showing every task's log
+ * (`other`, when every task's log is shown), and Close.
+ */
+function LogHeading({ title, other }: { title: string; other?: { label: string; log: string } }) {
+  return (
+    <h2>
+      {title}{' '}
+      {other ? (
+        <>
+          <button type="button" onClick={() => openLog(other.log)}>
+            {other.label}
+          </button>{' '}
+        </>
+      ) : null}
+      <button type="button" onClick={() => openLog(null)} aria-label={other ? 'Close the logs' : 'Close the log'}>
+        Close
+      </button>
+    </h2>
   );
 }
