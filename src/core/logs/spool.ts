@@ -5,6 +5,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { SlipwayError } from '../../shared/errors';
 import { DATA_FILE_MODE, dataDirError, ensurePrivateDir } from '../data-dir';
+import { BufferPool } from '../pack/lent-buffers';
 import { type LineRun, runHead } from './line-run';
 import { LineFlag, type LogLine } from './log-line';
 import { recordText, type StepRecord, stepRecordText, stepsPath } from './steps-file';
@@ -17,10 +18,22 @@ export const INDEX_ENTRY_BYTES = 8;
 /** Index entries of a run are written through a Uint32Array where that is the file's byte order. */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** The index buffer of a run: room for a chunk's lines (a 64 KiB chunk holds under 4,400 messages). */
-const RUN_ENTRIES_BYTES = 64 * 1024;
-/** Run index buffers kept for reuse: about what the index's write stream holds. */
-const SPARE_RUN_ENTRIES = 4;
+/**
+ * The buffers a batch's text and index entries are written from, shared by every spool and reused once
+ * their file has them. A buffer per batch, dropped after its write, was garbage that outlived the
+ * scavenges (the write is asynchronous) and waited for a full collection: with four builds at a time,
+ * tens of MiB of it in glibc's main heap, which keeps the pages after they are freed (the soak's RSS).
+ * 64 KiB holds a chunk's lines (a 64 KiB chunk holds under 4,400 messages); a bigger batch gets its own.
+ */
+const SPOOL_CHUNK_BYTES = 64 * 1024;
+const SPOOL_CHUNKS = new BufferPool(SPOOL_CHUNK_BYTES, 16);
+
+/** A buffer of at least `bytes` bytes: one of the pool's, when it fits in one. */
+function spoolChunk(bytes: number): { buffer: Buffer; pooled: boolean } {
+  return bytes <= SPOOL_CHUNK_BYTES
+    ? { buffer: SPOOL_CHUNKS.take(), pooled: true }
+    : { buffer: Buffer.allocUnsafe(bytes), pooled: false };
+}
 
 /** What the log's write stream may hold before a writer waits for the disk. */
 export const SPOOL_BUFFER_BYTES = 1024 * 1024;
@@ -201,8 +214,6 @@ export class SpoolWriter {
   private queuedLines = 0;
   private queuedBytes = 0;
   private readonly pending: PendingBatch[] = [];
-  /** Index buffers of runs whose writes completed, for the next runs. */
-  private readonly spareEntries: Buffer[] = [];
   private readonly waiters: (() => void)[] = [];
   private failure: SlipwayError | null = null;
   private ended = false;
@@ -274,9 +285,11 @@ export class SpoolWriter {
     // bytes it need not encode again. A UTF-16 unit never takes more than 3 bytes of UTF-8.
     let boundBytes = lines.length;
     for (let i = 0; i < lines.length; i++) boundBytes += (lines[i] as LogLine).text.length * 3;
-    const text = Buffer.allocUnsafe(boundBytes);
+    const textChunk = spoolChunk(boundBytes);
+    const text = textChunk.buffer;
     let used = 0;
-    const entries = Buffer.allocUnsafe(lines.length * INDEX_ENTRY_BYTES);
+    const entriesChunk = spoolChunk(lines.length * INDEX_ENTRY_BYTES);
+    const entries = entriesChunk.buffer;
     let offset = this.queuedBytes;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as LogLine;
@@ -291,7 +304,14 @@ export class SpoolWriter {
         stepText += stepRecordText(line, this.queuedLines + i);
       }
     }
-    await this.queue(text.subarray(0, used), entries, lines.length, this.options.onStored ? lines : null, stepText);
+    await this.queue(
+      text.subarray(0, used),
+      entries.subarray(0, lines.length * INDEX_ENTRY_BYTES),
+      lines.length,
+      this.options.onStored ? lines : null,
+      stepText,
+      { text: textChunk.pooled ? text : null, entries: entriesChunk.pooled ? entries : null },
+    );
   }
 
   /**
@@ -302,10 +322,8 @@ export class SpoolWriter {
     if (this.failure) throw this.failure;
     if (run.count === 0) return;
     const entryBytes = run.count * INDEX_ENTRY_BYTES;
-    // A run's entries go in a buffer that is reused once the index has them (a run's lines fit in one).
-    const pooled =
-      entryBytes <= RUN_ENTRIES_BYTES ? (this.spareEntries.pop() ?? Buffer.allocUnsafe(RUN_ENTRIES_BYTES)) : null;
-    const entries = pooled ? pooled.subarray(0, entryBytes) : Buffer.allocUnsafe(entryBytes);
+    const entriesChunk = spoolChunk(entryBytes);
+    const entries = entriesChunk.buffer.subarray(0, entryBytes);
     const base = this.queuedBytes;
     const ends = run.ends;
     if (LITTLE_ENDIAN) {
@@ -323,22 +341,23 @@ export class SpoolWriter {
         entries.writeUInt32LE(Math.floor(end / 0x1_0000_0000), i * INDEX_ENTRY_BYTES + 4);
       }
     }
-    const reuse = pooled
-      ? () => {
-          if (this.spareEntries.length < SPARE_RUN_ENTRIES) this.spareEntries.push(pooled);
-        }
-      : undefined;
-    await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null, '', reuse);
+    await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null, '', {
+      text: null,
+      entries: entriesChunk.pooled ? entriesChunk.buffer : null,
+    });
   }
 
-  /** Hands a batch's log bytes and index entries to the streams; resolves when they have room again. */
+  /**
+   * Hands a batch's log bytes and index entries to the streams; resolves when they have room again. The
+   * pool's buffers in `lent` go back to it once their stream has written them (not after a failed write).
+   */
   private async queue(
     text: Buffer,
     entries: Buffer,
     count: number,
     told: PendingBatch['told'],
-    stepText = '',
-    indexWritten?: () => void,
+    stepText: string,
+    lent: { text: Buffer | null; entries: Buffer | null },
   ): Promise<void> {
     // One time for the batch: the lines arrived together, and a reader needs no finer order than that.
     const nowMs = Date.now();
@@ -358,16 +377,14 @@ export class SpoolWriter {
       this.lastAtMs = nowMs;
       this.times.write(record, written);
     }
-    this.log.write(text, written);
-    this.index.write(
-      entries,
-      indexWritten
-        ? (error) => {
-            indexWritten();
-            written(error);
-          }
-        : written,
-    );
+    this.log.write(text, (error) => {
+      if (!error && lent.text) SPOOL_CHUNKS.giveBack(lent.text);
+      written(error);
+    });
+    this.index.write(entries, (error) => {
+      if (!error && lent.entries) SPOOL_CHUNKS.giveBack(lent.entries);
+      written(error);
+    });
     if (stepText) this.steps.write(stepText);
     this.queuedBytes = endBytes;
     this.queuedLines += count;

@@ -1,3 +1,4 @@
+import { BufferPool } from '../pack/lent-buffers';
 import type { LineRun } from './line-run';
 
 const STREAM_PREFIX = Buffer.from('{"stream":"', 'latin1');
@@ -23,8 +24,11 @@ function hex4(bytes: Buffer, at: number): number {
 /** Room carved for runs at a time: one allocation serves the runs of several chunks. */
 const SLAB_BYTES = 256 * 1024;
 
-/** Slabs whose runs were all released, kept for reuse: about what the spool's write stream holds. */
-const SPARE_SLABS = 8;
+/**
+ * Slabs whose runs were all released, kept for the next runs of every log (about what the spools' write
+ * streams hold): a build's slabs serve the next build's, instead of being garbage when its log ends.
+ */
+const SPARE_SLABS = new BufferPool(SLAB_BYTES, 8);
 
 /** A slab and how many of the runs carved from it are still read by someone. */
 interface Slab {
@@ -41,7 +45,6 @@ interface Slab {
  */
 export class StreamRunBuilder {
   private slab: Slab = { bytes: Buffer.alloc(0), inUse: 0 };
-  private readonly spare: Slab[] = [];
   /** Where the next byte goes in the slab, and where the run under way starts. */
   private at = 0;
   private runStart = 0;
@@ -60,10 +63,7 @@ export class StreamRunBuilder {
     if (slab.bytes.length - this.at >= bytes) return;
     const carried = slab.bytes.subarray(this.runStart, this.at);
     const size = bytes + carried.length;
-    const next = (size <= SLAB_BYTES ? this.spare.pop() : undefined) ?? {
-      bytes: Buffer.allocUnsafe(Math.max(SLAB_BYTES, size)),
-      inUse: 0,
-    };
+    const next: Slab = { bytes: size <= SLAB_BYTES ? SPARE_SLABS.take() : Buffer.allocUnsafe(size), inUse: 0 };
     carried.copy(next.bytes, 0);
     this.slab = next;
     this.at = carried.length;
@@ -195,9 +195,9 @@ export class StreamRunBuilder {
     return run;
   }
 
-  /** Keeps a slab nobody reads any more for the next runs (a few of the usual size). */
+  /** Gives a slab nobody reads any more to the pool, for the next runs (a few of the usual size). */
   private keep(slab: Slab): void {
-    if (slab.bytes.length === SLAB_BYTES && this.spare.length < SPARE_SLABS) this.spare.push(slab);
+    SPARE_SLABS.giveBack(slab.bytes);
   }
 
   private line(end: number, escaped: number): void {
