@@ -52,5 +52,13 @@ export function collectGarbage(): void {
     setFlagsFromString('--expose-gc');
     fullCollection = runInNewContext('gc') as () => void;
   }
-  fullCollection();
+  // A full collection frees objects but moves only the pages V8's heuristics pick, and leaves the rest
+  // committed however little of them is in use: compacting them all gives the emptied pages back (the
+  // soak: 21 MiB of heap after 200 builds, 42 without; V8's own memory reducer gets there 8 s later).
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    fullCollection();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
+  }
 }
