@@ -27,6 +27,7 @@ const LEVERS = [
   { name: '--max-semi-space-size=2', flags: ['--max-semi-space-size=2'], env: {} },
   { name: 'MALLOC_ARENA_MAX=2', flags: [], env: { MALLOC_ARENA_MAX: '2' } },
   { name: 'MALLOC_MMAP_THRESHOLD_=128K', flags: [], env: { MALLOC_MMAP_THRESHOLD_: '131072' } },
+  { name: 'MALLOC_MMAP_THRESHOLD_=32K', flags: [], env: { MALLOC_MMAP_THRESHOLD_: '32768' } },
   { name: '--single-threaded-gc', flags: ['--single-threaded-gc'], env: {} },
   {
     name: 'arenas 2 + mmap 128K',

@@ -48,7 +48,7 @@ describe("a Slipway process's memory settings", () => {
     expect(Buffer.byteLength(first)).toBeLessThanOrEqual(127);
     const settings = launchSettings();
     expect(settings.nodeFlags).toContain('--max-semi-space-size=2');
-    expect(settings.env).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(settings.env).toMatchObject({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' });
     // Set at the start, they hold from the first allocation.
     expect(youngGenerationAfterWorkers(settings.nodeFlags)).toBeLessThanOrEqual(4);
   });
