@@ -59,7 +59,7 @@ async function main() {
       `slipway serve, ${BUILDS} builds of ${LINES} log lines each: ${seconds.toFixed(1)} s; RSS after them ${rssMiB.toFixed(0)} MiB, peak ${peakRssMiB.toFixed(0)} MiB (at most ${(100_000_000 / MiB).toFixed(0)} MiB, 100 MB, wanted)`,
     );
     console.log(
-      `  idle before the first build ${idle.rssMiB.toFixed(0)} MiB: the builds added at most ${(peakRssMiB - idle.rssMiB).toFixed(0)} MiB; the window's pipeline estimate says ${estimateMiB.toFixed(1)} MiB`,
+      `  idle before the first build ${idle.rssMiB.toFixed(0)} MiB: the builds added at most ${(peakRssMiB - idle.rssMiB).toFixed(0)} MiB; the window's estimate says ${estimateMiB.toFixed(1)} MiB (measured / estimate = ${((peakRssMiB - idle.rssMiB) / estimateMiB).toFixed(2)})`,
     );
     const rows = [
       {

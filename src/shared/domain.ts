@@ -190,7 +190,10 @@ export interface TaskInspection {
   scan: ContextScan;
   largestFiles: SizedPath[];
   largestFolders: SizedPath[];
-  /** Bytes the pipeline can hold at once for this task: independent of the context's size. */
+  /**
+   * Bytes a build of this task adds to the engine while it runs (its pipeline's buffers and its pack
+   * worker): independent of the context's size. 0 for a context the engine fetches itself.
+   */
   memoryEstimateBytes: number;
   warnings: string[];
   /** .dockerignore lines that would remove what dominates a large context. */

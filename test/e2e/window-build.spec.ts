@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { expect, test } from '@playwright/test';
 import type { Project } from '../../src/shared/domain';
+import { formatBytes } from '../../src/shared/format';
 import { fixture, tempDir } from '../support/fixtures';
 import { type PodmanService, podmanMissing, startPodman } from '../support/podman';
 import { type ServedSlipway, serveSlipway } from '../support/serve';
@@ -84,6 +85,12 @@ test('a dropped multi-service project builds, and its logs and history are reada
   }
   await expect(page.getByTestId('build-status')).toHaveText('Succeeded');
   await expect(page.getByTestId('build-region')).not.toBeEmpty();
+  // What the builds were estimated to add to the engine: each task's estimate, as many at a time as run.
+  const each = inspected.result?.tasks[0]?.memoryEstimateBytes ?? 0;
+  const atOnce = Math.min(expected.tasks.length, 2);
+  await expect(page.getByTestId('memory-strip')).toContainText(
+    `Builds estimated to add at most ${formatBytes(each * atOnce)} (${atOnce} at a time)`,
+  );
   const buildId = /#\/build\/([^/]+)/.exec(page.url())?.[1] as string;
   expect(buildId).toBeTruthy();
 

@@ -128,8 +128,9 @@ describe('inspecting a large context', () => {
     expect(inspection.suggestedIgnores).toEqual(['**/node_modules']);
     expect(inspection.warnings[0]).toContain('node_modules/left-pad/ 300 MiB (100%)');
     expect(inspection.warnings[0]).toContain('**/node_modules');
-    expect(inspection.memoryEstimateBytes).toBeGreaterThan(PACK_MEMORY_BYTES);
-    expect(inspection.memoryEstimateBytes).toBeLessThan(16 << 20);
+    // The pipeline and the pack worker's isolate (an empty one is about 10 MiB), not the 300 MiB context.
+    expect(inspection.memoryEstimateBytes).toBeGreaterThan(PACK_MEMORY_BYTES + (10 << 20));
+    expect(inspection.memoryEstimateBytes).toBeLessThan(32 << 20);
   });
 
   it('never suggests ignoring the folder that holds the Dockerfile', async () => {

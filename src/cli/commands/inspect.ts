@@ -159,7 +159,7 @@ function printTask(project: Project, task: ReturnType<typeof taskReport>, output
   const { scan } = task;
   if (scan) {
     output.out(
-      `  ${scan.files} files, ${formatBytes(scan.bytes)}; upload ${scan.tarBytes} bytes (${formatBytes(scan.tarBytes)}); the pipeline holds at most ${formatBytes(task.memoryEstimateBytes ?? 0)}`,
+      `  ${scan.files} files, ${formatBytes(scan.bytes)}; upload ${scan.tarBytes} bytes (${formatBytes(scan.tarBytes)}); a build of it adds about ${formatBytes(task.memoryEstimateBytes ?? 0)} to Slipway's memory`,
     );
   }
   if (task.ignoreFlavour) {

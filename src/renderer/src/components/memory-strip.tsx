@@ -6,12 +6,16 @@ import './memory-strip.css';
 
 const POLL_MS = 1000;
 
-/** The engine's live memory beside what the pipelines were estimated to hold: they should stay close. */
+/**
+ * The engine's live memory beside what its builds were estimated to add to it (the tasks that run at
+ * once, by the build's concurrency): the peak should stay within it of the idle engine.
+ */
 export function MemoryStrip({ active }: { active: boolean }) {
   const [memory, setMemory] = useState<{ rssBytes: number; heapUsedBytes: number } | null>(null);
   const [peakRssBytes, setPeakRssBytes] = useState(0);
   const inspections = useStore((state) => state.inspections);
   const taskIds = useStore((state) => state.build?.tasks.map((task) => task.task.id).join(',') ?? '');
+  const concurrency = useStore((state) => state.options.concurrency);
   useEffect(() => {
     let alive = true;
     const poll = () =>
@@ -34,7 +38,9 @@ export function MemoryStrip({ active }: { active: boolean }) {
     .split(',')
     .map((id) => inspections?.[id]?.memoryEstimateBytes)
     .filter((bytes): bytes is number => bytes !== undefined);
-  const estimateBytes = estimates.length > 0 ? estimates.reduce((sum, bytes) => sum + bytes, 0) : null;
+  // The tasks that can run at once: the largest estimates, as many as the build runs at a time.
+  const atOnce = estimates.sort((a, b) => b - a).slice(0, Math.max(1, concurrency));
+  const estimateBytes = atOnce.length > 0 ? atOnce.reduce((sum, bytes) => sum + bytes, 0) : null;
   return (
     <div className="memory-strip" data-testid="memory-strip">
       <span className="memory-strip-label">Engine memory</span>
@@ -47,8 +53,8 @@ export function MemoryStrip({ active }: { active: boolean }) {
       <span className="muted">peak RSS {formatBytes(peakRssBytes)}</span>
       <span className="memory-strip-estimate">
         {estimateBytes === null
-          ? 'Pipeline estimate: not measured for this build'
-          : `Pipelines estimated to hold ${formatBytes(estimateBytes)}, whatever the context size`}
+          ? 'Estimate: not measured for this build'
+          : `Builds estimated to add at most ${formatBytes(estimateBytes)} (${atOnce.length} at a time), whatever the context size`}
       </span>
     </div>
   );
