@@ -404,7 +404,10 @@ describe('browser mode under a soak of faulty builds and hostile searches', () =
     // Within 20 % of where it was after the first builds. It was +37-69 % while the idle engine's
     // collection left V8's emptied pages committed (heap 17 MiB used of 41-44; now compacted, 19-21) and
     // glibc's main heap kept the pages of freed socket reads (8 -> 37-42 MiB, nearly all of it free; see
-    // bin/slipway.js's #! line) and of the spool's per-batch buffers (now pooled): +6 to +16 % since.
+    // bin/slipway.js's #! line) and of the spool's per-batch buffers (now pooled). Since: +12 to +20 % over
+    // ten runs (idle, loaded, CI); what is left is free memory glibc keeps in its main heap (malloc_trim,
+    // which Node cannot call, gives it all back), likely much of it from the isolates of the pack and search
+    // workers, one started per build and per expression.
     expect(endRssBytes).toBeLessThanOrEqual(warmRssBytes * 1.2);
   });
 });
