@@ -68,6 +68,9 @@ test('the folder picker walks folders through folders.list and opens one typed i
   await page.keyboard.press('Control+o');
   const dialog = page.getByRole('dialog', { name: 'Choose a project folder' });
   await expect(dialog).toBeVisible();
+  // The home folder's listing first, as a user sees it: a fill (select all, then insert) that it lands
+  // between would insert after the home path.
+  await expect(dialog.getByLabel('Folder path')).not.toHaveValue('');
   await dialog.getByLabel('Folder path').fill('/usr');
   await dialog.getByRole('button', { name: 'Go' }).click();
   await expect(dialog.getByRole('button', { name: /share/ })).toBeVisible();
@@ -85,6 +88,7 @@ test('a folder without a Dockerfile is refused calmly, naming the path, and the 
   await expect(page.getByText('Drop a project folder')).toBeVisible();
   await page.keyboard.press('Control+o');
   const dialog = page.getByRole('dialog');
+  await expect(dialog.getByLabel('Folder path')).not.toHaveValue('');
   await dialog.getByLabel('Folder path').fill('/usr/share');
   await dialog.getByRole('button', { name: 'Go' }).click();
   await dialog.getByRole('button', { name: 'Open this folder' }).click();
