@@ -28,11 +28,12 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 const SPOOL_CHUNK_BYTES = 64 * 1024;
 const SPOOL_CHUNKS = new BufferPool(SPOOL_CHUNK_BYTES, 16);
 
-/** A buffer of at least `bytes` bytes: one of the pool's, when it fits in one. */
-function spoolChunk(bytes: number): { buffer: Buffer; pooled: boolean } {
-  return bytes <= SPOOL_CHUNK_BYTES
-    ? { buffer: SPOOL_CHUNKS.take(), pooled: true }
-    : { buffer: Buffer.allocUnsafe(bytes), pooled: false };
+/**
+ * A buffer of at least `bytes` bytes: one of the pool's, when it fits in one. Any of them may be given
+ * back once written: the pool keeps only buffers of its own size, and a bigger one is left to the GC.
+ */
+function spoolChunk(bytes: number): Buffer {
+  return bytes <= SPOOL_CHUNK_BYTES ? SPOOL_CHUNKS.take() : Buffer.allocUnsafe(bytes);
 }
 
 /** What the log's write stream may hold before a writer waits for the disk. */
@@ -285,11 +286,9 @@ export class SpoolWriter {
     // bytes it need not encode again. A UTF-16 unit never takes more than 3 bytes of UTF-8.
     let boundBytes = lines.length;
     for (let i = 0; i < lines.length; i++) boundBytes += (lines[i] as LogLine).text.length * 3;
-    const textChunk = spoolChunk(boundBytes);
-    const text = textChunk.buffer;
+    const text = spoolChunk(boundBytes);
     let used = 0;
-    const entriesChunk = spoolChunk(lines.length * INDEX_ENTRY_BYTES);
-    const entries = entriesChunk.buffer;
+    const entries = spoolChunk(lines.length * INDEX_ENTRY_BYTES);
     let offset = this.queuedBytes;
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as LogLine;
@@ -310,7 +309,7 @@ export class SpoolWriter {
       lines.length,
       this.options.onStored ? lines : null,
       stepText,
-      { text: textChunk.pooled ? text : null, entries: entriesChunk.pooled ? entries : null },
+      { text, entries },
     );
   }
 
@@ -322,8 +321,8 @@ export class SpoolWriter {
     if (this.failure) throw this.failure;
     if (run.count === 0) return;
     const entryBytes = run.count * INDEX_ENTRY_BYTES;
-    const entriesChunk = spoolChunk(entryBytes);
-    const entries = entriesChunk.buffer.subarray(0, entryBytes);
+    const chunk = spoolChunk(entryBytes);
+    const entries = chunk.subarray(0, entryBytes);
     const base = this.queuedBytes;
     const ends = run.ends;
     if (LITTLE_ENDIAN) {
@@ -341,15 +340,17 @@ export class SpoolWriter {
         entries.writeUInt32LE(Math.floor(end / 0x1_0000_0000), i * INDEX_ENTRY_BYTES + 4);
       }
     }
+    // The run's bytes are its parser's: only the entries' buffer is the spool's to give back.
     await this.queue(run.bytes, entries, run.count, this.options.onStoredRun ? run : null, '', {
       text: null,
-      entries: entriesChunk.pooled ? entriesChunk.buffer : null,
+      entries: chunk,
     });
   }
 
   /**
    * Hands a batch's log bytes and index entries to the streams; resolves when they have room again. The
-   * pool's buffers in `lent` go back to it once their stream has written them (not after a failed write).
+   * buffers in `lent` (from spoolChunk, whole) go back to the pool once their stream has written them
+   * (not after a failed write).
    */
   private async queue(
     text: Buffer,
@@ -357,7 +358,7 @@ export class SpoolWriter {
     count: number,
     told: PendingBatch['told'],
     stepText: string,
-    lent: { text: Buffer | null; entries: Buffer | null },
+    lent: { text: Buffer | null; entries: Buffer },
   ): Promise<void> {
     // One time for the batch: the lines arrived together, and a reader needs no finer order than that.
     const nowMs = Date.now();
@@ -382,7 +383,7 @@ export class SpoolWriter {
       written(error);
     });
     this.index.write(entries, (error) => {
-      if (!error && lent.entries) SPOOL_CHUNKS.giveBack(lent.entries);
+      if (!error) SPOOL_CHUNKS.giveBack(lent.entries);
       written(error);
     });
     if (stepText) this.steps.write(stepText);
