@@ -1,5 +1,7 @@
+import { expect } from 'vitest';
+import { runLines } from '../../src/core/logs/line-run';
 import type { BuildRecord, LogLine } from '../../src/core/logs/log-line';
-import type { SpoolWriter } from '../../src/core/logs/spool';
+import type { SpoolOptions, SpoolWriter } from '../../src/core/logs/spool';
 
 /**
  * Spools one parser's records as the build session does for a task's log: lines in one write per
@@ -16,4 +18,21 @@ export async function spoolRecords(spool: SpoolWriter, records: BuildRecord[]): 
     }
   }
   await spool.write(lines);
+}
+
+/**
+ * A spool's options that collect the text of every line it says it stored, lines and runs alike, in
+ * `told`, and check that each batch is told right after the one before it.
+ */
+export function tellInto(told: string[]): SpoolOptions {
+  return {
+    onStored: (fromLine, lines) => {
+      expect(fromLine).toBe(told.length);
+      told.push(...lines.map((line) => line.text));
+    },
+    onStoredRun: (fromLine, run) => {
+      expect(fromLine).toBe(told.length);
+      told.push(...runLines(run).map((line) => line.text));
+    },
+  };
 }

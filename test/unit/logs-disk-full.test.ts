@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DockerBuildParser } from '../../src/core/logs/docker-parser';
-import { runLines } from '../../src/core/logs/line-run';
 import { readLines } from '../../src/core/logs/reader';
 import { SpoolWriter } from '../../src/core/logs/spool';
 import { SlipwayError } from '../../src/shared/errors';
+import { tellInto } from '../support/spool-records';
 import { mountSmallDisk } from '../support/tmpfs';
 
 describe('a full disk while spooling', () => {
@@ -57,16 +57,7 @@ describe('a full disk while spooling', () => {
       try {
         const buildDir = join(disk.path, 'builds', '20261126-120000-full01');
         const reported: string[] = [];
-        const spool = await SpoolWriter.open(buildDir, 'web', {
-          onStored: (fromLine, lines) => {
-            expect(fromLine).toBe(reported.length);
-            reported.push(...lines.map((line) => line.text));
-          },
-          onStoredRun: (fromLine, run) => {
-            expect(fromLine).toBe(reported.length);
-            reported.push(...runLines(run).map((line) => line.text));
-          },
-        });
+        const spool = await SpoolWriter.open(buildDir, 'web', tellInto(reported));
         const parser = new DockerBuildParser(undefined, { lineRuns: true });
         let queued = 0;
         for (let batch = 0; batch < 1000; batch++) {

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DockerBuildParser } from '../../src/core/logs/docker-parser';
-import { runLines } from '../../src/core/logs/line-run';
 import type { BuildRecord } from '../../src/core/logs/log-line';
 import { readLines } from '../../src/core/logs/reader';
 import { indexPath, logPath, SpoolWriter } from '../../src/core/logs/spool';
 import { readStepRecords } from '../../src/core/logs/steps-file';
 import { tempDir } from '../support/fixtures';
-import { spoolRecords } from '../support/spool-records';
+import { spoolRecords, tellInto } from '../support/spool-records';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,16 +39,7 @@ async function spoolResponse(
   count = 3000,
 ): Promise<SpoolWriter> {
   const parser = new DockerBuildParser(undefined, { lineRuns });
-  const spool = await SpoolWriter.open(dir, 'web', {
-    onStored: (fromLine, lines) => {
-      expect(fromLine).toBe(told.length);
-      told.push(...lines.map((line) => line.text));
-    },
-    onStoredRun: (fromLine, run) => {
-      expect(fromLine).toBe(told.length);
-      told.push(...runLines(run).map((line) => line.text));
-    },
-  });
+  const spool = await SpoolWriter.open(dir, 'web', tellInto(told));
   const consume = (records: BuildRecord[]) => spoolRecords(spool, records);
   for (const chunk of response(tag, count)) await consume(parser.push(chunk));
   await consume(parser.end());
