@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorCode, errorMessage } from '../format';
+import { NewestOnly } from '../log/newest-only';
 import { closeFolderPicker, openProject } from '../store/store';
 import { slipway } from '../transport';
 import './folder-picker.css';
@@ -18,22 +19,25 @@ export function FolderPicker() {
   const field = useRef<HTMLInputElement>(null);
   // Listings can arrive out of order (the home folder's after one the user asked for): only the latest
   // request's answer is shown, and the first one never overwrites a path the user has started typing.
-  const latest = useRef(0);
+  const requests = useRef(new NewestOnly()).current;
   const typed = useRef(false);
 
-  const list = useCallback(async (target?: string) => {
-    const request = ++latest.current;
-    try {
-      const result = await slipway['folders.list'](target ? { path: target } : {});
-      if (request !== latest.current) return;
-      setListing(result);
-      if (target !== undefined || !typed.current) setPath(result.path);
-      setFailure(null);
-    } catch (error) {
-      if (request !== latest.current) return;
-      setFailure(`${errorCode(error)}: ${errorMessage(error)}`);
-    }
-  }, []);
+  const list = useCallback(
+    async (target?: string) => {
+      const isNewest = requests.take();
+      try {
+        const result = await slipway['folders.list'](target ? { path: target } : {});
+        if (!isNewest()) return;
+        setListing(result);
+        if (target !== undefined || !typed.current) setPath(result.path);
+        setFailure(null);
+      } catch (error) {
+        if (!isNewest()) return;
+        setFailure(`${errorCode(error)}: ${errorMessage(error)}`);
+      }
+    },
+    [requests],
+  );
 
   useEffect(() => {
     void list();
